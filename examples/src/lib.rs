@@ -1,0 +1,1 @@
+//! Examples of wasmtime-global: see `examples/`.

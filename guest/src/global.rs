@@ -1,0 +1,266 @@
+//! The typed globals.
+
+use crate::table::{self, DeclareError};
+use core::marker::PhantomData;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use wasmtime_global_abi::{ValueType, check_name};
+
+/// A global of Rust type `T`, declared under a name with a default. Usable as a `static` (every
+/// constructor is `const`) and at run time. See the aliases [`Bool`], [`U64`], [`I64`], [`F64`]
+/// and [`Duration`].
+///
+/// A name that breaks the naming rules (empty, over 255 bytes, or with a NUL) is a compile error
+/// in a `static` and a panic at run time.
+#[derive(Debug)]
+pub struct Global<T> {
+    name: &'static str,
+    ty: ValueType,
+    default: u64,
+    /// The slot's value field once declared; null before.
+    value: AtomicPtr<u64>,
+    _type: PhantomData<fn() -> T>,
+}
+
+/// A `BOOL` global: wazero-global's `Bool`.
+pub type Bool = Global<bool>;
+/// A `U64` global.
+pub type U64 = Global<u64>;
+/// A `U64` global, under wazero-global's name.
+pub type Uint64 = Global<u64>;
+/// An `I64` global.
+pub type I64 = Global<i64>;
+/// An `F64` global.
+pub type F64 = Global<f64>;
+/// A `DURATION` global: signed nanoseconds, read as a [`core::time::Duration`].
+pub type Duration = Global<core::time::Duration>;
+
+impl<T> Global<T> {
+    const fn raw(name: &'static str, ty: ValueType, default: u64) -> Global<T> {
+        if let Err(e) = check_name(name.as_bytes()) {
+            match e {
+                wasmtime_global_abi::NameError::Empty => panic!("global name is empty"),
+                wasmtime_global_abi::NameError::TooLong { .. } => {
+                    panic!("global name is longer than 255 bytes")
+                }
+                wasmtime_global_abi::NameError::NotUtf8 { .. } => {
+                    panic!("global name is not UTF-8")
+                }
+                wasmtime_global_abi::NameError::ContainsNul { .. } => {
+                    panic!("global name contains a NUL byte")
+                }
+            }
+        }
+        Global {
+            name,
+            ty,
+            default,
+            value: AtomicPtr::new(ptr::null_mut()),
+            _type: PhantomData,
+        }
+    }
+
+    /// The name.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Declares the global now rather than at its first read. Declaring again does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`DeclareError::TableFull`] when all [`CAPACITY`](crate::CAPACITY) slots are taken;
+    /// [`DeclareError::TypeMismatch`] when the host knows the name with another type.
+    pub fn declare(&self) -> Result<(), DeclareError> {
+        if self.value.load(Ordering::Acquire).is_null() {
+            let slot = table::declare(self.name, self.ty, self.default)?;
+            self.value.store(slot, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// The current value's 64 bits: one pointer check and one load once declared.
+    #[inline]
+    fn bits(&self) -> u64 {
+        let mut value = self.value.load(Ordering::Acquire);
+        if value.is_null() {
+            value = self.declare_or_panic();
+        }
+        read(value)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn declare_or_panic(&self) -> *mut u64 {
+        if let Err(e) = self.declare() {
+            panic!("wasmtime-global: cannot declare {:?}: {e}", self.name);
+        }
+        self.value.load(Ordering::Acquire)
+    }
+}
+
+/// Loads a value field. Volatile, so a read in a loop is never hoisted out of it: the host may
+/// write the field between any two calls into this module.
+#[inline(always)]
+#[cfg(not(target_feature = "atomics"))]
+fn read(value: *mut u64) -> u64 {
+    // SAFETY: `value` is the value field of a declared slot of the static table: in bounds,
+    // 8-aligned, valid for the program's life. Without the atomics feature there are no threads,
+    // and the host writes the field only while this module is not running.
+    unsafe { ptr::read_volatile(value) }
+}
+
+/// Loads a value field. Relaxed atomic, because the host may write a shared memory from another
+/// thread at any moment.
+#[inline(always)]
+#[cfg(target_feature = "atomics")]
+fn read(value: *mut u64) -> u64 {
+    // SAFETY: `value` is the value field of a declared slot of the static table: in bounds,
+    // 8-aligned, valid for the program's life, and only ever accessed atomically once declared.
+    unsafe { core::sync::atomic::AtomicU64::from_ptr(value) }.load(Ordering::Relaxed)
+}
+
+impl Global<bool> {
+    /// A `BOOL` global named `name` with default `default`.
+    #[must_use]
+    pub const fn new(name: &'static str, default: bool) -> Bool {
+        Global::raw(name, ValueType::Bool, default as u64)
+    }
+
+    /// The current value: the host's if it set one, else the default.
+    ///
+    /// # Panics
+    ///
+    /// If the global cannot be declared (see [`Global::declare`]).
+    #[inline]
+    pub fn get(&self) -> bool {
+        self.bits() != 0
+    }
+}
+
+impl Global<u64> {
+    /// A `U64` global named `name` with default `default`.
+    #[must_use]
+    pub const fn new(name: &'static str, default: u64) -> U64 {
+        Global::raw(name, ValueType::U64, default)
+    }
+
+    /// The current value: the host's if it set one, else the default.
+    ///
+    /// # Panics
+    ///
+    /// If the global cannot be declared (see [`Global::declare`]).
+    #[inline]
+    pub fn get(&self) -> u64 {
+        self.bits()
+    }
+}
+
+impl Global<i64> {
+    /// An `I64` global named `name` with default `default`.
+    #[must_use]
+    pub const fn new(name: &'static str, default: i64) -> I64 {
+        Global::raw(name, ValueType::I64, default as u64)
+    }
+
+    /// The current value: the host's if it set one, else the default.
+    ///
+    /// # Panics
+    ///
+    /// If the global cannot be declared (see [`Global::declare`]).
+    #[inline]
+    pub fn get(&self) -> i64 {
+        self.bits() as i64
+    }
+}
+
+impl Global<f64> {
+    /// An `F64` global named `name` with default `default`.
+    #[must_use]
+    pub const fn new(name: &'static str, default: f64) -> F64 {
+        Global::raw(name, ValueType::F64, default.to_bits())
+    }
+
+    /// The current value, bit for bit: the host's if it set one, else the default.
+    ///
+    /// # Panics
+    ///
+    /// If the global cannot be declared (see [`Global::declare`]).
+    #[inline]
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.bits())
+    }
+}
+
+impl Global<core::time::Duration> {
+    /// A `DURATION` global named `name` with default `default`.
+    ///
+    /// # Panics
+    ///
+    /// If `default` is more than `i64::MAX` nanoseconds (about 292 years).
+    #[must_use]
+    pub const fn new(name: &'static str, default: core::time::Duration) -> Duration {
+        let nanos = default.as_nanos();
+        assert!(
+            nanos <= i64::MAX as u128,
+            "duration default over i64::MAX nanoseconds"
+        );
+        Global::raw(name, ValueType::Duration, nanos as u64)
+    }
+
+    /// A `DURATION` global with a default in signed nanoseconds, which may be negative.
+    #[must_use]
+    pub const fn from_nanos(name: &'static str, default: i64) -> Duration {
+        Global::raw(name, ValueType::Duration, default as u64)
+    }
+
+    /// The current value; a negative duration reads as zero (see [`nanos`](Self::nanos)).
+    ///
+    /// # Panics
+    ///
+    /// If the global cannot be declared (see [`Global::declare`]).
+    #[inline]
+    pub fn get(&self) -> core::time::Duration {
+        core::time::Duration::from_nanos(u64::try_from(self.nanos()).unwrap_or(0))
+    }
+
+    /// The current value in signed nanoseconds.
+    ///
+    /// # Panics
+    ///
+    /// If the global cannot be declared (see [`Global::declare`]).
+    #[inline]
+    pub fn nanos(&self) -> i64 {
+        self.bits() as i64
+    }
+}
+
+macro_rules! constructors {
+    ($($(#[$doc:meta])* $f:ident -> $ty:ident($arg:ty);)*) => {$(
+        $(#[$doc])*
+        ///
+        /// # Panics
+        ///
+        /// If the name is invalid or the global cannot be declared.
+        #[must_use]
+        pub fn $f(name: &'static str, default: $arg) -> $ty {
+            let global = $ty::new(name, default);
+            global.declare_or_panic();
+            global
+        }
+    )*};
+}
+
+constructors! {
+    /// Creates and declares a `BOOL` global: wazero-global's `NewBool`.
+    new_bool -> Bool(bool);
+    /// Creates and declares a `U64` global: wazero-global's `NewUint64`.
+    new_uint64 -> U64(u64);
+    /// Creates and declares an `I64` global.
+    new_i64 -> I64(i64);
+    /// Creates and declares an `F64` global.
+    new_f64 -> F64(f64);
+    /// Creates and declares a `DURATION` global: wazero-global's `NewDuration`.
+    new_duration -> Duration(core::time::Duration);
+}

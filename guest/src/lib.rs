@@ -1,0 +1,37 @@
+//! Guest SDK of wasmtime-global: globals the host can change, read with one load.
+//!
+//! ```no_run
+//! use wasmtime_global_guest::{Bool, Duration, U64};
+//!
+//! static TEST_BOOL: Bool = Bool::new("TEST_BOOL", true);
+//! static TEST_UINT64: U64 = U64::new("TEST_UINT64", 42);
+//! static TEST_DURATION: Duration =
+//!     Duration::new("TEST_DURATION", core::time::Duration::from_secs(60));
+//!
+//! #[unsafe(no_mangle)]
+//! pub extern "C" fn test() -> u64 {
+//!     if TEST_BOOL.get() { TEST_UINT64.get() } else { TEST_DURATION.get().as_secs() }
+//! }
+//! ```
+//!
+//! A global is declared to the host the first time it is read (or by [`Global::declare`]); from
+//! then on [`Global::get`] is one check of a pointer and one volatile 64-bit load from the table
+//! in this module's memory, which the host writes. No host call, no lock, no hashing.
+//!
+//! The table has room for [`CAPACITY`] globals, set at build time by the environment variable
+//! `WASMTIME_GLOBAL_CAPACITY` (1 to 65536, default 64). Every declaration takes a slot for the
+//! life of the instance, so create run-time globals once, not in a loop.
+//!
+//! On targets other than `wasm32` there is no host: declaring succeeds and every global reads its
+//! default, so guest code can be unit-tested natively.
+#![no_std]
+#![deny(missing_docs)]
+
+mod global;
+mod sys;
+mod table;
+
+pub use global::{Bool, Duration, F64, Global, I64, U64, Uint64};
+pub use global::{new_bool, new_duration, new_f64, new_i64, new_uint64};
+pub use table::{CAPACITY, DeclareError, declared};
+pub use wasmtime_global_abi::{NameError, ValueType};

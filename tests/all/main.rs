@@ -1,0 +1,29 @@
+//! End-to-end tests of wasmtime-global: one binary, a module per topic.
+
+mod malformed;
+mod registry;
+mod scenarios;
+mod spec;
+mod stores;
+
+use wasmtime::Module;
+use wasmtime_global_tests::{engine, guests};
+
+/// The two guests that follow the test profile: the Rust SDK's and the WAT one written from the
+/// spec alone.
+fn profile_guests(engine: &wasmtime::Engine) -> wasmtime::Result<Vec<(&'static str, Module)>> {
+    Ok(vec![
+        ("rust-sdk", Module::from_file(engine, guests::SCENARIO)?),
+        (
+            "wat",
+            Module::new(engine, include_str!("wat/scenario.wat"))?,
+        ),
+    ])
+}
+
+#[test]
+fn guests_build() -> wasmtime::Result<()> {
+    let engine = engine();
+    assert_eq!(profile_guests(&engine)?.len(), 2);
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! The embedder's API of `Globals`, without guests.
+
+use std::time::Duration;
+use wasmtime_global::abi::NameError;
+use wasmtime_global::{Error, Globals, Value};
+
+#[test]
+fn set_get_del_list() -> Result<(), Error> {
+    let globals = Globals::new();
+    assert_eq!(globals.get("A"), None);
+    globals.set("A", 1)?;
+    globals.set_f64("B", 2.5)?;
+    globals.set_duration("C", Duration::from_millis(3))?;
+    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(
+        globals.list(),
+        vec![
+            ("A".to_owned(), Value::Bits(1)),
+            ("B".to_owned(), Value::F64(2.5)),
+            ("C".to_owned(), Value::Duration(3_000_000)),
+        ]
+    );
+    assert_eq!(globals.del("B")?, Some(Value::F64(2.5)));
+    assert_eq!(globals.del("B")?, None, "del of a name not set");
+    assert_eq!(globals.del("NEVER_SET")?, None);
+    assert_eq!(globals.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn versions_count_changes() -> Result<(), Error> {
+    let globals = Globals::new();
+    assert_eq!(globals.version(), 0);
+    globals.set("A", 1)?;
+    globals.set("A", 1)?;
+    assert_eq!(globals.version(), 1, "setting the same value is no change");
+    globals.set_u64("A", 1)?;
+    assert_eq!(globals.version(), 2, "same bits, other type, is a change");
+    Ok(())
+}
+
+#[test]
+fn names_are_checked() {
+    let globals = Globals::new();
+    let long = "x".repeat(256);
+    let cases = [
+        ("", NameError::Empty),
+        (long.as_str(), NameError::TooLong { len: 256 }),
+        ("A\0B", NameError::ContainsNul { at: 1 }),
+    ];
+    for (name, source) in cases {
+        let expected = Error::InvalidName {
+            name: name.to_owned(),
+            source,
+        };
+        assert_eq!(globals.set(name, 1), Err(expected.clone()));
+        assert_eq!(globals.del(name), Err(expected));
+    }
+    assert_eq!(
+        globals.set(&"x".repeat(255), 1),
+        Ok(()),
+        "255 bytes is the maximum"
+    );
+    assert_eq!(globals.set("ünïcödé ✓", 1), Ok(()), "any UTF-8 but NUL");
+}
+
+#[test]
+fn durations_past_i64_nanoseconds_are_refused() {
+    let globals = Globals::new();
+    let max = Duration::from_nanos(i64::MAX as u64);
+    assert_eq!(globals.set_duration("D", max), Ok(()));
+    assert_eq!(globals.get("D"), Some(Value::Duration(i64::MAX)));
+    let over = max + Duration::from_nanos(1);
+    assert_eq!(
+        globals.set_duration("D", over),
+        Err(Error::DurationOutOfRange {
+            secs: over.as_secs()
+        })
+    );
+}
+
+#[test]
+fn globals_is_send_sync_clone() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<Globals>();
+}

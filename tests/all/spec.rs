@@ -1,0 +1,1 @@
+//! The spec checked against the abi crate.

@@ -1,0 +1,83 @@
+//! Compiles the guest programs in `guests/` to wasm32-unknown-unknown and tells the crate where
+//! they are (`env!("GUEST_<NAME>")`). Needs `rustup target add wasm32-unknown-unknown`, which the
+//! README's commands and `.ci/run` run first.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::{env, fs};
+
+const GUESTS: &[&str] = &["scenario", "demo", "fill"];
+const TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let root = manifest.parent().expect("tests/ has a parent");
+    let guests = root.join("guests");
+    for dir in [guests.as_path(), &root.join("guest"), &root.join("abi")] {
+        rerun_if_changed(dir);
+    }
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
+    let target_dir = out.join("guests");
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--release")
+        .arg("--locked")
+        .arg("--target")
+        .arg(TARGET)
+        .arg("--manifest-path")
+        .arg(guests.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // Flags and wrappers meant for the host build (clippy, coverage, sanitizers) must not reach
+    // the guests.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_MAKEFLAGS",
+        "WASMTIME_GLOBAL_CAPACITY",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("cannot run cargo");
+    if !status.success() {
+        panic!(
+            "building the guests failed; is the target installed? \
+             run `rustup target add {TARGET}`"
+        );
+    }
+    for guest in GUESTS {
+        let wasm = target_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{guest}.wasm"));
+        assert!(wasm.exists(), "{} was not built", wasm.display());
+        println!(
+            "cargo:rustc-env=GUEST_{}={}",
+            guest.to_uppercase(),
+            wasm.display()
+        );
+    }
+}
+
+fn rerun_if_changed(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "target") {
+            continue;
+        }
+        if path.is_dir() {
+            rerun_if_changed(&path);
+        } else {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Test support: the compiled guest programs and a harness that instantiates a guest with
+//! wasmtime-global and counts every host call it makes.
+
+use wasmtime::{CallHook, Config, Engine, Instance, Linker, Module, Store};
+use wasmtime_global::{Globals, GlobalsCtx};
+
+/// Paths of the guest programs in `guests/`, compiled by the build script.
+pub mod guests {
+    /// The test profile through the Rust SDK.
+    pub const SCENARIO: &str = env!("GUEST_SCENARIO");
+    /// The quick-start guest.
+    pub const DEMO: &str = env!("GUEST_DEMO");
+    /// Declares until the table is full.
+    pub const FILL: &str = env!("GUEST_FILL");
+}
+
+/// A store's data in the tests.
+#[derive(Debug)]
+pub struct Host {
+    /// The wasmtime-global state.
+    pub globals: GlobalsCtx,
+    /// Calls from wasm into any host function, counted by a call hook.
+    pub host_calls: u64,
+}
+
+/// An engine with default settings and shared memories enabled.
+pub fn engine() -> Engine {
+    let mut config = Config::new();
+    config.shared_memory(true);
+    Engine::new(&config).expect("the config is valid")
+}
+
+/// A linker with the wasmtime-global imports.
+pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<Host>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_global::add_to_linker(&mut linker, |host: &mut Host| &mut host.globals)?;
+    Ok(linker)
+}
+
+/// A store whose call hook counts every call from wasm into the host.
+pub fn store(engine: &Engine, globals: &Globals) -> Store<Host> {
+    let mut store = Store::new(
+        engine,
+        Host {
+            globals: GlobalsCtx::new(globals),
+            host_calls: 0,
+        },
+    );
+    store.call_hook(|mut cx, hook| {
+        if matches!(hook, CallHook::CallingHost) {
+            cx.data_mut().host_calls += 1;
+        }
+        Ok(())
+    });
+    store
+}
+
+/// An instance of a guest that follows the test profile (`init`, `get`, `sum`).
+pub struct Guest {
+    /// Its store.
+    pub store: Store<Host>,
+    /// The instance.
+    pub instance: Instance,
+}
+
+impl std::fmt::Debug for Guest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guest")
+            .field("host", self.store.data())
+            .finish()
+    }
+}
+
+impl Guest {
+    /// Instantiates `module` in a new store of `engine`, taking values from `globals`.
+    pub fn new(engine: &Engine, module: &Module, globals: &Globals) -> wasmtime::Result<Guest> {
+        let mut store = store(engine, globals);
+        let instance = linker(engine)?.instantiate(&mut store, module)?;
+        Ok(Guest { store, instance })
+    }
+
+    /// Calls the export `name` with `params`.
+    pub fn call<P, R>(&mut self, name: &str, params: P) -> wasmtime::Result<R>
+    where
+        P: wasmtime::WasmParams,
+        R: wasmtime::WasmResults,
+    {
+        let func = self
+            .instance
+            .get_typed_func::<P, R>(&mut self.store, name)?;
+        func.call(&mut self.store, params)
+    }
+
+    /// `init()`: declares the profile's globals.
+    pub fn init(&mut self) -> wasmtime::Result<()> {
+        self.call("init", ())
+    }
+
+    /// Syncs the store, then `get(i)`: global `i` as 64 bits.
+    pub fn get(&mut self, i: i32) -> wasmtime::Result<u64> {
+        wasmtime_global::sync(&mut self.store, |h| &mut h.globals)?;
+        Ok(self.call::<i32, i64>("get", i)? as u64)
+    }
+
+    /// `sum(i, n)`: reads global `i` `n` times inside the guest.
+    pub fn sum(&mut self, i: i32, n: i32) -> wasmtime::Result<u64> {
+        Ok(self.call::<(i32, i32), i64>("sum", (i, n))? as u64)
+    }
+
+    /// Host calls so far.
+    pub fn host_calls(&self) -> u64 {
+        self.store.data().host_calls
+    }
+}
+
+/// The profile's globals: name, type tag, default bits.
+pub const PROFILE: [(&str, wasmtime_global::ValueType, u64); 5] = {
+    use wasmtime_global::ValueType::*;
+    [
+        ("TEST_BOOL", Bool, 1),
+        ("TEST_UINT64", U64, 42),
+        ("TEST_DURATION", Duration, 60_000_000_000),
+        ("TEST_INT64", I64, -7i64 as u64),
+        ("TEST_FLOAT64", F64, 0x3FF8_0000_0000_0000),
+    ]
+};
