@@ -81,15 +81,15 @@ fn main() {
         steps += LANES as u64;
         for i in 0..LANES {
             if x[i] & DP_MASK == 0 {
-                if let Some(&(s2, l2)) = ends.get(&x[i]) {
-                    if let Some((a, b)) = resolve(start[i], len[i], s2, l2) {
-                        let (na, nb) = (name(a), name(b));
-                        let (na, nb) = (std::str::from_utf8(&na), std::str::from_utf8(&nb));
-                        println!("after {steps} steps:");
-                        println!("{:?} {:#018x}", na, step(a));
-                        println!("{:?} {:#018x}", nb, step(b));
-                        return;
-                    }
+                if let Some(&(s2, l2)) = ends.get(&x[i])
+                    && let Some((a, b)) = resolve(start[i], len[i], s2, l2)
+                {
+                    let (na, nb) = (name(a), name(b));
+                    let (na, nb) = (std::str::from_utf8(&na), std::str::from_utf8(&nb));
+                    println!("after {steps} steps:");
+                    println!("{:?} {:#018x}", na, step(a));
+                    println!("{:?} {:#018x}", nb, step(b));
+                    return;
                 }
                 ends.insert(x[i], (start[i], len[i]));
             }

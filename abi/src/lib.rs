@@ -10,6 +10,7 @@
 //! [`bytemuck::pod_read_unaligned`] and a guest can place them in a static.
 #![no_std]
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 
 mod hash;

@@ -11,7 +11,15 @@ use wasmtime_global_abi::{ValueType, check_name};
 /// and [`Duration`].
 ///
 /// A name that breaks the naming rules (empty, over 255 bytes, or with a NUL) is a compile error
-/// in a `static` and a panic at run time.
+/// in a `static` and a panic at run time:
+///
+/// ```
+/// static FLAG: wasmtime_global_guest::Bool = wasmtime_global_guest::Bool::new("FLAG", true);
+/// ```
+///
+/// ```compile_fail
+/// static FLAG: wasmtime_global_guest::Bool = wasmtime_global_guest::Bool::new("FL\0AG", true);
+/// ```
 #[derive(Debug)]
 pub struct Global<T> {
     name: &'static str,
@@ -263,4 +271,32 @@ constructors! {
     new_f64 -> F64(f64);
     /// Creates and declares a `DURATION` global: wazero-global's `NewDuration`.
     new_duration -> Duration(core::time::Duration);
+}
+
+#[cfg(test)]
+mod tests {
+    //! Natively there is no host: declarations succeed and reads return the defaults.
+    use super::*;
+
+    #[test]
+    fn every_type_reads_its_default() {
+        assert!(Bool::new("B", true).get());
+        assert_eq!(U64::new("U", u64::MAX).get(), u64::MAX);
+        assert_eq!(I64::new("I", i64::MIN).get(), i64::MIN);
+        assert_eq!(F64::new("F", -0.0).get().to_bits(), (-0.0f64).to_bits());
+        let d = Duration::new("D", core::time::Duration::from_millis(1500));
+        assert_eq!(d.get(), core::time::Duration::from_millis(1500));
+        assert_eq!(d.nanos(), 1_500_000_000);
+        let negative = Duration::from_nanos("N", -5);
+        assert_eq!(
+            (negative.nanos(), negative.get()),
+            (-5, core::time::Duration::ZERO)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "global name is empty")]
+    fn an_empty_name_panics_at_run_time() {
+        let _ = U64::new(core::hint::black_box(""), 1);
+    }
 }

@@ -26,6 +26,7 @@
 //! default, so guest code can be unit-tested natively.
 #![no_std]
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod global;
 mod sys;

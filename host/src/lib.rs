@@ -52,6 +52,7 @@
 //! declarations; a ctx taken out with `into_data` must be [reset](GlobalsCtx::reset) before it
 //! serves another store.
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 
 mod ctx;

@@ -84,13 +84,14 @@ impl State {
 
     /// Forgets `name` if nothing is set for it and nobody declares it.
     fn collect(&mut self, name: &str) {
-        if let Some(entry) = self.entries.get(name) {
-            if entry.value.is_none() && entry.declared.is_none() {
-                if let Some(at) = entry.changed_at {
-                    self.changes.remove(&at);
-                }
-                self.entries.remove(name);
+        if let Some(entry) = self.entries.get(name)
+            && entry.value.is_none()
+            && entry.declared.is_none()
+        {
+            if let Some(at) = entry.changed_at {
+                self.changes.remove(&at);
             }
+            self.entries.remove(name);
         }
     }
 
@@ -185,14 +186,14 @@ impl Globals {
         let name = checked(name)?;
         let mut state = self.write();
         if let Some(entry) = state.entries.get(name) {
-            if let (Some(declared), Some(given)) = (entry.declared, value.ty()) {
-                if declared.ty != given {
-                    return Err(Error::TypeMismatch {
-                        name: name.to_owned(),
-                        declared: declared.ty,
-                        given,
-                    });
-                }
+            if let (Some(declared), Some(given)) = (entry.declared, value.ty())
+                && declared.ty != given
+            {
+                return Err(Error::TypeMismatch {
+                    name: name.to_owned(),
+                    declared: declared.ty,
+                    given,
+                });
             }
             if entry.value.is_some_and(|old| old.same(value)) {
                 return Ok(());

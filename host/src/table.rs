@@ -54,7 +54,7 @@ fn reserved(field: &str, found: u64) -> Result<()> {
 /// [`Error::TableOutOfBounds`] (slots).
 pub fn read_header(memory: &[u8], addr: u32) -> Result<Header> {
     let memory_size = memory.len() as u64;
-    if addr % TABLE_ALIGN != 0 {
+    if !addr.is_multiple_of(TABLE_ALIGN) {
         return Err(Error::TableMisaligned { addr });
     }
     let raw = bytes(memory, addr.into(), HEADER_SIZE.into()).ok_or(Error::TableOutOfBounds {

@@ -1,1 +1,198 @@
-//! The spec checked against the abi crate.
+//! `spec/ABI.md` checked against the abi crate: every table marked `<!-- check:NAME -->`.
+
+use wasmtime_global::abi::{self, Field, Header, Slot, Status, ValueType};
+
+const SPEC: &str = include_str!("../../spec/ABI.md");
+
+/// The body rows of the table that follows `<!-- check:{name} -->`, cells trimmed and with
+/// backticks removed.
+fn table(name: &str) -> Vec<Vec<String>> {
+    let marker = format!("<!-- check:{name} -->");
+    let mut lines = SPEC.lines().skip_while(|l| l.trim() != marker).skip(1);
+    let rows: Vec<Vec<String>> = lines
+        .by_ref()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| l.starts_with('|'))
+        .skip(2) // the head and the |---| line
+        .map(|l| {
+            l.trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().replace('`', ""))
+                .collect()
+        })
+        .collect();
+    assert!(!rows.is_empty(), "no table after {marker}");
+    rows
+}
+
+fn number(s: &str) -> u64 {
+    match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    }
+    .unwrap_or_else(|_| panic!("not a number: {s:?}"))
+}
+
+#[test]
+fn constants() {
+    let rows = table("constants");
+    let text = |v: &str| format!("\"{v}\"");
+    let expected: Vec<(&str, String)> = vec![
+        ("IMPORT_MODULE", text(abi::IMPORT_MODULE)),
+        ("DECLARE_IMPORT", text(abi::DECLARE_IMPORT)),
+        ("TABLE_EXPORT", text(abi::TABLE_EXPORT)),
+        ("MEMORY_EXPORT", text(abi::MEMORY_EXPORT)),
+        ("MAGIC", abi::MAGIC.to_string()),
+        ("VERSION", abi::VERSION.to_string()),
+        ("TABLE_ALIGN", abi::TABLE_ALIGN.to_string()),
+        ("HEADER_SIZE", abi::HEADER_SIZE.to_string()),
+        ("SLOT_SIZE", abi::SLOT_SIZE.to_string()),
+        ("MAX_CAPACITY", abi::MAX_CAPACITY.to_string()),
+        ("MAX_NAME_LEN", abi::MAX_NAME_LEN.to_string()),
+        ("FNV_OFFSET_BASIS", abi::FNV_OFFSET_BASIS.to_string()),
+        ("FNV_PRIME", abi::FNV_PRIME.to_string()),
+    ];
+    let found: Vec<(&str, String)> = rows
+        .iter()
+        .map(|r| {
+            let value = if r[1].starts_with('"') {
+                r[1].clone()
+            } else {
+                number(&r[1]).to_string()
+            };
+            (r[0].as_str(), value)
+        })
+        .collect();
+    assert_eq!(found, expected);
+    assert_eq!(
+        abi::IMPORTS,
+        &[abi::DECLARE_IMPORT],
+        "the spec lists one import"
+    );
+    assert_eq!(&abi::MAGIC.to_le_bytes(), b"WGTB");
+}
+
+fn check_layout(name: &str, fields: &[Field], size: usize) {
+    let rows = table(name);
+    assert_eq!(rows.len(), fields.len(), "{name}: one row per field");
+    for (row, field) in rows.iter().zip(fields) {
+        assert_eq!(row[0], field.name, "{name}: field order");
+        assert_eq!(
+            number(&row[1]) as usize,
+            field.offset,
+            "{name}.{}: offset",
+            field.name
+        );
+        assert_eq!(
+            number(&row[2]) as usize,
+            field.size,
+            "{name}.{}: size",
+            field.name
+        );
+        let (align, unit) = match row[4].as_str() {
+            "u32" => (4, 4),
+            t if t.starts_with("u64") => (8, 8),
+            t => panic!("{name}.{}: unknown type {t}", field.name),
+        };
+        let count = row[4]
+            .strip_prefix("u64[")
+            .map_or(1, |n| number(n.trim_end_matches(']')) as usize);
+        assert_eq!(number(&row[3]), align, "{name}.{}: align", field.name);
+        assert_eq!(
+            unit * count,
+            field.size,
+            "{name}.{}: type and size",
+            field.name
+        );
+        assert_eq!(
+            field.offset % align as usize,
+            0,
+            "{name}.{}: aligned",
+            field.name
+        );
+    }
+    let last = fields.last().expect("fields");
+    assert_eq!(
+        last.offset + last.size,
+        size,
+        "{name}: fields cover the struct"
+    );
+}
+
+#[test]
+fn header_layout() {
+    check_layout("header", Header::FIELDS, std::mem::size_of::<Header>());
+    assert_eq!(std::mem::size_of::<Header>(), abi::HEADER_SIZE as usize);
+}
+
+#[test]
+fn slot_layout() {
+    check_layout("slot", Slot::FIELDS, std::mem::size_of::<Slot>());
+    assert_eq!(std::mem::size_of::<Slot>(), abi::SLOT_SIZE as usize);
+}
+
+/// `N / NAME` cells of an enumeration table.
+fn enumeration(name: &str) -> Vec<(u64, String)> {
+    table(name)
+        .iter()
+        .map(|r| {
+            let (n, label) = r[0].split_once(" / ").expect("N / NAME");
+            (number(n), label.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn value_types() {
+    let expected: Vec<_> = ValueType::ALL
+        .iter()
+        .map(|t| (t.tag() as u64, t.name().to_owned()))
+        .collect();
+    assert_eq!(enumeration("types"), expected);
+    assert_eq!(ValueType::from_tag(0), None);
+    assert_eq!(ValueType::from_tag(6), None);
+}
+
+#[test]
+fn status_codes() {
+    let expected: Vec<_> = Status::ALL
+        .iter()
+        .map(|s| (s.code() as u64, s.name().to_owned()))
+        .collect();
+    assert_eq!(enumeration("status"), expected);
+    assert_eq!(Status::from_code(2), None);
+}
+
+#[test]
+fn hash_vectors() {
+    let rows = table("hashes");
+    assert!(rows.len() >= 10);
+    for row in rows {
+        let quoted = row[0].split('"').nth(1).expect("a quoted name");
+        assert_eq!(
+            abi::fnv1a64(quoted.as_bytes()),
+            number(&row[1]),
+            "hash of {quoted:?}"
+        );
+    }
+}
+
+/// The hash as a reader of the spec would write it, independently of the abi crate.
+#[test]
+fn hash_matches_an_independent_implementation() {
+    fn fnv(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+    for input in [
+        &b""[..],
+        b"a",
+        b"TEST_BOOL",
+        &[0xff; 255],
+        "ünï ✓".as_bytes(),
+    ] {
+        assert_eq!(abi::fnv1a64(input), fnv(input));
+    }
+}
