@@ -198,3 +198,22 @@ fn the_rust_sdk_fills_its_table_and_no_more() -> wasmtime::Result<()> {
     assert_eq!(other.get(1)?, 42);
     Ok(())
 }
+
+#[test]
+fn a_guest_may_declare_from_its_start_function() -> wasmtime::Result<()> {
+    // The WAT profile guest, with `init` as the module's start function.
+    let wat = include_str!("wat/scenario.wat")
+        .replace(r#"(func (export "init")"#, r#"(func $init (export "init")"#);
+    let wat = format!(
+        "{}\n  (start $init))\n",
+        wat.trim_end().strip_suffix(')').unwrap_or(&wat)
+    );
+    let engine = engine();
+    let module = Module::new(&engine, &wat)?;
+    let globals = Globals::new();
+    globals.set_u64("TEST_UINT64", 5)?;
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    assert_eq!(guest.host_calls(), 5, "declared during instantiation");
+    assert_eq!(guest.call::<i32, i64>("get", 1)?, 5);
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! What syncing costs on the paths it sits on: a host-to-wasm entry, a wasm-to-host call, and a
+//! `sync` with nothing to do. Every row is measured in this one run and compared with the row
+//! "no hook" of the same path.
+//!
+//! `cargo bench -p wasmtime-global --bench call_hook --features call-hook`
+//!
+//! Without `--features call-hook` only the no-hook rows exist; comparing them with the same rows of
+//! a run with the feature shows what wasmtime's `call-hook` feature itself costs (two runs, so
+//! noisier than the in-run ratios).
+
+use std::hint::black_box;
+use std::time::Instant;
+use wasmtime::{Engine, Linker, Module, Store, TypedFunc};
+use wasmtime_global::{Globals, GlobalsCtx};
+
+const GUEST: &str = r#"
+(module
+  (import "bench" "nop" (func $nop))
+  (memory (export "memory") 1)
+  (func (export "entry"))
+  (func (export "calls") (param $n i32)
+    (loop $l
+      (call $nop)
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))))
+"#;
+
+/// Nanoseconds per operation: the median of 15 batches of `n` operations, after one warm-up batch.
+fn measure(n: u64, mut batch: impl FnMut(u64)) -> f64 {
+    batch(n);
+    let mut per_op: Vec<f64> = (0..15)
+        .map(|_| {
+            let start = Instant::now();
+            batch(n);
+            start.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    per_op.sort_by(f64::total_cmp);
+    per_op[per_op.len() / 2]
+}
+
+struct Setup {
+    store: Store<GlobalsCtx>,
+    entry: TypedFunc<(), ()>,
+    calls: TypedFunc<i32, ()>,
+}
+
+fn setup(engine: &Engine, module: &Module, globals: &Globals) -> wasmtime::Result<Setup> {
+    let mut linker = Linker::new(engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    linker.func_wrap("bench", "nop", || {})?;
+    let mut store = Store::new(engine, GlobalsCtx::new(globals));
+    let instance = linker.instantiate(&mut store, module)?;
+    let entry = instance.get_typed_func(&mut store, "entry")?;
+    let calls = instance.get_typed_func(&mut store, "calls")?;
+    Ok(Setup {
+        store,
+        entry,
+        calls,
+    })
+}
+
+fn row(path: &str, variant: &str, ns: f64, base: f64) {
+    println!("{path:<22} {variant:<26} {ns:>9.2} ns {:>7.2}x", ns / base);
+}
+
+fn main() -> wasmtime::Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, GUEST)?;
+    let globals = Globals::new();
+    // Changes before the stores exist are none of theirs: each sync finds nothing to do.
+    globals.set("UNRELATED", 1)?;
+    let feature = if cfg!(feature = "call-hook") {
+        "on"
+    } else {
+        "off"
+    };
+    println!("call-hook feature: {feature}");
+    println!(
+        "{:<22} {:<26} {:>12} {:>8}",
+        "path", "variant", "per op", "ratio"
+    );
+
+    let mut plain = setup(&engine, &module, &globals)?;
+    let entry = measure(200_000, |n| {
+        for _ in 0..n {
+            plain.entry.call(&mut plain.store, ()).ok();
+        }
+    });
+    let call = measure(2_000_000, |n| {
+        plain.calls.call(&mut plain.store, n as i32).ok();
+    });
+    let sync = measure(5_000_000, |n| {
+        for _ in 0..n {
+            black_box(wasmtime_global::sync(&mut plain.store, |ctx| ctx).ok());
+        }
+    });
+    row("host -> wasm entry", "no hook", entry, entry);
+    row("wasm -> host call", "no hook", call, call);
+    row("sync, nothing changed", "explicit call", sync, sync);
+
+    #[cfg(feature = "call-hook")]
+    {
+        let mut hooked = setup(&engine, &module, &globals)?;
+        wasmtime_global::sync_on_call(&mut hooked.store, |ctx| ctx);
+        let hooked_entry = measure(200_000, |n| {
+            for _ in 0..n {
+                hooked.entry.call(&mut hooked.store, ()).ok();
+            }
+        });
+        let hooked_call = measure(2_000_000, |n| {
+            hooked.calls.call(&mut hooked.store, n as i32).ok();
+        });
+        row("host -> wasm entry", "sync_on_call", hooked_entry, entry);
+        row("wasm -> host call", "sync_on_call", hooked_call, call);
+        println!(
+            "sync_on_call adds {:.2} ns per entry and {:.2} ns per host call (nothing changed)",
+            hooked_entry - entry,
+            hooked_call - call
+        );
+    }
+    Ok(())
+}
