@@ -18,6 +18,18 @@ fn main() {
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
     let target_dir = out.join("guests");
+    build(&guests, &target_dir, None, &[]);
+    for guest in GUESTS {
+        emit(guest, &target_dir, guest);
+    }
+    // The `fill` guest again, with the SDK's capacity set at build time.
+    let small = out.join("guests-capacity-3");
+    build(&guests, &small, Some("3"), &["-p", "fill"]);
+    emit("fill_capacity_3", &small, "fill");
+}
+
+/// Runs `cargo build` of the guests workspace into `target_dir`.
+fn build(guests: &Path, target_dir: &Path, capacity: Option<&str>, args: &[&str]) {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -28,7 +40,8 @@ fn main() {
         .arg("--manifest-path")
         .arg(guests.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&target_dir);
+        .arg(target_dir)
+        .args(args);
     // Flags and wrappers meant for the host build (clippy, coverage, sanitizers) must not reach
     // the guests.
     for var in [
@@ -44,6 +57,9 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
+    if let Some(capacity) = capacity {
+        cmd.env("WASMTIME_GLOBAL_CAPACITY", capacity);
+    }
     let status = cmd.status().expect("cannot run cargo");
     if !status.success() {
         panic!(
@@ -51,18 +67,20 @@ fn main() {
              run `rustup target add {TARGET}`"
         );
     }
-    for guest in GUESTS {
-        let wasm = target_dir
-            .join(TARGET)
-            .join("release")
-            .join(format!("{guest}.wasm"));
-        assert!(wasm.exists(), "{} was not built", wasm.display());
-        println!(
-            "cargo:rustc-env=GUEST_{}={}",
-            guest.to_uppercase(),
-            wasm.display()
-        );
-    }
+}
+
+/// Tells the crate where guest `file` of `target_dir` is, as `GUEST_<NAME>`.
+fn emit(name: &str, target_dir: &Path, file: &str) {
+    let wasm = target_dir
+        .join(TARGET)
+        .join("release")
+        .join(format!("{file}.wasm"));
+    assert!(wasm.exists(), "{} was not built", wasm.display());
+    println!(
+        "cargo:rustc-env=GUEST_{}={}",
+        name.to_uppercase(),
+        wasm.display()
+    );
 }
 
 fn rerun_if_changed(dir: &Path) {

@@ -217,3 +217,15 @@ fn a_guest_may_declare_from_its_start_function() -> wasmtime::Result<()> {
     assert_eq!(guest.call::<i32, i64>("get", 1)?, 5);
     Ok(())
 }
+
+#[test]
+fn the_capacity_is_set_at_build_time() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::from_file(&engine, guests::FILL_CAPACITY_3)?;
+    let globals = Globals::new();
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    assert_eq!(guest.call::<(), i32>("capacity", ())?, 3);
+    assert_eq!(guest.call::<(), i32>("fill", ())?, 3);
+    assert_eq!(guest.host_calls(), 3);
+    Ok(())
+}

@@ -12,6 +12,8 @@ pub mod guests {
     pub const DEMO: &str = env!("GUEST_DEMO");
     /// Declares until the table is full.
     pub const FILL: &str = env!("GUEST_FILL");
+    /// The same, built with `WASMTIME_GLOBAL_CAPACITY=3`.
+    pub const FILL_CAPACITY_3: &str = env!("GUEST_FILL_CAPACITY_3");
 }
 
 /// A store's data in the tests.
