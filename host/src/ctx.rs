@@ -1,11 +1,14 @@
 //! [`GlobalsCtx`]: what one store knows of the globals its instances declared, and [`sync`].
 
+use crate::registry::{SharedTable, SharedTarget};
+use crate::shared::SharedWord;
 use crate::table::ValidSlot;
 use crate::{Error, Globals, Result, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-use wasmtime::{AsContextMut, Memory};
-use wasmtime_global_abi::{Status, ValueType};
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmtime::{AsContextMut, Memory, SharedMemory};
+use wasmtime_global_abi::{Header, Status, ValueType};
 
 /// The per-store state of wasmtime-global: put one in each store's data and hand
 /// [`add_to_linker`](crate::add_to_linker) a closure that finds it.
@@ -22,19 +25,30 @@ use wasmtime_global_abi::{Status, ValueType};
 #[derive(Debug)]
 pub struct GlobalsCtx {
     globals: Globals,
-    /// The registry version this store's memories are up to date with.
+    /// Identifies this ctx's shared slots in the registry.
+    id: u64,
+    /// The registry version this store's ordinary memories are up to date with.
     synced: u64,
     instances: Vec<Instance>,
-    /// Every declared slot of every instance, by name.
+    /// Every declared slot in an ordinary memory, by name.
     by_name: HashMap<Arc<str>, Vec<SlotRef>>,
     /// Writes planned by a sync, kept to reuse the allocation.
     writes: Vec<Write>,
     stats: Stats,
 }
 
+/// The memory that holds an instance's table.
+#[derive(Clone, Debug)]
+pub(crate) enum GuestMemory {
+    /// Ordinary memory: written by [`sync`], with the store.
+    Plain(Memory),
+    /// Shared memory: written by the registry, at once, with atomics.
+    Shared(SharedMemory, Arc<SharedTable>),
+}
+
 #[derive(Debug)]
 struct Instance {
-    memory: Memory,
+    memory: GuestMemory,
     table_addr: u32,
     slots: HashMap<u32, Declared>,
 }
@@ -54,9 +68,11 @@ struct SlotRef {
     index: u32,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Write {
     memory: Memory,
+    instance: usize,
+    table_addr: u32,
     addr: u64,
     bits: u64,
     index: u32,
@@ -88,14 +104,23 @@ pub struct Declaration {
     pub ty: ValueType,
     /// The guest's default.
     pub default: Value,
+    /// Whether the slot is in a shared memory (written at every change) rather than an ordinary
+    /// one (written by [`sync`]).
+    pub shared: bool,
 }
+
+const GENERATION_OFFSET: u64 = core::mem::offset_of!(Header, generation) as u64;
+/// `changes` follows `value` in a slot.
+const CHANGES_AFTER_VALUE: u64 = 8;
 
 impl GlobalsCtx {
     /// A ctx that takes values from `globals`.
     #[must_use]
     pub fn new(globals: &Globals) -> GlobalsCtx {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         GlobalsCtx {
             globals: globals.clone(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             synced: globals.version(),
             instances: Vec::new(),
             by_name: HashMap::new(),
@@ -129,6 +154,7 @@ impl GlobalsCtx {
                 name: d.name.to_string(),
                 ty: d.ty,
                 default: Value::from_bits(d.ty, d.default),
+                shared: matches!(instance.memory, GuestMemory::Shared(..)),
             }));
         }
         all
@@ -144,12 +170,12 @@ impl GlobalsCtx {
 
     fn release(&mut self) {
         let names = self.instances.iter().flat_map(|i| i.slots.values());
-        self.globals.undeclare(names.map(|d| &*d.name));
+        self.globals.undeclare(self.id, names.map(|d| &*d.name));
     }
 
     /// The memory of recorded instance `instance`.
-    pub(crate) fn instance_memory(&self, instance: usize) -> Option<Memory> {
-        self.instances.get(instance).map(|i| i.memory)
+    pub(crate) fn instance_memory(&self, instance: usize) -> Option<GuestMemory> {
+        self.instances.get(instance).map(|i| i.memory.clone())
     }
 
     pub(crate) fn table_addr(&self, instance: usize) -> Option<u32> {
@@ -160,8 +186,52 @@ impl GlobalsCtx {
         self.stats.declare_calls += 1;
     }
 
-    /// Declares `slot` of the instance at `instance` (or of a new instance with `memory` and
-    /// `table_addr`), writing its current value into `data`, that memory's bytes.
+    fn instance(&mut self, instance: Option<usize>, memory: GuestMemory, table_addr: u32) -> usize {
+        instance.unwrap_or_else(|| {
+            self.instances.push(Instance {
+                memory,
+                table_addr,
+                slots: HashMap::new(),
+            });
+            self.instances.len() - 1
+        })
+    }
+
+    /// `Some(status)` if slot `slot.index` of `instance` is already declared: the same again is
+    /// `OK`, anything else an error.
+    fn redeclared(&self, instance: usize, slot: &ValidSlot) -> Result<bool> {
+        let Some(old) = self.instances[instance].slots.get(&slot.index) else {
+            return Ok(false);
+        };
+        let same = *old.name == slot.name
+            && old.hash == slot.hash
+            && old.ty == slot.ty
+            && old.default == slot.default;
+        if same {
+            Ok(true)
+        } else {
+            Err(Error::SlotRedeclared {
+                index: slot.index,
+                name: old.name.to_string(),
+            })
+        }
+    }
+
+    fn record(&mut self, instance: usize, name: Arc<str>, slot: ValidSlot) {
+        self.instances[instance].slots.insert(
+            slot.index,
+            Declared {
+                name,
+                hash: slot.hash,
+                ty: slot.ty,
+                default: slot.default,
+                value_addr: slot.value_addr,
+            },
+        );
+    }
+
+    /// Declares `slot` of an instance with ordinary memory `memory`, writing its current value
+    /// into `data`, that memory's bytes.
     pub(crate) fn declare(
         &mut self,
         instance: Option<usize>,
@@ -170,29 +240,8 @@ impl GlobalsCtx {
         slot: ValidSlot,
         data: &mut [u8],
     ) -> Result<Status> {
-        let instance = match instance {
-            Some(i) => i,
-            None => {
-                self.instances.push(Instance {
-                    memory,
-                    table_addr,
-                    slots: HashMap::new(),
-                });
-                self.instances.len() - 1
-            }
-        };
-        let record = &self.instances[instance];
-        if let Some(old) = record.slots.get(&slot.index) {
-            let same = *old.name == slot.name
-                && old.hash == slot.hash
-                && old.ty == slot.ty
-                && old.default == slot.default;
-            if !same {
-                return Err(Error::SlotRedeclared {
-                    index: slot.index,
-                    name: old.name.to_string(),
-                });
-            }
+        let instance = self.instance(instance, GuestMemory::Plain(memory), table_addr);
+        if self.redeclared(instance, &slot)? {
             let bits = self
                 .globals
                 .get(&slot.name)
@@ -205,7 +254,7 @@ impl GlobalsCtx {
         };
         let bits = value.map_or(slot.default, Value::to_bits);
         if let Err(e) = write_value(data, &slot, bits) {
-            self.globals.undeclare([&*name]);
+            self.globals.undeclare(self.id, [&*name]);
             return Err(e);
         }
         self.by_name
@@ -215,16 +264,55 @@ impl GlobalsCtx {
                 instance,
                 index: slot.index,
             });
-        self.instances[instance].slots.insert(
-            slot.index,
-            Declared {
-                name,
-                hash: slot.hash,
-                ty: slot.ty,
-                default: slot.default,
-                value_addr: slot.value_addr,
-            },
-        );
+        self.record(instance, name, slot);
+        Ok(Status::Ok)
+    }
+
+    /// Declares `slot` of an instance with shared memory `memory`: the registry writes its value
+    /// now and at every change.
+    pub(crate) fn declare_shared(
+        &mut self,
+        instance: Option<usize>,
+        memory: &SharedMemory,
+        table_addr: u32,
+        slot: ValidSlot,
+    ) -> Result<Status> {
+        let word = |addr: u64| {
+            SharedWord::new(memory, addr).ok_or(Error::WriteOutOfBounds {
+                index: slot.index,
+                addr,
+            })
+        };
+        let known = instance.and_then(|i| match &self.instances[i].memory {
+            GuestMemory::Shared(_, table) => Some((i, Arc::clone(table))),
+            GuestMemory::Plain(_) => None,
+        });
+        let (instance, table) = match known {
+            Some(known) => known,
+            None => {
+                let generation = word(u64::from(table_addr) + GENERATION_OFFSET)?;
+                let table = Arc::new(SharedTable { generation });
+                let memory = GuestMemory::Shared(memory.clone(), Arc::clone(&table));
+                (self.instance(None, memory, table_addr), table)
+            }
+        };
+        let value = word(slot.value_addr)?;
+        if self.redeclared(instance, &slot)? {
+            self.globals
+                .rewrite_shared(&slot.name, slot.default, &value);
+            return Ok(Status::Ok);
+        }
+        let target = SharedTarget {
+            owner: self.id,
+            table,
+            value,
+            changes: word(slot.value_addr + CHANGES_AFTER_VALUE)?,
+            default: slot.default,
+        };
+        let Ok(name) = self.globals.declare_shared(&slot.name, slot.ty, target) else {
+            return Ok(Status::TypeMismatch);
+        };
+        self.record(instance, name, slot);
         Ok(Status::Ok)
     }
 
@@ -243,9 +331,13 @@ impl GlobalsCtx {
         self.synced = globals.changes_since(self.synced, |name, value| {
             for r in by_name.get(name).into_iter().flatten() {
                 let instance = &instances[r.instance];
-                if let Some(d) = instance.slots.get(&r.index) {
+                if let (Some(d), GuestMemory::Plain(memory)) =
+                    (instance.slots.get(&r.index), &instance.memory)
+                {
                     writes.push(Write {
-                        memory: instance.memory,
+                        memory: *memory,
+                        instance: r.instance,
+                        table_addr: instance.table_addr,
                         addr: d.value_addr,
                         bits: value.map_or(d.default, Value::to_bits),
                         index: r.index,
@@ -275,11 +367,24 @@ fn write_value(data: &mut [u8], slot: &ValidSlot, bits: u64) -> Result<()> {
     Ok(())
 }
 
+/// Adds `delta` to the `u64` at `addr` of `memory`.
+fn add(mut store: impl AsContextMut, memory: Memory, addr: u64, delta: u64) -> Option<()> {
+    let mut word = [0; 8];
+    memory.read(&mut store, addr as usize, &mut word).ok()?;
+    let word = u64::from_le_bytes(word).wrapping_add(delta);
+    memory
+        .write(&mut store, addr as usize, &word.to_le_bytes())
+        .ok()
+}
+
 /// Writes every change made in the registry since the last sync of this store into the
-/// instances that declared the changed names; returns how many value fields it wrote.
+/// instances with ordinary memory that declared the changed names; returns how many value fields
+/// it wrote. (Instances with shared memory are written at every change, not here.)
 ///
-/// Writes only the slots whose names changed: O(changes), not O(declared slots). When nothing
-/// changed it costs one call of `get` and one atomic load.
+/// Writes only the slots whose names changed: O(changes), not O(declared slots). Each write
+/// also raises the slot's `changes` counter by one, and each table written gets its `generation`
+/// raised by two (`spec/ABI.md` §10). When nothing changed it costs one call of `get` and one
+/// atomic load.
 ///
 /// # Errors
 ///
@@ -313,15 +418,33 @@ pub fn sync<T: 'static>(
         return Ok(0);
     }
     let mut writes = std::mem::take(&mut ctx.writes);
+    // Group by instance, so that each table's generation is raised once.
+    writes.sort_by_key(|w| w.instance);
+    let mut tables: Vec<(Memory, u64)> = Vec::new();
     let result = writes.iter().try_for_each(|w| {
-        // `Memory::write` checks the bounds; the store is borrowed mutably, so no wasm of this
-        // store runs while we write.
+        // `Memory` checks the bounds; the store is borrowed mutably, so no wasm of this store
+        // runs while we write.
+        let fault = || Error::WriteOutOfBounds {
+            index: w.index,
+            addr: w.addr,
+        };
         w.memory
             .write(&mut cx, w.addr as usize, &w.bits.to_le_bytes())
-            .map_err(|_| Error::WriteOutOfBounds {
-                index: w.index,
-                addr: w.addr,
+            .map_err(|_| fault())?;
+        add(&mut cx, w.memory, w.addr + CHANGES_AFTER_VALUE, 1).ok_or_else(fault)?;
+        let table = u64::from(w.table_addr);
+        if tables.last().is_none_or(|&(_, t)| t != table) {
+            tables.push((w.memory, table));
+        }
+        Ok(())
+    });
+    let result = result.and_then(|()| {
+        tables.iter().try_for_each(|&(memory, table)| {
+            add(&mut cx, memory, table + GENERATION_OFFSET, 2).ok_or(Error::WriteOutOfBounds {
+                index: 0,
+                addr: table + GENERATION_OFFSET,
             })
+        })
     });
     let written = writes.len();
     writes.clear();

@@ -37,9 +37,6 @@ pub enum Error {
     /// The guest exports no linear memory named `memory`.
     #[error("guest exports no memory named \"memory\"")]
     NoMemory,
-    /// The guest's memory is a shared memory, which this version does not attach to.
-    #[error("guest memory is shared; shared memories are not supported yet")]
-    SharedMemoryUnsupported,
     /// The guest exports no `wasmtime_global_table` function.
     #[error("guest exports no function named \"wasmtime_global_table\"")]
     NoTableExport,

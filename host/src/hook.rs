@@ -1,8 +1,47 @@
-//! Syncing on every entry into wasm, with a wasmtime call hook (the `call-hook` feature).
+//! Syncing without the embedder calling [`sync`]: on every entry into wasm (a call hook, with the
+//! `call-hook` feature) and on every epoch tick while wasm runs.
 
 use crate::{GlobalsCtx, sync};
-use wasmtime::{CallHook, Store};
+#[cfg(feature = "call-hook")]
+use wasmtime::CallHook;
+use wasmtime::{Store, UpdateDeadline};
 
+/// Syncs `store` every `ticks` epoch ticks while its wasm runs, so a guest with ordinary memory
+/// that loops without calling the host still sees a change within `ticks` ticks of it.
+///
+/// Needs an engine with [`Config::epoch_interruption`](wasmtime::Config::epoch_interruption) and
+/// something that calls [`Engine::increment_epoch`](wasmtime::Engine::increment_epoch) (a timer
+/// thread, say). It sets the store's epoch deadline and replaces its deadline callback (wasmtime
+/// keeps one): an embedder that also uses epochs for time limits should call [`sync`] from its own
+/// callback instead. A guest with shared memory needs none of this: its slots are written at once.
+///
+/// # Examples
+///
+/// ```
+/// use wasmtime::{Config, Engine, Store};
+/// use wasmtime_global::{Globals, GlobalsCtx};
+///
+/// let mut config = Config::new();
+/// config.epoch_interruption(true);
+/// let engine = Engine::new(&config)?;
+/// let mut store = Store::new(&engine, GlobalsCtx::new(&Globals::new()));
+/// wasmtime_global::sync_on_epoch(&mut store, |ctx| ctx, 1);
+/// // elsewhere, every millisecond: engine.increment_epoch();
+/// # Ok::<(), wasmtime::Error>(())
+/// ```
+pub fn sync_on_epoch<T: 'static>(
+    store: &mut Store<T>,
+    get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
+    ticks: u64,
+) {
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_callback(move |mut cx| {
+        sync(&mut cx, &get)?;
+        Ok(UpdateDeadline::Continue(ticks))
+    });
+}
+
+#[cfg(feature = "call-hook")]
 /// Installs a call hook on `store` that [syncs](sync) it every time the host calls into wasm and
 /// every time a host function returns to wasm, so a guest never runs with a value older than its
 /// last entry.

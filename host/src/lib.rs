@@ -53,14 +53,18 @@
 //! serves another store.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod ctx;
 mod error;
-#[cfg(feature = "call-hook")]
 mod hook;
 mod linker;
 mod registry;
+#[expect(
+    unsafe_code,
+    reason = "shared memories are only accessible through raw atomics"
+)]
+mod shared;
 pub mod table;
 mod value;
 
@@ -68,8 +72,9 @@ pub use ctx::{Declaration, GlobalsCtx, Stats, sync};
 pub use error::{Error, Result};
 #[cfg(feature = "call-hook")]
 pub use hook::sync_on_call;
+pub use hook::sync_on_epoch;
 pub use linker::add_to_linker;
-pub use registry::Globals;
+pub use registry::{Batch, Globals};
 pub use value::Value;
 pub use wasmtime_global_abi as abi;
 pub use wasmtime_global_abi::ValueType;

@@ -1,5 +1,7 @@
 //! The `declare` import.
 
+use crate::ctx::GuestMemory;
+use crate::shared::SharedView;
 use crate::{Error, GlobalsCtx, table};
 use wasmtime::{Caller, Extern, Linker};
 use wasmtime_global_abi::{DECLARE_IMPORT, IMPORT_MODULE, MEMORY_EXPORT, Status, TABLE_EXPORT};
@@ -62,20 +64,39 @@ fn declare<T: 'static>(
     get: impl Fn(&mut T) -> &mut GlobalsCtx,
     index: u32,
 ) -> wasmtime::Result<Status> {
-    let memory = match caller.get_export(MEMORY_EXPORT) {
-        Some(Extern::Memory(memory)) => memory,
-        Some(Extern::SharedMemory(_)) => return Err(Error::SharedMemoryUnsupported.into()),
-        _ => return Err(Error::NoMemory.into()),
-    };
-    let instance = find(caller, &get, memory.data_ptr(&*caller));
-    let table_addr = match instance.and_then(|i| get(caller.data_mut()).table_addr(i)) {
-        Some(addr) => addr,
-        None => table_address(caller)?,
-    };
-    let (data, state) = memory.data_and_store_mut(&mut *caller);
-    let header = table::read_header(data, table_addr)?;
-    let slot = table::read_slot(data, table_addr, &header, index)?;
-    Ok(get(state).declare(instance, memory, table_addr, slot, data)?)
+    match caller.get_export(MEMORY_EXPORT) {
+        Some(Extern::Memory(memory)) => {
+            let instance = find(caller, &get, memory.data_ptr(&*caller));
+            let table_addr = table_addr(caller, &get, instance)?;
+            let (data, state) = memory.data_and_store_mut(&mut *caller);
+            let header = table::read_header(&*data, table_addr)?;
+            let slot = table::read_slot(&*data, table_addr, &header, index)?;
+            Ok(get(state).declare(instance, memory, table_addr, slot, data)?)
+        }
+        Some(Extern::SharedMemory(memory)) => {
+            let instance = find(caller, &get, memory.data().as_ptr() as *mut u8);
+            let table_addr = table_addr(caller, &get, instance)?;
+            let view = SharedView(memory.data());
+            let header = table::read_header(&view, table_addr)?;
+            let slot = table::read_slot(&view, table_addr, &header, index)?;
+            let ctx = get(caller.data_mut());
+            Ok(ctx.declare_shared(instance, &memory, table_addr, slot)?)
+        }
+        _ => Err(Error::NoMemory.into()),
+    }
+}
+
+/// The table address of `instance`, or, for an instance not seen before, the one its
+/// `wasmtime_global_table` export returns.
+fn table_addr<T: 'static>(
+    caller: &mut Caller<'_, T>,
+    get: &impl Fn(&mut T) -> &mut GlobalsCtx,
+    instance: Option<usize>,
+) -> wasmtime::Result<u32> {
+    match instance.and_then(|i| get(caller.data_mut()).table_addr(i)) {
+        Some(addr) => Ok(addr),
+        None => table_address(caller),
+    }
 }
 
 /// The recorded instance whose memory has, now, the base address `base`.
@@ -88,14 +109,18 @@ fn find<T: 'static>(
     get: &impl Fn(&mut T) -> &mut GlobalsCtx,
     base: *mut u8,
 ) -> Option<usize> {
-    (0..).find_map(|i| {
-        let memory = get(caller.data_mut()).instance_memory(i);
-        match memory {
-            Some(m) if m.data_ptr(&*caller) == base => Some(Some(i)),
-            Some(_) => None,
-            None => Some(None),
+    let mut i = 0;
+    while let Some(memory) = get(caller.data_mut()).instance_memory(i) {
+        let this = match memory {
+            GuestMemory::Plain(m) => m.data_ptr(&*caller),
+            GuestMemory::Shared(m, _) => m.data().as_ptr() as *mut u8,
+        };
+        if this == base {
+            return Some(i);
         }
-    })?
+        i += 1;
+    }
+    None
 }
 
 /// Calls the guest's `wasmtime_global_table` export.

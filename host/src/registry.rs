@@ -1,16 +1,18 @@
 //! [`Globals`]: the one registry an embedder shares across every store and thread.
 
+use crate::shared::SharedWord;
 use crate::{Error, Result, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use wasmtime_global_abi::{ValueType, check_name};
 
 /// The registry of values the host sets: wazero-global's `New()`.
 ///
 /// Cheap to clone (an [`Arc`]), `Send + Sync`: call [`set`](Globals::set) and
-/// [`del`](Globals::del) from any thread. A change reaches an instance whose memory is not shared
-/// the next time its store is [synced](crate::sync).
+/// [`del`](Globals::del) from any thread. A change reaches an instance whose memory is shared
+/// before `set` returns, and an instance whose memory is not shared at its store's next
+/// [sync](crate::sync).
 ///
 /// # Types
 ///
@@ -60,6 +62,8 @@ struct Entry {
     value: Option<Value>,
     declared: Option<Declared>,
     changed_at: Option<u64>,
+    /// Declared slots in shared memories, written at every change.
+    shared: Vec<SharedTarget>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -67,6 +71,69 @@ struct Declared {
     ty: ValueType,
     /// Live declarations of the name, across every store.
     slots: u64,
+}
+
+/// A declared slot in a shared memory.
+#[derive(Debug)]
+pub(crate) struct SharedTarget {
+    /// The [`GlobalsCtx`](crate::GlobalsCtx) that declared it.
+    pub(crate) owner: u64,
+    /// The table's header, shared by every slot of the table.
+    pub(crate) table: Arc<SharedTable>,
+    pub(crate) value: SharedWord,
+    pub(crate) changes: SharedWord,
+    pub(crate) default: u64,
+}
+
+/// The header of a table in a shared memory.
+#[derive(Debug)]
+pub(crate) struct SharedTable {
+    pub(crate) generation: SharedWord,
+}
+
+impl SharedTarget {
+    fn bits(&self, value: Option<Value>) -> u64 {
+        value.map_or(self.default, Value::to_bits)
+    }
+}
+
+/// Several changes that every instance sees all at once or not at all: see [`Globals::batch`].
+#[derive(Debug)]
+#[must_use = "a batch does nothing until it is committed"]
+pub struct Batch<'a> {
+    globals: &'a Globals,
+    ops: Vec<(String, Option<Value>)>,
+}
+
+impl Batch<'_> {
+    /// Adds [`Globals::set`] of `name`.
+    pub fn set(&mut self, name: &str, bits: u64) -> &mut Self {
+        self.set_value(name, Value::Bits(bits))
+    }
+
+    /// Adds a set of `name` to `value` (see [`Globals::set_value`]).
+    pub fn set_value(&mut self, name: &str, value: Value) -> &mut Self {
+        self.ops.push((name.to_owned(), Some(value)));
+        self
+    }
+
+    /// Adds [`Globals::del`] of `name`.
+    pub fn del(&mut self, name: &str) -> &mut Self {
+        self.ops.push((name.to_owned(), None));
+        self
+    }
+
+    /// Applies every change, in order, as one: a sync writes all or none of them, and a guest
+    /// that reads a shared memory's table with the generation protocol (`spec/ABI.md` §10) sees
+    /// all or none.
+    ///
+    /// # Errors
+    ///
+    /// The first [`Error::InvalidName`] or [`Error::TypeMismatch`] of any change; then nothing is
+    /// applied.
+    pub fn commit(self) -> Result<()> {
+        self.globals.apply(&self.ops).map(drop)
+    }
 }
 
 impl State {
@@ -103,6 +170,76 @@ impl State {
                 self.entries.insert(Arc::clone(&key), Entry::default());
                 key
             }
+        }
+    }
+
+    /// Checks that `value` may be set for `name`.
+    fn check(&self, name: &str, value: Option<Value>) -> Result<()> {
+        checked(name)?;
+        let declared = self.entries.get(name).and_then(|e| e.declared);
+        if let (Some(declared), Some(given)) = (declared, value.and_then(Value::ty))
+            && declared.ty != given
+        {
+            return Err(Error::TypeMismatch {
+                name: name.to_owned(),
+                declared: declared.ty,
+                given,
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets or deletes `name`; returns the old value, and the name's key if instances must be
+    /// told.
+    fn change(&mut self, name: &str, value: Option<Value>) -> (Option<Value>, Option<Arc<str>>) {
+        let entry = self.entries.get(name);
+        let old = entry.and_then(|e| e.value);
+        let same = match (old, value) {
+            (Some(a), Some(b)) => a.same(b),
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return (old, None);
+        }
+        let declared = entry.is_some_and(|e| e.declared.is_some());
+        let key = self.key(name);
+        if let Some(entry) = self.entries.get_mut(&key) {
+            entry.value = value;
+        }
+        if declared {
+            self.bump(&key);
+            (old, Some(key))
+        } else {
+            self.collect(name);
+            (old, None)
+        }
+    }
+
+    /// Writes the current value of every shared slot of `keys`, each table's writes inside one
+    /// odd generation (`spec/ABI.md` §10).
+    fn write_shared(&self, keys: &[Arc<str>]) {
+        let mut writes: Vec<(&SharedTarget, u64)> = keys
+            .iter()
+            .filter_map(|k| self.entries.get(k))
+            .flat_map(|e| e.shared.iter().map(move |t| (t, t.bits(e.value))))
+            .collect();
+        writes.sort_by_key(|(t, _)| Arc::as_ptr(&t.table));
+        for table in writes.chunk_by(|a, b| Arc::ptr_eq(&a.0.table, &b.0.table)) {
+            let generation = &table[0].0.table.generation;
+            let start = generation.load(Ordering::Relaxed);
+            // Odd: a write is in progress. The fence keeps every value store below after it.
+            generation.store(start.wrapping_add(1), Ordering::Relaxed);
+            fence(Ordering::Release);
+            for (target, bits) in table {
+                target.value.store(*bits, Ordering::Relaxed);
+                let changes = target.changes.load(Ordering::Relaxed);
+                target
+                    .changes
+                    .store(changes.wrapping_add(1), Ordering::Release);
+            }
+            // Even again: release, so a reader that sees it sees every value above.
+            generation.store(start.wrapping_add(2), Ordering::Release);
         }
     }
 }
@@ -183,29 +320,7 @@ impl Globals {
     /// [`Error::InvalidName`]; [`Error::TypeMismatch`] if `value` is typed and `name` is declared
     /// with another type.
     pub fn set_value(&self, name: &str, value: Value) -> Result<()> {
-        let name = checked(name)?;
-        let mut state = self.write();
-        if let Some(entry) = state.entries.get(name) {
-            if let (Some(declared), Some(given)) = (entry.declared, value.ty())
-                && declared.ty != given
-            {
-                return Err(Error::TypeMismatch {
-                    name: name.to_owned(),
-                    declared: declared.ty,
-                    given,
-                });
-            }
-            if entry.value.is_some_and(|old| old.same(value)) {
-                return Ok(());
-            }
-        }
-        let key = state.key(name);
-        if let Some(entry) = state.entries.get_mut(&key) {
-            entry.value = Some(value);
-        }
-        state.bump(&key);
-        self.publish(&state);
-        Ok(())
+        self.apply(&[(name, Some(value))]).map(drop)
     }
 
     /// Removes the value set for `name`, so every instance reads its own default again
@@ -215,22 +330,44 @@ impl Globals {
     ///
     /// [`Error::InvalidName`] if `name` breaks the naming rules.
     pub fn del(&self, name: &str) -> Result<Option<Value>> {
-        let name = checked(name)?;
-        let mut state = self.write();
-        let Some((key, entry)) = state.entries.get_key_value(name) else {
-            return Ok(None);
-        };
-        let (key, declared) = (Arc::clone(key), entry.declared.is_some());
-        let old = state.entries.get_mut(name).and_then(|e| e.value.take());
-        if old.is_some() {
-            if declared {
-                state.bump(&key);
-                self.publish(&state);
-            } else {
-                state.collect(name);
-            }
+        Ok(self.apply(&[(name, None)])?.pop().flatten())
+    }
+
+    /// A batch of changes that every instance sees all at once or not at all.
+    ///
+    /// ```
+    /// # let globals = wasmtime_global::Globals::new();
+    /// let mut batch = globals.batch();
+    /// batch.set("WIDTH", 1920).set("HEIGHT", 1080).del("SCALE");
+    /// batch.commit()?;
+    /// # Ok::<(), wasmtime_global::Error>(())
+    /// ```
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            globals: self,
+            ops: Vec::new(),
         }
-        Ok(old)
+    }
+
+    /// Validates every change, then applies them all under one lock; returns the value each
+    /// name had before its change.
+    fn apply<N: AsRef<str>>(&self, ops: &[(N, Option<Value>)]) -> Result<Vec<Option<Value>>> {
+        let mut state = self.write();
+        for (name, value) in ops {
+            state.check(name.as_ref(), *value)?;
+        }
+        let mut olds = Vec::with_capacity(ops.len());
+        let mut changed: Vec<Arc<str>> = Vec::new();
+        for (name, value) in ops {
+            let (old, key) = state.change(name.as_ref(), *value);
+            olds.push(old);
+            changed.extend(key);
+        }
+        changed.sort();
+        changed.dedup();
+        state.write_shared(&changed);
+        self.publish(&state);
+        Ok(olds)
     }
 
     /// The value set for `name`, if any (not the guests' defaults, which differ per guest).
@@ -274,8 +411,8 @@ impl Globals {
         self.len() == 0
     }
 
-    /// The number of changes so far: it grows by one with every `set` or `del` that changes
-    /// something.
+    /// The number of changes to declared names so far: it grows with every `set` or `del` that
+    /// changes the value of a name some instance declared.
     #[must_use]
     pub fn version(&self) -> u64 {
         self.inner.version.load(Ordering::Acquire)
@@ -289,22 +426,40 @@ impl Globals {
         ty: ValueType,
     ) -> core::result::Result<(Arc<str>, Option<Value>), ValueType> {
         let mut state = self.write();
-        if let Some(entry) = state.entries.get(name) {
-            let typed = entry.value.and_then(Value::ty);
-            let declared = entry.declared.map(|d| d.ty);
-            if let Some(other) = declared.or(typed).filter(|&t| t != ty) {
-                return Err(other);
-            }
-        }
-        let key = state.key(name);
-        let entry = state.entries.entry(Arc::clone(&key)).or_default();
-        let declared = entry.declared.get_or_insert(Declared { ty, slots: 0 });
-        declared.slots += 1;
-        Ok((key, entry.value))
+        let key = declare_in(&mut state, name, ty)?;
+        let value = state.entries.get(&key).and_then(|e| e.value);
+        Ok((key, value))
     }
 
-    /// Releases one declaration of each name in `names`.
-    pub(crate) fn undeclare<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+    /// Records a declaration in a shared memory and writes the slot's current value, under the
+    /// lock, so that no concurrent change is lost.
+    pub(crate) fn declare_shared(
+        &self,
+        name: &str,
+        ty: ValueType,
+        target: SharedTarget,
+    ) -> core::result::Result<Arc<str>, ValueType> {
+        let mut state = self.write();
+        let key = declare_in(&mut state, name, ty)?;
+        if let Some(entry) = state.entries.get_mut(&key) {
+            target
+                .value
+                .store(target.bits(entry.value), Ordering::Release);
+            entry.shared.push(target);
+        }
+        Ok(key)
+    }
+
+    /// Writes the current value of `name` into `word` (a shared slot declared again), under the
+    /// lock so that no concurrent change is lost.
+    pub(crate) fn rewrite_shared(&self, name: &str, default: u64, word: &SharedWord) {
+        let state = self.read();
+        let value = state.entries.get(name).and_then(|e| e.value);
+        word.store(value.map_or(default, Value::to_bits), Ordering::Release);
+    }
+
+    /// Releases one declaration of each name in `names`, and every shared slot of `owner`.
+    pub(crate) fn undeclare<'a>(&self, owner: u64, names: impl IntoIterator<Item = &'a str>) {
         let mut state = self.write();
         for name in names {
             let Some(entry) = state.entries.get_mut(name) else {
@@ -316,6 +471,7 @@ impl Globals {
                     entry.declared = None;
                 }
             }
+            entry.shared.retain(|t| t.owner != owner);
             state.collect(name);
         }
     }
@@ -348,4 +504,24 @@ impl Globals {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Counts a declaration of `name` as `ty`, unless the name is known with another type.
+fn declare_in(
+    state: &mut State,
+    name: &str,
+    ty: ValueType,
+) -> core::result::Result<Arc<str>, ValueType> {
+    if let Some(entry) = state.entries.get(name) {
+        let typed = entry.value.and_then(Value::ty);
+        let declared = entry.declared.map(|d| d.ty);
+        if let Some(other) = declared.or(typed).filter(|&t| t != ty) {
+            return Err(other);
+        }
+    }
+    let key = state.key(name);
+    let entry = state.entries.entry(Arc::clone(&key)).or_default();
+    let declared = entry.declared.get_or_insert(Declared { ty, slots: 0 });
+    declared.slots += 1;
+    Ok(key)
 }

@@ -1,7 +1,9 @@
-//! Validation of a guest's table, over a snapshot of its memory.
+//! Validation of a guest's table.
 //!
-//! Every function here reads from a `&[u8]` of guest memory and trusts nothing in it: each address,
-//! length and count is checked before it is used, with `u64` arithmetic so nothing overflows.
+//! Every function here copies what it needs (header, slot, name) out of guest memory once, through
+//! [`GuestBytes`], and validates the copy, so a guest that changes its memory meanwhile (a shared
+//! memory, written by another thread) cannot change what was checked. Each address, length and
+//! count is checked before it is used, with `u64` arithmetic so nothing overflows.
 
 use crate::{Error, Result};
 use wasmtime_global_abi::{
@@ -25,11 +27,40 @@ pub struct ValidSlot {
     pub value_addr: u64,
 }
 
-/// `len` bytes at `addr` of `memory`, or `None` if they are not all inside it.
-fn bytes(memory: &[u8], addr: u64, len: u64) -> Option<&[u8]> {
-    let start = usize::try_from(addr).ok()?;
-    let end = usize::try_from(addr.checked_add(len)?).ok()?;
-    memory.get(start..end)
+/// Guest memory that the validation reads from.
+pub trait GuestBytes {
+    /// Size in bytes.
+    fn size(&self) -> u64;
+    /// Copies `out.len()` bytes at `addr` into `out`; `false` if they are not all inside.
+    fn read(&self, addr: u64, out: &mut [u8]) -> bool;
+}
+
+impl GuestBytes for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read(&self, addr: u64, out: &mut [u8]) -> bool {
+        let range = usize::try_from(addr).ok().and_then(|start| {
+            let end = start.checked_add(out.len())?;
+            self.get(start..end)
+        });
+        range.map(|bytes| out.copy_from_slice(bytes)).is_some()
+    }
+}
+
+/// The `Pod` value at `addr`, if it is inside `memory`.
+fn read_pod<P: bytemuck::Pod>(memory: &(impl GuestBytes + ?Sized), addr: u64) -> Option<P> {
+    let mut value = P::zeroed();
+    memory
+        .read(addr, bytemuck::bytes_of_mut(&mut value))
+        .then_some(value)
+}
+
+/// Whether the `len` bytes at `addr` are inside `memory`.
+fn inside(memory: &(impl GuestBytes + ?Sized), addr: u64, len: u64) -> bool {
+    addr.checked_add(len)
+        .is_some_and(|end| end <= memory.size())
 }
 
 fn reserved(field: &str, found: u64) -> Result<()> {
@@ -52,17 +83,16 @@ fn reserved(field: &str, found: u64) -> Result<()> {
 /// [`Error::BadMagic`], [`Error::UnsupportedVersion`], [`Error::BadSlotSize`],
 /// [`Error::CapacityTooLarge`], [`Error::CountTooLarge`], [`Error::ReservedNotZero`],
 /// [`Error::TableOutOfBounds`] (slots).
-pub fn read_header(memory: &[u8], addr: u32) -> Result<Header> {
-    let memory_size = memory.len() as u64;
+pub fn read_header(memory: &(impl GuestBytes + ?Sized), addr: u32) -> Result<Header> {
+    let memory_size = memory.size();
     if !addr.is_multiple_of(TABLE_ALIGN) {
         return Err(Error::TableMisaligned { addr });
     }
-    let raw = bytes(memory, addr.into(), HEADER_SIZE.into()).ok_or(Error::TableOutOfBounds {
+    let header: Header = read_pod(memory, addr.into()).ok_or(Error::TableOutOfBounds {
         addr,
         len: HEADER_SIZE.into(),
         memory_size,
     })?;
-    let header: Header = bytemuck::pod_read_unaligned(raw);
     if header.magic != abi::MAGIC {
         return Err(Error::BadMagic {
             found: header.magic,
@@ -92,12 +122,11 @@ pub fn read_header(memory: &[u8], addr: u32) -> Result<Header> {
         });
     }
     reserved("header.reserved0", header.reserved0.into())?;
-    reserved("header.generation", header.generation)?;
     for (i, &word) in header.reserved1.iter().enumerate() {
         reserved(&format!("header.reserved1[{i}]"), word)?;
     }
     let len = abi::table_size(header.capacity);
-    if bytes(memory, addr.into(), len).is_none() {
+    if !inside(memory, addr.into(), len) {
         return Err(Error::TableOutOfBounds {
             addr,
             len,
@@ -115,7 +144,12 @@ pub fn read_header(memory: &[u8], addr: u32) -> Result<Header> {
 /// In the order checked: [`Error::SlotIndexOutOfRange`], [`Error::ReservedNotZero`],
 /// [`Error::UnknownType`], [`Error::InvalidName`] (empty or too long), [`Error::NameOutOfBounds`],
 /// [`Error::InvalidName`] (not UTF-8, NUL), [`Error::HashMismatch`].
-pub fn read_slot(memory: &[u8], addr: u32, header: &Header, index: u32) -> Result<ValidSlot> {
+pub fn read_slot(
+    memory: &(impl GuestBytes + ?Sized),
+    addr: u32,
+    header: &Header,
+    index: u32,
+) -> Result<ValidSlot> {
     if index >= header.count {
         return Err(Error::SlotIndexOutOfRange {
             index,
@@ -123,15 +157,13 @@ pub fn read_slot(memory: &[u8], addr: u32, header: &Header, index: u32) -> Resul
         });
     }
     let slot_addr = u64::from(addr) + abi::slot_offset(index);
-    let memory_size = memory.len() as u64;
-    let raw = bytes(memory, slot_addr, SLOT_SIZE.into()).ok_or(Error::TableOutOfBounds {
+    let memory_size = memory.size();
+    let slot: Slot = read_pod(memory, slot_addr).ok_or(Error::TableOutOfBounds {
         addr,
         len: abi::table_size(header.capacity),
         memory_size,
     })?;
-    let slot: Slot = bytemuck::pod_read_unaligned(raw);
     reserved(&format!("slot[{index}].reserved0"), slot.reserved0.into())?;
-    reserved(&format!("slot[{index}].changes"), slot.changes)?;
     for (i, &word) in slot.reserved1.iter().enumerate() {
         reserved(&format!("slot[{index}].reserved1[{i}]"), word)?;
     }
@@ -145,13 +177,15 @@ pub fn read_slot(memory: &[u8], addr: u32, header: &Header, index: u32) -> Resul
     if let Some(source) = bad_len {
         return Err(Error::invalid_name(b"", source));
     }
-    let name = bytes(memory, slot.name_addr.into(), slot.name_len.into()).ok_or(
-        Error::NameOutOfBounds {
+    let mut name = vec![0; slot.name_len as usize];
+    if !memory.read(slot.name_addr.into(), &mut name) {
+        return Err(Error::NameOutOfBounds {
             addr: slot.name_addr,
             len: slot.name_len,
             memory_size,
-        },
-    )?;
+        });
+    }
+    let name = name.as_slice();
     abi::check_name(name).map_err(|source| Error::invalid_name(name, source))?;
     let expected = abi::fnv1a64(name);
     let name = String::from_utf8_lossy(name).into_owned();

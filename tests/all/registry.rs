@@ -28,14 +28,37 @@ fn set_get_del_list() -> Result<(), Error> {
 }
 
 #[test]
-fn versions_count_changes() -> Result<(), Error> {
+fn changes_nobody_declared_do_not_move_the_version() -> Result<(), Error> {
+    // Stores sync only the names their instances declared: nothing to do for these.
     let globals = Globals::new();
+    globals.set("A", 1)?;
+    globals.set_u64("A", 2)?;
+    globals.del("A")?;
     assert_eq!(globals.version(), 0);
-    globals.set("A", 1)?;
-    globals.set("A", 1)?;
-    assert_eq!(globals.version(), 1, "setting the same value is no change");
-    globals.set_u64("A", 1)?;
-    assert_eq!(globals.version(), 2, "same bits, other type, is a change");
+    assert!(globals.is_empty(), "del of an undeclared name frees it");
+    Ok(())
+}
+
+#[test]
+fn a_batch_is_checked_whole_before_anything_is_applied() -> Result<(), Error> {
+    let globals = Globals::new();
+    let mut batch = globals.batch();
+    batch.set("A", 1).set("", 2);
+    assert_eq!(
+        batch.commit(),
+        Err(Error::InvalidName {
+            name: String::new(),
+            source: NameError::Empty
+        })
+    );
+    assert_eq!(globals.get("A"), None, "nothing applied");
+    let mut batch = globals.batch();
+    batch.set("A", 1).set_value("B", Value::I64(-1)).del("C");
+    batch.commit()?;
+    assert_eq!(
+        globals.list(),
+        vec![("A".into(), Value::Bits(1)), ("B".into(), Value::I64(-1))]
+    );
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The test profile, through the Rust SDK: `init()` declares five globals, `get(i)` reads global
-//! `i` as 64 bits, `sum(i, n)` reads it `n` times. `tests/all/wat/scenario.wat` is the same guest
+//! `i` as 64 bits, `sum(i, n)` reads it `n` times, `spin(i, old)` reads it until it
+//! changes. `tests/all/wat/scenario.wat` is the same guest
 //! written from the spec alone.
 #![no_std]
 
@@ -49,6 +50,17 @@ pub extern "C" fn sum(i: i32, n: i32) -> i64 {
         total = total.wrapping_add(read(i));
     }
     total as i64
+}
+
+/// Reads global `i` until it is not `old`; returns the new value. No host call.
+#[unsafe(no_mangle)]
+pub extern "C" fn spin(i: i32, old: i64) -> i64 {
+    loop {
+        let v = read(i) as i64;
+        if v != old {
+            return v;
+        }
+    }
 }
 
 #[panic_handler]

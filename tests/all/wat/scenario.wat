@@ -64,4 +64,11 @@
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
         (br $next)))
     (local.get $total))
+;; Reads global i until it is not `old`; returns the new value. No host call.
+  (func (export "spin") (param $i i32) (param $old i64) (result i64)
+    (local $v i64)
+    (loop $again
+      (local.set $v (call $read (local.get $i)))
+      (br_if $again (i64.eq (local.get $v) (local.get $old))))
+    (local.get $v))
 )
