@@ -98,6 +98,22 @@ impl<T> Global<T> {
         read(value)
     }
 
+    /// How many times the host has written this global since it was declared: one load. Compare
+    /// with a count kept from the last look to ask "has it changed since?".
+    ///
+    /// # Panics
+    ///
+    /// If the global cannot be declared (see [`Global::declare`]).
+    #[inline]
+    pub fn changes(&self) -> u64 {
+        let mut value = self.value.load(Ordering::Acquire);
+        if value.is_null() {
+            value = self.declare_or_panic();
+        }
+        // `changes` follows `value` in the slot (spec/ABI.md §4.2).
+        read(value.wrapping_add(1))
+    }
+
     #[cold]
     #[inline(never)]
     fn declare_or_panic(&self) -> *mut u64 {
@@ -108,14 +124,14 @@ impl<T> Global<T> {
     }
 }
 
-/// Loads a value field. Volatile, so a read in a loop is never hoisted out of it: the host may
+/// Loads a value field (or the change counter after it). Volatile, so a read in a loop is never hoisted out of it: the host may
 /// write the field between any two calls into this module.
 #[inline(always)]
 #[cfg(not(target_feature = "atomics"))]
 fn read(value: *mut u64) -> u64 {
-    // SAFETY: `value` is the value field of a declared slot of the static table: in bounds,
-    // 8-aligned, valid for the program's life. Without the atomics feature there are no threads,
-    // and the host writes the field only while this module is not running.
+    // SAFETY: `value` is the value or changes field of a declared slot of the static table: in
+    // bounds, 8-aligned, valid for the program's life. Without the atomics feature there are no
+    // threads, and the host writes the field only while this module is not running.
     unsafe { ptr::read_volatile(value) }
 }
 
@@ -124,8 +140,9 @@ fn read(value: *mut u64) -> u64 {
 #[inline(always)]
 #[cfg(target_feature = "atomics")]
 fn read(value: *mut u64) -> u64 {
-    // SAFETY: `value` is the value field of a declared slot of the static table: in bounds,
-    // 8-aligned, valid for the program's life, and only ever accessed atomically once declared.
+    // SAFETY: `value` is the value or changes field of a declared slot of the static table: in
+    // bounds, 8-aligned, valid for the program's life, and only ever accessed atomically once
+    // declared.
     unsafe { core::sync::atomic::AtomicU64::from_ptr(value) }.load(Ordering::Relaxed)
 }
 

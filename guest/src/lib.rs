@@ -34,5 +34,5 @@ mod table;
 
 pub use global::{Bool, Duration, F64, Global, I64, U64, Uint64};
 pub use global::{new_bool, new_duration, new_f64, new_i64, new_uint64};
-pub use table::{CAPACITY, DeclareError, declared};
+pub use table::{CAPACITY, DeclareError, consistent, declared};
 pub use wasmtime_global_abi::{NameError, ValueType};

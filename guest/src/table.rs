@@ -134,3 +134,40 @@ pub(crate) fn declare(
         None => Err(DeclareError::UnknownStatus(status)),
     }
 }
+
+/// Runs `read` until it ran while the host wrote nothing into this module's table, and returns
+/// its result: globals read inside `read` are one consistent snapshot, all from before or all
+/// from after any batch the host commits (`Globals::batch`).
+///
+/// It follows the generation protocol of `spec/ABI.md` §10: the host makes the table's
+/// `generation` odd while it writes and raises it again after. With ordinary memory the host
+/// writes only between calls into the module, so `read` runs once; with shared memory it runs
+/// again whenever a write overlapped it. `read` should only read globals: it may run many times.
+pub fn consistent<R>(mut read: impl FnMut() -> R) -> R {
+    let generation = generation();
+    loop {
+        let before = generation.load(Ordering::Acquire);
+        if before % 2 == 1 {
+            core::hint::spin_loop();
+            continue;
+        }
+        let result = read();
+        core::sync::atomic::fence(Ordering::Acquire);
+        if generation.load(Ordering::Relaxed) == before {
+            return result;
+        }
+    }
+}
+
+/// The table's generation counter.
+fn generation() -> &'static core::sync::atomic::AtomicU64 {
+    let base = TABLE.header.get().cast::<u8>();
+    // SAFETY: the offset is that of the 8-aligned `u64` field `generation` of the header, in
+    // bounds and valid for the program's life; it is only ever accessed atomically.
+    unsafe {
+        core::sync::atomic::AtomicU64::from_ptr(
+            base.add(core::mem::offset_of!(Header, generation))
+                .cast::<u64>(),
+        )
+    }
+}

@@ -4,7 +4,9 @@
 //! from any thread. Each guest keeps a table of slots in its own linear memory (see
 //! `spec/ABI.md`); when it declares a slot, the `declare` import that [`add_to_linker`] provides
 //! validates the slot and writes the current value into it. After that the host writes new values
-//! straight into the slot, so the guest reads a global with one load and never calls the host.
+//! straight into the slot, so the guest reads a global with one load and never calls the host:
+//! at once from the setting thread if the guest's memory is shared, otherwise at the store's next
+//! [`sync`].
 //!
 //! ```no_run
 //! use wasmtime::{Engine, Linker, Module, Store};
@@ -28,29 +30,52 @@
 //!
 //! # Synchronization
 //!
-//! A guest's linear memory is ordinary (not shared) memory. Rust gives no way to write it from
-//! another thread while the guest may run, so a host write must hold the store:
+//! The registry ([`Globals`]) is one `RwLock`: every `set`, `del` and [`Batch`] validates all its
+//! changes, then applies them under the write lock, records each changed name with a new version
+//! number, and publishes the newest version with a release store.
 //!
-//! 1. [`Globals::set`] and [`Globals::del`] touch only the registry: under its lock they record the
-//!    new value and the change's version, then publish the version with a release store.
-//! 2. [`sync`] takes `&mut` of the store, so no wasm of that store runs meanwhile. It loads the
+//! **Ordinary (not shared) memories.** Rust gives no way to write them from another thread while
+//! the guest may run, so every write holds the store:
+//!
+//! 1. [`sync`] takes `&mut` of the store, so no wasm of that store runs meanwhile. It loads the
 //!    published version (acquire); if it is the version the store last synced to, it returns.
-//!    Otherwise, under the registry's read lock, it reads the names changed since, and writes the
-//!    value of each slot that declared one of them with [`wasmtime::Memory::write`], which checks
-//!    bounds. A value field is 8 aligned bytes written in one copy while no guest code of the store
-//!    runs, so a guest never sees half of a value.
+//! 2. Otherwise, under the registry's read lock, it reads the names changed since and writes each
+//!    slot that declared one of them with [`wasmtime::Memory::write`], which checks bounds: the value,
+//!    then `changes + 1`, then each written table's `generation + 2`. A batch is applied under one
+//!    write lock, so a sync sees all of it or none.
 //! 3. The `declare` import runs inside a guest call, holding the store through its
-//!    [`wasmtime::Caller`]; it writes the value with the memory's `&mut [u8]`.
+//!    [`wasmtime::Caller`], and writes the value with the memory's `&mut [u8]`.
 //!
-//! No write reaches guest memory except through a wasmtime API that holds the store, and this
-//! crate has no `unsafe` code. A set becomes visible to a guest at the store's next sync: call
-//! [`sync`] before calling into the guest, or enable the `call-hook` feature and use
-//! [`sync_on_call`] to do it on every entry into wasm.
+//! A value is written in one 8-byte copy while no guest code of the store runs, so a guest never
+//! sees half of it. Call [`sync`] before calling into the guest, use [`sync_on_call`] (feature
+//! `call-hook`) to do it on every entry into wasm, or [`sync_on_epoch`] to do it at epoch deadlines
+//! while a long-running guest loops.
+//!
+//! **Shared memories.** The guest may run on other threads at any moment, so the host writes them
+//! from the thread that calls `set`, with atomics only, under the registry's write lock (one
+//! writer at a time):
+//!
+//! 1. At declaration the host copies the header, slot and name out of the memory with atomic byte
+//!    loads and validates the copies; it keeps a [`wasmtime::SharedMemory`] handle (which owns the
+//!    bytes, so a dropped store cannot leave a dangling write) and the validated, 8-aligned
+//!    addresses of the slot's `value` and `changes` and the table's `generation`. It stores the
+//!    current value under the write lock, so no concurrent change is lost.
+//! 2. For each table a change writes: store `generation + 1` (relaxed), then a release fence, so
+//!    the odd generation is ordered before the value stores.
+//! 3. Store each value (relaxed), then `changes + 1` (release: a guest that loads the new count
+//!    with acquire also sees the value).
+//! 4. Store `generation + 2` (release: a guest that loads it with acquire sees every value of
+//!    step 3). Guests read values with relaxed atomic loads; `spec/ABI.md` §10.3 gives their side.
+//!
+//! All of this crate's `unsafe` code is in the `shared` module: it turns a validated, in-bounds,
+//! aligned address of a shared memory into an `AtomicU64`/`AtomicU8`, as wasmtime documents for
+//! [`wasmtime::SharedMemory::data`].
 //!
 //! Store drop and [`wasmtime::Store::into_data`]: the store's [`GlobalsCtx`] holds only wasmtime
-//! handles (indices, not pointers), so nothing dangles. Dropping the ctx releases its
-//! declarations; a ctx taken out with `into_data` must be [reset](GlobalsCtx::reset) before it
-//! serves another store.
+//! handles, so nothing dangles. Dropping the ctx releases its declarations and removes its shared
+//! slots from the registry (a set racing with the drop writes a memory the handle still keeps
+//! alive); a ctx taken out with `into_data` must be [reset](GlobalsCtx::reset) before it serves
+//! another store.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(unsafe_code)]

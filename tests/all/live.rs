@@ -305,3 +305,33 @@ fn stores_dropped_during_a_fan_out_are_left_alone() -> wasmtime::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn the_rust_sdk_reads_counters_and_snapshots() -> wasmtime::Result<()> {
+    let engine = engine();
+    let (_, module) = profile_guests(&engine)?.remove(0);
+    let globals = Globals::new();
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    guest.init()?;
+    assert_eq!(guest.call::<i32, i64>("changes", UINT64)?, 0);
+    let mut batch = globals.batch();
+    batch.set("TEST_UINT64", 8).set("TEST_INT64", 8);
+    batch.commit()?;
+    assert_eq!(
+        guest.call::<(i32, i32, i32), i32>("consistent", (UINT64, INT64, 1))?,
+        1,
+        "not synced"
+    );
+    wasmtime_global::sync(&mut guest.store, |h| &mut h.globals)?;
+    assert_eq!(
+        guest.call::<(i32, i32, i32), i32>("consistent", (UINT64, INT64, 100))?,
+        0
+    );
+    assert_eq!(guest.call::<i32, i64>("changes", UINT64)?, 1);
+    assert_eq!(
+        guest.call::<i32, i64>("changes", 0)?,
+        0,
+        "TEST_BOOL was not written"
+    );
+    Ok(())
+}

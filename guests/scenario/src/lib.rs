@@ -52,6 +52,30 @@ pub extern "C" fn sum(i: i32, n: i32) -> i64 {
     total as i64
 }
 
+/// Slot `i`'s change counter.
+#[unsafe(no_mangle)]
+pub extern "C" fn changes(i: i32) -> i64 {
+    (match i {
+        0 => TEST_BOOL.changes(),
+        1 => TEST_UINT64.changes(),
+        2 => TEST_DURATION.changes(),
+        3 => TEST_INT64.changes(),
+        4 => TEST_FLOAT64.changes(),
+        _ => core::arch::wasm32::unreachable(),
+    }) as i64
+}
+
+/// `n` consistent snapshots of globals `i` and `j`; counts those where they differ.
+#[unsafe(no_mangle)]
+pub extern "C" fn consistent(i: i32, j: i32, n: i32) -> i32 {
+    let mut bad = 0;
+    for _ in 0..n {
+        let (a, b) = wasmtime_global_guest::consistent(|| (read(i), read(j)));
+        bad += (a != b) as i32;
+    }
+    bad
+}
+
 /// Reads global `i` until it is not `old`; returns the new value. No host call.
 #[unsafe(no_mangle)]
 pub extern "C" fn spin(i: i32, old: i64) -> i64 {
