@@ -1,0 +1,224 @@
+//! What a `set` costs as instances multiply, and what a consistent snapshot read costs against a
+//! plain read, measured in one run.
+//!
+//! `cargo bench -p wasmtime-global --bench fanout`
+//!
+//! - Shared memories: `set` writes every attached instance itself, so its cost grows with the
+//!   instances that declared the name, and not with those that did not.
+//! - Ordinary memories: `set` only updates the registry; each store pays at its next `sync`. The
+//!   row "set + sync every store" is what it costs to bring all of them up to date.
+
+use std::hint::black_box;
+use std::time::Instant;
+use wasmtime::{Config, Engine, Linker, Module, Store, TypedFunc};
+use wasmtime_global::{Globals, GlobalsCtx};
+
+/// One global `G` (slot 0) and one `H` (slot 1), both U64; `init(name_of_slot_0)` declares them,
+/// `read(n)` reads G n times, `snapshot(n)` reads G and H n times with the generation protocol.
+const GUEST: &str = r#"
+(module
+  (import "wasmtime_global_v1" "declare" (func $declare (param i32) (result i32)))
+  (memory (export "memory") 1 1 MEMORY)
+  (data (i32.const 256) "GOH")
+  (data (i32.const 1024) "WGTB\01\00\00\00\40\00\00\00\02\00\00\00\00\00\00\00")
+  (func (export "wasmtime_global_table") (result i32) (i32.const 1024))
+  (func $slot (param $i i32) (param $name i32) (param $hash i64)
+    (local $s i32)
+    (local.set $s (i32.add (i32.const 1088) (i32.mul (local.get $i) (i32.const 64))))
+    (i64.store (local.get $s) (local.get $hash))
+    (i32.store offset=8 (local.get $s) (local.get $name))
+    (i32.store offset=12 (local.get $s) (i32.const 1))
+    (i32.store offset=16 (local.get $s) (i32.const 2))
+    (i32.store (i32.const 1040) (i32.add (local.get $i) (i32.const 1)))
+    (drop (call $declare (local.get $i))))
+  ;; Declares slot 0 as "G" (or "O" when $other), slot 1 as "H".
+  (func (export "init") (param $other i32)
+    (if (local.get $other)
+      (then (call $slot (i32.const 0) (i32.const 257) (i64.const 0xaf64024c86022d1e)))
+      (else (call $slot (i32.const 0) (i32.const 256) (i64.const 0xaf63fa4c86021f86))))
+    (call $slot (i32.const 1) (i32.const 258) (i64.const 0xaf64054c86023237)))
+  (func (export "read") (param $n i32) (result i64)
+    (local $t i64)
+    (loop $l
+      (local.set $t (i64.add (local.get $t) (LOAD offset=1120 (i32.const 0))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (local.get $t))
+  (func (export "snapshot") (param $n i32) (result i64)
+    (local $t i64) (local $g i64)
+    (loop $l
+      (loop $retry
+        (local.set $g (LOAD offset=1048 (i32.const 0)))
+        (br_if $retry (i32.wrap_i64 (i64.and (local.get $g) (i64.const 1))))
+        (local.set $t (i64.add (local.get $t)
+          (i64.add (LOAD offset=1120 (i32.const 0)) (LOAD offset=1184 (i32.const 0)))))
+        (br_if $retry (i64.ne (local.get $g) (LOAD offset=1048 (i32.const 0)))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (local.get $t)))
+"#;
+
+fn guest(engine: &Engine, shared: bool) -> wasmtime::Result<Module> {
+    let (memory, load) = if shared {
+        ("shared", "i64.atomic.load")
+    } else {
+        ("", "i64.load")
+    };
+    Module::new(
+        engine,
+        GUEST.replace("MEMORY", memory).replace("LOAD", load),
+    )
+}
+
+/// Nanoseconds per operation: the median of `rounds` batches of `n`, after one warm-up batch.
+fn measure(rounds: usize, n: u64, mut batch: impl FnMut(u64)) -> f64 {
+    batch(n);
+    let mut per_op: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            batch(n);
+            start.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    per_op.sort_by(f64::total_cmp);
+    per_op[per_op.len() / 2]
+}
+
+struct Instance {
+    store: Store<GlobalsCtx>,
+    read: TypedFunc<i32, i64>,
+    snapshot: TypedFunc<i32, i64>,
+}
+
+fn instances(
+    engine: &Engine,
+    module: &Module,
+    globals: &Globals,
+    n: usize,
+    other: bool,
+) -> wasmtime::Result<Vec<Instance>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    (0..n)
+        .map(|_| {
+            let mut store = Store::new(engine, GlobalsCtx::new(globals));
+            let instance = linker.instantiate(&mut store, module)?;
+            let init = instance.get_typed_func::<i32, ()>(&mut store, "init")?;
+            init.call(&mut store, i32::from(other))?;
+            let read = instance.get_typed_func(&mut store, "read")?;
+            let snapshot = instance.get_typed_func(&mut store, "snapshot")?;
+            Ok(Instance {
+                store,
+                read,
+                snapshot,
+            })
+        })
+        .collect()
+}
+
+fn main() -> wasmtime::Result<()> {
+    let mut config = Config::new();
+    // Small reservations, so that 10,000 memories fit the address space.
+    config
+        .shared_memory(true)
+        .memory_reservation(1 << 20)
+        .memory_guard_size(1 << 16);
+    let engine = Engine::new(&config)?;
+
+    println!(
+        "{:<44} {:>14} {:>12}",
+        "set of one global", "per set", "per instance"
+    );
+    for shared in [true, false] {
+        let module = guest(&engine, shared)?;
+        let kind = if shared { "shared" } else { "ordinary" };
+        for n in [1usize, 100, 10_000] {
+            let globals = Globals::new();
+            let mut all = instances(&engine, &module, &globals, n, false)?;
+            let mut value = 0u64;
+            let rounds = if n >= 10_000 { 5 } else { 15 };
+            let reps = (100_000 / n as u64).max(2);
+            let ns = if shared {
+                measure(rounds, reps, |k| {
+                    for _ in 0..k {
+                        value += 1;
+                        globals.set("G", value).ok();
+                    }
+                })
+            } else {
+                measure(rounds, reps, |k| {
+                    for _ in 0..k {
+                        value += 1;
+                        globals.set("G", value).ok();
+                        for i in &mut all {
+                            wasmtime_global::sync(&mut i.store, |ctx| ctx).ok();
+                        }
+                    }
+                })
+            };
+            let what = if shared {
+                "set"
+            } else {
+                "set + sync every store"
+            };
+            println!(
+                "{:<44} {:>11.0} ns {:>9.1} ns",
+                format!("{kind}, {what}, {n} declared"),
+                ns,
+                ns / n as f64
+            );
+        }
+        if shared {
+            // 10,000 instances that declared another name: `set` must not pay for them.
+            let globals = Globals::new();
+            let _others = instances(&engine, &module, &globals, 10_000, true)?;
+            let mut value = 0;
+            let ns = measure(15, 100_000, |k| {
+                for _ in 0..k {
+                    value += 1;
+                    globals.set("G", value).ok();
+                }
+            });
+            println!(
+                "{:<44} {:>11.0} ns",
+                "shared, set, 0 declared + 10,000 others", ns
+            );
+        }
+    }
+
+    println!();
+    println!(
+        "{:<44} {:>14} {:>8}",
+        "guest read (inside wasm)", "per read", "ratio"
+    );
+    for shared in [false, true] {
+        let module = guest(&engine, shared)?;
+        let globals = Globals::new();
+        let mut one = instances(&engine, &module, &globals, 1, false)?.remove(0);
+        let n = 10_000_000;
+        let plain = measure(11, n, |k| {
+            black_box(one.read.call(&mut one.store, k as i32).ok());
+        });
+        let snapshot = measure(11, n, |k| {
+            black_box(one.snapshot.call(&mut one.store, k as i32).ok());
+        });
+        let kind = if shared {
+            "shared (atomic loads)"
+        } else {
+            "ordinary (plain loads)"
+        };
+        println!(
+            "{:<44} {:>11.2} ns {:>7.2}x",
+            format!("{kind}: one global"),
+            plain,
+            1.0
+        );
+        println!(
+            "{:<44} {:>11.2} ns {:>7.2}x",
+            format!("{kind}: snapshot of two"),
+            snapshot,
+            snapshot / plain
+        );
+    }
+    Ok(())
+}
