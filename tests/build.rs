@@ -26,6 +26,76 @@ fn main() {
     let small = out.join("guests-capacity-3");
     build(&guests, &small, Some("3"), &["-p", "fill"]);
     emit("fill_capacity_3", &small, "fill");
+    // The scenario guest again, compiled with atomics into a shared memory. That needs nightly
+    // (`-Zbuild-std`); where it cannot be built, the test that uses it says so and is skipped.
+    let atomics = out.join("guests-atomics");
+    match build_atomics(&guests, &atomics) {
+        Ok(()) => emit("scenario_atomics", &atomics, "scenario"),
+        Err(why) => {
+            println!("cargo:warning=the atomics guest was not built: {why}");
+            println!("cargo:rustc-env=GUEST_SCENARIO_ATOMICS=");
+            println!("cargo:rustc-env=GUEST_SCENARIO_ATOMICS_SKIPPED={why}");
+        }
+    }
+}
+
+/// Builds the `scenario` guest with nightly, `+atomics` and a shared memory.
+fn build_atomics(guests: &Path, target_dir: &Path) -> Result<(), String> {
+    let flags = [
+        "-Ctarget-feature=+atomics,+bulk-memory",
+        "-Clink-args=--shared-memory",
+        "-Clink-args=--max-memory=4194304",
+    ];
+    let mut cmd = Command::new("rustup");
+    cmd.args([
+        "run",
+        "nightly",
+        "cargo",
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "scenario",
+    ])
+    .args(["--target", TARGET, "-Zbuild-std=core,panic_abort"])
+    .arg("--manifest-path")
+    .arg(guests.join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(target_dir)
+    .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
+    // The host build's toolchain and flags must not reach the nightly build.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTUP_TOOLCHAIN",
+        "CARGO",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_MAKEFLAGS",
+        "WASMTIME_GLOBAL_CAPACITY",
+    ] {
+        cmd.env_remove(var);
+    }
+    let output = cmd
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output");
+    Err(format!(
+        "`rustup run nightly cargo build -Zbuild-std` failed ({last}); it needs the nightly \
+         toolchain with `rustup component add rust-src --toolchain nightly`"
+    ))
 }
 
 /// Runs `cargo build` of the guests workspace into `target_dir`.

@@ -335,3 +335,77 @@ fn the_rust_sdk_reads_counters_and_snapshots() -> wasmtime::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn the_rust_sdk_with_atomics_reads_a_shared_memory_live() -> wasmtime::Result<()> {
+    use wasmtime_global_tests::guests::{SCENARIO_ATOMICS, SCENARIO_ATOMICS_SKIPPED};
+    if SCENARIO_ATOMICS.is_empty() {
+        // The WAT guest in shared.wat covers shared memories on every machine.
+        eprintln!(
+            "skipped: {}",
+            SCENARIO_ATOMICS_SKIPPED.unwrap_or("not built")
+        );
+        return Ok(());
+    }
+    let stop = AtomicBool::new(false);
+    let engine = ticking_engine()?;
+    let module = Module::from_file(&engine, SCENARIO_ATOMICS)?;
+    let globals = Globals::new();
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    guest.store.set_epoch_deadline(10_000);
+    guest.init()?;
+    assert!(
+        guest
+            .store
+            .data()
+            .globals
+            .declarations()
+            .iter()
+            .all(|d| d.shared)
+    );
+    let calls = guest.host_calls();
+
+    // A spinning reader sees a set made on another thread, with no sync and no host call.
+    let seen = std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
+        tick(s, &engine, &stop);
+        let setter = s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            globals.set_u64("TEST_UINT64", 43)
+        });
+        let seen = guest.call::<(i32, i64), i64>("spin", (UINT64, 42));
+        setter.join().expect("setter ran").map(|()| seen)
+    })??;
+    assert_eq!(seen, 43);
+    assert_eq!(guest.host_calls(), calls);
+
+    // `consistent` never sees half a batch.
+    let mut batch = globals.batch();
+    batch.set("TEST_UINT64", 0).set("TEST_INT64", 0);
+    batch.commit()?;
+    let done = AtomicBool::new(false);
+    let (bad, batches) = std::thread::scope(|s| {
+        let _stop = StopOnDrop(&done);
+        let writer = s.spawn(|| {
+            let mut n = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                n += 1;
+                let mut batch = globals.batch();
+                batch.set("TEST_UINT64", n).set("TEST_INT64", n);
+                batch.commit()?;
+            }
+            Ok::<u64, wasmtime_global::Error>(n)
+        });
+        let bad = guest.call::<(i32, i32, i32), i32>("consistent", (UINT64, INT64, 1_000_000));
+        done.store(true, Ordering::Relaxed);
+        (bad, writer.join().expect("writer ran"))
+    });
+    assert_eq!(bad?, 0);
+    let batches = batches?;
+    assert_eq!(
+        guest.call::<i32, i64>("changes", UINT64)? as u64,
+        batches + 2
+    );
+    eprintln!("Rust SDK, shared memory: {batches} concurrent batches, no half batch seen");
+    Ok(())
+}

@@ -12,6 +12,12 @@ pub mod guests {
     pub const DEMO: &str = env!("GUEST_DEMO");
     /// Declares until the table is full.
     pub const FILL: &str = env!("GUEST_FILL");
+    /// The scenario guest built with nightly, `+atomics` and a shared memory; empty where it
+    /// could not be built, and then [`SCENARIO_ATOMICS_SKIPPED`] says why.
+    pub const SCENARIO_ATOMICS: &str = env!("GUEST_SCENARIO_ATOMICS");
+    /// Why [`SCENARIO_ATOMICS`] was not built.
+    pub const SCENARIO_ATOMICS_SKIPPED: Option<&str> =
+        option_env!("GUEST_SCENARIO_ATOMICS_SKIPPED");
     /// The same, built with `WASMTIME_GLOBAL_CAPACITY=3`.
     pub const FILL_CAPACITY_3: &str = env!("GUEST_FILL_CAPACITY_3");
 }
@@ -39,7 +45,8 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<Host>> {
     Ok(linker)
 }
 
-/// A store whose call hook counts every call from wasm into the host.
+/// A store whose call hook counts every call from wasm into the host (and every runtime callback,
+/// such as an epoch deadline, that wasmtime reports as one).
 pub fn store(engine: &Engine, globals: &Globals) -> Store<Host> {
     let mut store = Store::new(
         engine,
@@ -48,6 +55,9 @@ pub fn store(engine: &Engine, globals: &Globals) -> Store<Host> {
             host_calls: 0,
         },
     );
+    // On engines with epoch interruption, allow start functions to run; tests that rely on a
+    // deadline set their own.
+    store.set_epoch_deadline(1_000_000);
     store.call_hook(|mut cx, hook| {
         if matches!(hook, CallHook::CallingHost) {
             cx.data_mut().host_calls += 1;
