@@ -437,3 +437,67 @@ fn an_imported_shared_memory_serves_every_instance_that_imports_it() -> wasmtime
     }
     Ok(())
 }
+
+/// `module` with its memory made shared, with a maximum of `max_pages`: the investigation of
+/// `spec/ABI.md` §10.5. Every other section is copied unchanged.
+fn share_memory(module: &[u8], max_pages: u64) -> wasmtime::Result<Vec<u8>> {
+    let mut out = wasm_encoder::Module::new();
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        let payload = payload?;
+        if let wasmparser::Payload::MemorySection(reader) = &payload {
+            let mut memories = wasm_encoder::MemorySection::new();
+            for memory in reader.clone() {
+                let memory = memory?;
+                memories.memory(wasm_encoder::MemoryType {
+                    minimum: memory.initial,
+                    maximum: Some(memory.maximum.unwrap_or(max_pages)),
+                    memory64: memory.memory64,
+                    shared: true,
+                    page_size_log2: memory.page_size_log2,
+                });
+            }
+            out.section(&memories);
+        } else if let Some((id, range)) = payload.as_section() {
+            out.section(&wasm_encoder::RawSection {
+                id,
+                data: &module[range],
+            });
+        }
+    }
+    Ok(out.finish())
+}
+
+#[test]
+fn an_ordinary_rust_guest_rewritten_to_shared_memory_sees_sets_at_once() -> wasmtime::Result<()> {
+    // The Rust SDK guest built without atomics: its reads are volatile plain loads.
+    let stop = AtomicBool::new(false);
+    let engine = ticking_engine()?;
+    let bytes = std::fs::read(wasmtime_global_tests::guests::SCENARIO)?;
+    let module = Module::new(&engine, share_memory(&bytes, 1024)?)?;
+    let globals = Globals::new();
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    guest.store.set_epoch_deadline(10_000);
+    guest.init()?;
+    assert!(
+        guest
+            .store
+            .data()
+            .globals
+            .declarations()
+            .iter()
+            .all(|d| d.shared)
+    );
+    let seen = std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
+        tick(s, &engine, &stop);
+        let setter = s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            globals.set_u64("TEST_UINT64", 45)
+        });
+        let seen = guest.call::<(i32, i64), i64>("spin", (UINT64, 42));
+        setter.join().expect("setter ran").map(|()| seen)
+    })??;
+    assert_eq!(seen, 45, "seen without any sync");
+    assert_eq!(guest.store.data().globals.stats().syncs, 0);
+    Ok(())
+}
