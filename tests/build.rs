@@ -9,6 +9,20 @@ use std::{env, fs};
 const GUESTS: &[&str] = &["scenario", "demo", "fill"];
 const TARGET: &str = "wasm32-unknown-unknown";
 
+/// Flags and wrappers meant for the host build (clippy, coverage, sanitizers, the capacity) that
+/// must not reach the guests.
+const HOST_BUILD_VARS: &[&str] = &[
+    "CARGO_ENCODED_RUSTFLAGS",
+    "RUSTFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTC_WRAPPER",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TARGET_DIR",
+    "CARGO_MAKEFLAGS",
+    "WASMTIME_GLOBAL_CAPACITY",
+];
+
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let root = manifest.parent().expect("tests/ has a parent");
@@ -61,25 +75,15 @@ fn build_atomics(guests: &Path, target_dir: &Path) -> Result<(), String> {
     .arg("--manifest-path")
     .arg(guests.join("Cargo.toml"))
     .arg("--target-dir")
-    .arg(target_dir)
-    .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
-    // The host build's toolchain and flags must not reach the nightly build.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "RUSTC",
-        "RUSTDOC",
-        "RUSTUP_TOOLCHAIN",
-        "CARGO",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTC_WRAPPER",
-        "CARGO_BUILD_TARGET",
-        "CARGO_TARGET_DIR",
-        "CARGO_MAKEFLAGS",
-        "WASMTIME_GLOBAL_CAPACITY",
-    ] {
+    .arg(target_dir);
+    // Neither the host build's flags nor its toolchain may reach the nightly build.
+    for var in HOST_BUILD_VARS
+        .iter()
+        .chain(&["RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "CARGO"])
+    {
         cmd.env_remove(var);
     }
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
     let output = cmd
         .output()
         .map_err(|e| format!("cannot run rustup: {e}"))?;
@@ -112,19 +116,7 @@ fn build(guests: &Path, target_dir: &Path, capacity: Option<&str>, args: &[&str]
         .arg("--target-dir")
         .arg(target_dir)
         .args(args);
-    // Flags and wrappers meant for the host build (clippy, coverage, sanitizers) must not reach
-    // the guests.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTC_WRAPPER",
-        "CARGO_BUILD_TARGET",
-        "CARGO_TARGET_DIR",
-        "CARGO_MAKEFLAGS",
-        "WASMTIME_GLOBAL_CAPACITY",
-    ] {
+    for var in HOST_BUILD_VARS {
         cmd.env_remove(var);
     }
     if let Some(capacity) = capacity {

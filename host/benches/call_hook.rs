@@ -8,8 +8,10 @@
 //! a run with the feature shows what wasmtime's `call-hook` feature itself costs (two runs, so
 //! noisier than the in-run ratios).
 
+mod common;
+
+use common::measure;
 use std::hint::black_box;
-use std::time::Instant;
 use wasmtime::{Engine, Linker, Module, Store, TypedFunc};
 use wasmtime_global::{Globals, GlobalsCtx};
 
@@ -24,20 +26,6 @@ const GUEST: &str = r#"
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br_if $l (local.get $n)))))
 "#;
-
-/// Nanoseconds per operation: the median of 15 batches of `n` operations, after one warm-up batch.
-fn measure(n: u64, mut batch: impl FnMut(u64)) -> f64 {
-    batch(n);
-    let mut per_op: Vec<f64> = (0..15)
-        .map(|_| {
-            let start = Instant::now();
-            batch(n);
-            start.elapsed().as_nanos() as f64 / n as f64
-        })
-        .collect();
-    per_op.sort_by(f64::total_cmp);
-    per_op[per_op.len() / 2]
-}
 
 struct Setup {
     store: Store<GlobalsCtx>,
@@ -82,15 +70,15 @@ fn main() -> wasmtime::Result<()> {
     );
 
     let mut plain = setup(&engine, &module, &globals)?;
-    let entry = measure(200_000, |n| {
+    let entry = measure(15, 200_000, |n| {
         for _ in 0..n {
             plain.entry.call(&mut plain.store, ()).ok();
         }
     });
-    let call = measure(2_000_000, |n| {
+    let call = measure(15, 2_000_000, |n| {
         plain.calls.call(&mut plain.store, n as i32).ok();
     });
-    let sync = measure(5_000_000, |n| {
+    let sync = measure(15, 5_000_000, |n| {
         for _ in 0..n {
             black_box(wasmtime_global::sync(&mut plain.store, |ctx| ctx).ok());
         }
@@ -103,12 +91,12 @@ fn main() -> wasmtime::Result<()> {
     {
         let mut hooked = setup(&engine, &module, &globals)?;
         wasmtime_global::sync_on_call(&mut hooked.store, |ctx| ctx);
-        let hooked_entry = measure(200_000, |n| {
+        let hooked_entry = measure(15, 200_000, |n| {
             for _ in 0..n {
                 hooked.entry.call(&mut hooked.store, ()).ok();
             }
         });
-        let hooked_call = measure(2_000_000, |n| {
+        let hooked_call = measure(15, 2_000_000, |n| {
             hooked.calls.call(&mut hooked.store, n as i32).ok();
         });
         row("host -> wasm entry", "sync_on_call", hooked_entry, entry);

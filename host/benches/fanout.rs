@@ -8,8 +8,10 @@
 //! - Ordinary memories: `set` only updates the registry; each store pays at its next `sync`. The
 //!   row "set + sync every store" is what it costs to bring all of them up to date.
 
+mod common;
+
+use common::measure;
 use std::hint::black_box;
-use std::time::Instant;
 use wasmtime::{Config, Engine, Linker, Module, Store, TypedFunc};
 use wasmtime_global::{Globals, GlobalsCtx};
 
@@ -68,20 +70,6 @@ fn guest(engine: &Engine, shared: bool) -> wasmtime::Result<Module> {
         engine,
         GUEST.replace("MEMORY", memory).replace("LOAD", load),
     )
-}
-
-/// Nanoseconds per operation: the median of `rounds` batches of `n`, after one warm-up batch.
-fn measure(rounds: usize, n: u64, mut batch: impl FnMut(u64)) -> f64 {
-    batch(n);
-    let mut per_op: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            batch(n);
-            start.elapsed().as_nanos() as f64 / n as f64
-        })
-        .collect();
-    per_op.sort_by(f64::total_cmp);
-    per_op[per_op.len() / 2]
 }
 
 struct Instance {

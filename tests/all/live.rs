@@ -48,6 +48,63 @@ fn tick<'scope, 'env>(
     });
 }
 
+/// Calls the guest's `spin(TEST_UINT64, 42)` while another thread sets `TEST_UINT64` to `value`
+/// after 50 ms, with `engine`'s epoch ticking; returns what the guest saw.
+fn spin_until_set(
+    engine: &Engine,
+    guest: &mut Guest,
+    globals: &Globals,
+    value: u64,
+) -> wasmtime::Result<i64> {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
+        tick(s, engine, &stop);
+        let setter = s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            globals.set_u64("TEST_UINT64", value)
+        });
+        let seen = guest.call::<(i32, i64), i64>("spin", (UINT64, 42));
+        setter.join().expect("setter ran")?;
+        seen
+    })
+}
+
+/// Runs `read` on the guest while another thread commits batches that set `TEST_UINT64` and
+/// `TEST_INT64` to the same value, 1, 2, 3 and so on; returns what `read` returned and how many
+/// batches were committed.
+fn under_batches<R>(
+    guest: &mut Guest,
+    globals: &Globals,
+    read: impl FnOnce(&mut Guest) -> wasmtime::Result<R>,
+) -> wasmtime::Result<(R, u64)> {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let _stop = StopOnDrop(&done);
+        let writer = s.spawn(|| {
+            let mut n = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                n += 1;
+                let mut batch = globals.batch();
+                batch.set("TEST_UINT64", n).set("TEST_INT64", n);
+                batch.commit()?;
+            }
+            Ok::<u64, wasmtime_global::Error>(n)
+        });
+        let result = read(guest);
+        done.store(true, Ordering::Relaxed);
+        let batches = writer.join().expect("writer ran")?;
+        Ok((result?, batches))
+    })
+}
+
+/// Sets `TEST_UINT64` and `TEST_INT64` to one value, so that a consistent read sees them equal.
+fn equalize(globals: &Globals) -> wasmtime::Result<()> {
+    let mut batch = globals.batch();
+    batch.set("TEST_UINT64", 0).set("TEST_INT64", 0);
+    Ok(batch.commit()?)
+}
+
 #[test]
 fn a_shared_memory_is_written_at_every_change_without_sync() -> wasmtime::Result<()> {
     let engine = engine();
@@ -82,7 +139,6 @@ fn a_shared_memory_is_written_at_every_change_without_sync() -> wasmtime::Result
 
 #[test]
 fn a_spinning_guest_sees_a_set_from_another_thread() -> wasmtime::Result<()> {
-    let stop = AtomicBool::new(false);
     let engine = ticking_engine()?;
     let globals = Globals::new();
     let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &globals)?;
@@ -90,29 +146,16 @@ fn a_spinning_guest_sees_a_set_from_another_thread() -> wasmtime::Result<()> {
     guest.store.set_epoch_deadline(10_000);
     guest.init()?;
     let calls = guest.host_calls();
-    let seen = std::thread::scope(|s| {
-        let _stop = StopOnDrop(&stop);
-        tick(s, &engine, &stop);
-        let setter = s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(50));
-            globals.set_u64("TEST_UINT64", 43)
-        });
-        let seen = guest.call::<(i32, i64), i64>("spin", (UINT64, 42));
-        stop.store(true, Ordering::Relaxed);
-        setter.join().expect("setter ran").map(|()| seen)
-    })??;
-    assert_eq!(seen, 43);
+    assert_eq!(spin_until_set(&engine, &mut guest, &globals, 43)?, 43);
     assert_eq!(guest.host_calls(), calls, "spinning made no host call");
     Ok(())
 }
 
 #[test]
 fn an_ordinary_memory_is_synced_every_epoch_tick() -> wasmtime::Result<()> {
-    let stop = AtomicBool::new(false);
     let engine = ticking_engine()?;
     // The Rust SDK's guest and the WAT one: both read with loads the compiler keeps in the loop.
     for (which, module) in profile_guests(&engine)? {
-        stop.store(false, Ordering::Relaxed);
         let globals = Globals::new();
         let mut guest = Guest::new(&engine, &module, &globals)?;
         wasmtime_global::sync_on_epoch(&mut guest.store, |h| &mut h.globals, 1);
@@ -120,18 +163,11 @@ fn an_ordinary_memory_is_synced_every_epoch_tick() -> wasmtime::Result<()> {
         // The call hook also counts wasmtime's epoch callbacks; the guest's own imports are the
         // declarations.
         let calls = guest.store.data().globals.stats().declare_calls;
-        let seen = std::thread::scope(|s| {
-            let _stop = StopOnDrop(&stop);
-            tick(s, &engine, &stop);
-            let setter = s.spawn(|| {
-                std::thread::sleep(Duration::from_millis(50));
-                globals.set_u64("TEST_UINT64", 44)
-            });
-            let seen = guest.call::<(i32, i64), i64>("spin", (UINT64, 42));
-            stop.store(true, Ordering::Relaxed);
-            setter.join().expect("setter ran").map(|()| seen)
-        })??;
-        assert_eq!(seen, 44, "{which}");
+        assert_eq!(
+            spin_until_set(&engine, &mut guest, &globals, 44)?,
+            44,
+            "{which}"
+        );
         let stats = guest.store.data().globals.stats();
         assert_eq!(
             stats.declare_calls, calls,
@@ -187,36 +223,20 @@ fn a_reader_never_sees_half_a_batch() -> wasmtime::Result<()> {
     let globals = Globals::new();
     let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &globals)?;
     guest.init()?;
-    let mut batch = globals.batch();
-    batch.set("TEST_UINT64", 9).set("TEST_INT64", 9);
-    batch.commit()?;
-    assert_eq!(guest.call::<i32, i64>("get", UINT64)?, 9);
-    assert_eq!(guest.call::<i32, i64>("get", INT64)?, 9);
-    let done = AtomicBool::new(false);
-    let (bad, raw_bad, batches) = std::thread::scope(|s| {
-        let _stop = StopOnDrop(&done);
-        let writer = s.spawn(|| {
-            let mut n = 0u64;
-            while !done.load(Ordering::Relaxed) {
-                n += 1;
-                let mut batch = globals.batch();
-                batch.set("TEST_UINT64", n).set("TEST_INT64", n);
-                batch.commit()?;
-            }
-            Ok::<u64, wasmtime_global::Error>(n)
-        });
-        let bad = guest.call::<(i32, i32, i32), i32>("consistent", (UINT64, INT64, 2_000_000));
-        let raw_bad =
-            guest.call::<(i32, i32, i32), i32>("inconsistent_raw", (UINT64, INT64, 2_000_000));
-        done.store(true, Ordering::Relaxed);
-        (bad, raw_bad, writer.join().expect("writer ran"))
-    });
-    let batches = batches?;
-    assert_eq!(bad?, 0, "a snapshot saw half a batch");
+    equalize(&globals)?;
+    assert_eq!(guest.call::<i32, i64>("get", UINT64)?, 0);
+    assert_eq!(guest.call::<i32, i64>("get", INT64)?, 0);
+    let args = (UINT64, INT64, 2_000_000);
+    let ((bad, raw_bad), batches) = under_batches(&mut guest, &globals, |g| {
+        Ok((
+            g.call::<_, i32>("consistent", args)?,
+            g.call::<_, i32>("inconsistent_raw", args)?,
+        ))
+    })?;
+    assert_eq!(bad, 0, "a snapshot saw half a batch");
     eprintln!(
         "{batches} batches of 2: 0 of 2,000,000 snapshots inconsistent; without the generation \
-         protocol {} of 2,000,000 reads were",
-        raw_bad?
+         protocol {raw_bad} of 2,000,000 reads were"
     );
     // Every batch, the first one included, is one change of each slot.
     let changes = guest.call::<i32, i64>("changes", UINT64)? as u64;
@@ -347,7 +367,6 @@ fn the_rust_sdk_with_atomics_reads_a_shared_memory_live() -> wasmtime::Result<()
         );
         return Ok(());
     }
-    let stop = AtomicBool::new(false);
     let engine = ticking_engine()?;
     let module = Module::from_file(&engine, SCENARIO_ATOMICS)?;
     let globals = Globals::new();
@@ -364,44 +383,16 @@ fn the_rust_sdk_with_atomics_reads_a_shared_memory_live() -> wasmtime::Result<()
             .all(|d| d.shared)
     );
     let calls = guest.host_calls();
-
     // A spinning reader sees a set made on another thread, with no sync and no host call.
-    let seen = std::thread::scope(|s| {
-        let _stop = StopOnDrop(&stop);
-        tick(s, &engine, &stop);
-        let setter = s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(50));
-            globals.set_u64("TEST_UINT64", 43)
-        });
-        let seen = guest.call::<(i32, i64), i64>("spin", (UINT64, 42));
-        setter.join().expect("setter ran").map(|()| seen)
-    })??;
-    assert_eq!(seen, 43);
+    assert_eq!(spin_until_set(&engine, &mut guest, &globals, 43)?, 43);
     assert_eq!(guest.host_calls(), calls);
 
     // `consistent` never sees half a batch.
-    let mut batch = globals.batch();
-    batch.set("TEST_UINT64", 0).set("TEST_INT64", 0);
-    batch.commit()?;
-    let done = AtomicBool::new(false);
-    let (bad, batches) = std::thread::scope(|s| {
-        let _stop = StopOnDrop(&done);
-        let writer = s.spawn(|| {
-            let mut n = 0u64;
-            while !done.load(Ordering::Relaxed) {
-                n += 1;
-                let mut batch = globals.batch();
-                batch.set("TEST_UINT64", n).set("TEST_INT64", n);
-                batch.commit()?;
-            }
-            Ok::<u64, wasmtime_global::Error>(n)
-        });
-        let bad = guest.call::<(i32, i32, i32), i32>("consistent", (UINT64, INT64, 1_000_000));
-        done.store(true, Ordering::Relaxed);
-        (bad, writer.join().expect("writer ran"))
-    });
-    assert_eq!(bad?, 0);
-    let batches = batches?;
+    equalize(&globals)?;
+    let (bad, batches) = under_batches(&mut guest, &globals, |g| {
+        g.call::<_, i32>("consistent", (UINT64, INT64, 1_000_000))
+    })?;
+    assert_eq!(bad, 0);
     assert_eq!(
         guest.call::<i32, i64>("changes", UINT64)? as u64,
         batches + 2
@@ -470,7 +461,6 @@ fn share_memory(module: &[u8], max_pages: u64) -> wasmtime::Result<Vec<u8>> {
 #[test]
 fn an_ordinary_rust_guest_rewritten_to_shared_memory_sees_sets_at_once() -> wasmtime::Result<()> {
     // The Rust SDK guest built without atomics: its reads are volatile plain loads.
-    let stop = AtomicBool::new(false);
     let engine = ticking_engine()?;
     let bytes = std::fs::read(wasmtime_global_tests::guests::SCENARIO)?;
     let module = Module::new(&engine, share_memory(&bytes, 1024)?)?;
@@ -487,17 +477,11 @@ fn an_ordinary_rust_guest_rewritten_to_shared_memory_sees_sets_at_once() -> wasm
             .iter()
             .all(|d| d.shared)
     );
-    let seen = std::thread::scope(|s| {
-        let _stop = StopOnDrop(&stop);
-        tick(s, &engine, &stop);
-        let setter = s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(50));
-            globals.set_u64("TEST_UINT64", 45)
-        });
-        let seen = guest.call::<(i32, i64), i64>("spin", (UINT64, 42));
-        setter.join().expect("setter ran").map(|()| seen)
-    })??;
-    assert_eq!(seen, 45, "seen without any sync");
+    assert_eq!(
+        spin_until_set(&engine, &mut guest, &globals, 45)?,
+        45,
+        "seen without a sync"
+    );
     assert_eq!(guest.store.data().globals.stats().syncs, 0);
     Ok(())
 }
