@@ -98,6 +98,17 @@ fn under_batches<R>(
     })
 }
 
+/// An initialised instance of `module`, whose memory must be shared, with an epoch deadline so
+/// that a guest that never sees a change traps after 10 s instead of hanging the test.
+fn live_guest(engine: &Engine, module: &Module, globals: &Globals) -> wasmtime::Result<Guest> {
+    let mut guest = Guest::new(engine, module, globals)?;
+    guest.store.set_epoch_deadline(10_000);
+    guest.init()?;
+    let declarations = guest.store.data().globals.declarations();
+    assert!(declarations.iter().all(|d| d.shared), "{declarations:?}");
+    Ok(guest)
+}
+
 /// Sets `TEST_UINT64` and `TEST_INT64` to one value, so that a consistent read sees them equal.
 fn equalize(globals: &Globals) -> wasmtime::Result<()> {
     let mut batch = globals.batch();
@@ -141,10 +152,7 @@ fn a_shared_memory_is_written_at_every_change_without_sync() -> wasmtime::Result
 fn a_spinning_guest_sees_a_set_from_another_thread() -> wasmtime::Result<()> {
     let engine = ticking_engine()?;
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &globals)?;
-    // A guest that never sees the change traps after 10 s instead of hanging the test.
-    guest.store.set_epoch_deadline(10_000);
-    guest.init()?;
+    let mut guest = live_guest(&engine, &shared_guest(&engine)?, &globals)?;
     let calls = guest.host_calls();
     assert_eq!(spin_until_set(&engine, &mut guest, &globals, 43)?, 43);
     assert_eq!(guest.host_calls(), calls, "spinning made no host call");
@@ -370,18 +378,7 @@ fn the_rust_sdk_with_atomics_reads_a_shared_memory_live() -> wasmtime::Result<()
     let engine = ticking_engine()?;
     let module = Module::from_file(&engine, SCENARIO_ATOMICS)?;
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &module, &globals)?;
-    guest.store.set_epoch_deadline(10_000);
-    guest.init()?;
-    assert!(
-        guest
-            .store
-            .data()
-            .globals
-            .declarations()
-            .iter()
-            .all(|d| d.shared)
-    );
+    let mut guest = live_guest(&engine, &module, &globals)?;
     let calls = guest.host_calls();
     // A spinning reader sees a set made on another thread, with no sync and no host call.
     assert_eq!(spin_until_set(&engine, &mut guest, &globals, 43)?, 43);
@@ -465,18 +462,7 @@ fn an_ordinary_rust_guest_rewritten_to_shared_memory_sees_sets_at_once() -> wasm
     let bytes = std::fs::read(wasmtime_global_tests::guests::SCENARIO)?;
     let module = Module::new(&engine, share_memory(&bytes, 1024)?)?;
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &module, &globals)?;
-    guest.store.set_epoch_deadline(10_000);
-    guest.init()?;
-    assert!(
-        guest
-            .store
-            .data()
-            .globals
-            .declarations()
-            .iter()
-            .all(|d| d.shared)
-    );
+    let mut guest = live_guest(&engine, &module, &globals)?;
     assert_eq!(
         spin_until_set(&engine, &mut guest, &globals, 45)?,
         45,
