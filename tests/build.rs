@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-const GUESTS: &[&str] = &["scenario", "demo", "fill"];
+const GUESTS: &[&str] = &["scenario", "demo", "fill", "bench"];
 const TARGET: &str = "wasm32-unknown-unknown";
 
 /// Flags and wrappers meant for the host build (clippy, coverage, sanitizers, the capacity) that

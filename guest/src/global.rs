@@ -3,7 +3,6 @@
 use crate::table::{self, DeclareError};
 use core::marker::PhantomData;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
 use wasmtime_global_abi::{ValueType, check_name};
 
 /// A global of Rust type `T`, declared under a name with a default. Usable as a `static` (every
@@ -26,7 +25,7 @@ pub struct Global<T> {
     ty: ValueType,
     default: u64,
     /// The slot's value field once declared; null before.
-    value: AtomicPtr<u64>,
+    value: SlotPtr,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -63,7 +62,7 @@ impl<T> Global<T> {
             name,
             ty,
             default,
-            value: AtomicPtr::new(ptr::null_mut()),
+            value: SlotPtr::null(),
             _type: PhantomData,
         }
     }
@@ -81,9 +80,9 @@ impl<T> Global<T> {
     /// [`DeclareError::TableFull`] when all [`CAPACITY`](crate::CAPACITY) slots are taken;
     /// [`DeclareError::TypeMismatch`] when the host knows the name with another type.
     pub fn declare(&self) -> Result<(), DeclareError> {
-        if self.value.load(Ordering::Acquire).is_null() {
+        if self.value.load().is_null() {
             let slot = table::declare(self.name, self.ty, self.default)?;
-            self.value.store(slot, Ordering::Release);
+            self.value.store(slot);
         }
         Ok(())
     }
@@ -91,7 +90,7 @@ impl<T> Global<T> {
     /// The current value's 64 bits: one pointer check and one load once declared.
     #[inline]
     fn bits(&self) -> u64 {
-        let mut value = self.value.load(Ordering::Acquire);
+        let mut value = self.value.load();
         if value.is_null() {
             value = self.declare_or_panic();
         }
@@ -106,7 +105,7 @@ impl<T> Global<T> {
     /// If the global cannot be declared (see [`Global::declare`]).
     #[inline]
     pub fn changes(&self) -> u64 {
-        let mut value = self.value.load(Ordering::Acquire);
+        let mut value = self.value.load();
         if value.is_null() {
             value = self.declare_or_panic();
         }
@@ -120,7 +119,52 @@ impl<T> Global<T> {
         if let Err(e) = self.declare() {
             panic!("wasmtime-global: cannot declare {:?}: {e}", self.name);
         }
-        self.value.load(Ordering::Acquire)
+        self.value.load()
+    }
+}
+
+/// Where a declared global's value field is.
+///
+/// On wasm32 without the atomics feature the module has one thread, so a plain cell does: the
+/// compiler may then keep the pointer in a register across a loop of reads, leaving one load of
+/// the value per read. Everywhere else (atomics builds, and native builds, which have threads)
+/// it is an `AtomicPtr`.
+#[derive(Debug)]
+struct SlotPtr {
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    ptr: core::cell::Cell<*mut u64>,
+    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    ptr: core::sync::atomic::AtomicPtr<u64>,
+}
+
+// SAFETY: without the atomics feature a wasm32 module has exactly one thread, so the cell is never
+// accessed concurrently.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+unsafe impl Sync for SlotPtr {}
+
+impl SlotPtr {
+    const fn null() -> SlotPtr {
+        SlotPtr {
+            #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+            ptr: core::cell::Cell::new(ptr::null_mut()),
+            #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+            ptr: core::sync::atomic::AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    #[inline(always)]
+    fn load(&self) -> *mut u64 {
+        #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+        return self.ptr.get();
+        #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+        return self.ptr.load(core::sync::atomic::Ordering::Acquire);
+    }
+
+    fn store(&self, value: *mut u64) {
+        #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+        self.ptr.set(value);
+        #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+        self.ptr.store(value, core::sync::atomic::Ordering::Release);
     }
 }
 
@@ -143,7 +187,8 @@ fn read(value: *mut u64) -> u64 {
     // SAFETY: `value` is the value or changes field of a declared slot of the static table: in
     // bounds, 8-aligned, valid for the program's life, and only ever accessed atomically once
     // declared.
-    unsafe { core::sync::atomic::AtomicU64::from_ptr(value) }.load(Ordering::Relaxed)
+    unsafe { core::sync::atomic::AtomicU64::from_ptr(value) }
+        .load(core::sync::atomic::Ordering::Relaxed)
 }
 
 impl Global<bool> {

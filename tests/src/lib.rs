@@ -10,6 +10,8 @@ pub mod guests {
     pub const SCENARIO: &str = env!("GUEST_SCENARIO");
     /// The quick-start guest.
     pub const DEMO: &str = env!("GUEST_DEMO");
+    /// Five ways to read a value, for the read benchmark.
+    pub const BENCH: &str = env!("GUEST_BENCH");
     /// Declares until the table is full.
     pub const FILL: &str = env!("GUEST_FILL");
     /// The scenario guest built with nightly, `+atomics` and a shared memory; empty where it
