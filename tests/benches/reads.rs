@@ -59,10 +59,10 @@ fn global_get(mut caller: Caller<'_, Host>, name: i32, len: i32, value: i32) {
     let name = data
         .get(name as usize..(name as usize).saturating_add(len as usize))
         .and_then(|b| std::str::from_utf8(b).ok());
-    if let Some(v) = name.and_then(|n| host.by_name.get(n)) {
-        if let Some(out) = data.get_mut(value as usize..value as usize + 8) {
-            out.copy_from_slice(&v.to_le_bytes());
-        }
+    if let Some(v) = name.and_then(|n| host.by_name.get(n))
+        && let Some(out) = data.get_mut(value as usize..value as usize + 8)
+    {
+        out.copy_from_slice(&v.to_le_bytes());
     }
 }
 
