@@ -19,7 +19,9 @@ pub struct Header {
     pub count: u32,
     /// Reserved, zero.
     pub reserved0: u32,
-    /// Reserved for a table-wide sequence counter (consistent batches); zero in version 1.
+    /// Table generation, written by the host: odd while it writes the table's values, raised by 2
+    /// by every batch or sync that writes it (`spec/ABI.md` §10.3). The guest writes 0 before its
+    /// first declaration.
     pub generation: u64,
     /// Reserved, zero.
     pub reserved1: [u64; 4],
@@ -28,7 +30,7 @@ pub struct Header {
 /// One global. Slot `i` starts at `table + HEADER_SIZE + i * SLOT_SIZE`.
 ///
 /// The guest writes every field but `value` before it declares the slot and never changes them
-/// after; the host writes only `value`.
+/// after; the host writes only `value` and `changes` (and the header's `generation`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Slot {
@@ -46,7 +48,8 @@ pub struct Slot {
     pub default: u64,
     /// The current value, written by the host at declaration and at every change after.
     pub value: u64,
-    /// Reserved for a per-slot change counter; zero in version 1.
+    /// Number of host writes of `value` since the declaration (`spec/ABI.md` §10.4), written by
+    /// the host. The guest writes 0 before it declares the slot.
     pub changes: u64,
     /// Reserved, zero.
     pub reserved1: [u64; 2],
@@ -129,7 +132,7 @@ impl Slot {
         reserved1: [u64; 2],
     });
 
-    /// Offset of [`Slot::value`], the only field the host writes.
+    /// Offset of [`Slot::value`], the field the host writes with every change.
     pub const VALUE_OFFSET: u32 = offset_of!(Slot, value) as u32;
 }
 

@@ -90,11 +90,18 @@ impl<T> Global<T> {
     /// The current value's 64 bits: one pointer check and one load once declared.
     #[inline]
     fn bits(&self) -> u64 {
-        let mut value = self.value.load();
+        read(self.value_field())
+    }
+
+    /// The slot's value field, declaring the global first if it is not yet.
+    #[inline(always)]
+    fn value_field(&self) -> *mut u64 {
+        let value = self.value.load();
         if value.is_null() {
-            value = self.declare_or_panic();
+            self.declare_or_panic()
+        } else {
+            value
         }
-        read(value)
     }
 
     /// How many times the host has written this global since it was declared: one load. Compare
@@ -105,12 +112,8 @@ impl<T> Global<T> {
     /// If the global cannot be declared (see [`Global::declare`]).
     #[inline]
     pub fn changes(&self) -> u64 {
-        let mut value = self.value.load();
-        if value.is_null() {
-            value = self.declare_or_panic();
-        }
         // `changes` follows `value` in the slot (spec/ABI.md §4.2).
-        read(value.wrapping_add(1))
+        read(self.value_field().wrapping_add(1))
     }
 
     #[cold]

@@ -420,7 +420,8 @@ pub fn sync<T: 'static>(
     let mut writes = std::mem::take(&mut ctx.writes);
     // Group by instance, so that each table's generation is raised once.
     writes.sort_by_key(|w| w.instance);
-    let mut tables: Vec<(Memory, u64)> = Vec::new();
+    // (memory, table address, index of a slot written in it)
+    let mut tables: Vec<(Memory, u64, u32)> = Vec::new();
     let result = writes.iter().try_for_each(|w| {
         // `Memory` checks the bounds; the store is borrowed mutably, so no wasm of this store
         // runs while we write.
@@ -433,15 +434,15 @@ pub fn sync<T: 'static>(
             .map_err(|_| fault())?;
         add(&mut cx, w.memory, w.addr + CHANGES_AFTER_VALUE, 1).ok_or_else(fault)?;
         let table = u64::from(w.table_addr);
-        if tables.last().is_none_or(|&(_, t)| t != table) {
-            tables.push((w.memory, table));
+        if tables.last().is_none_or(|&(_, t, _)| t != table) {
+            tables.push((w.memory, table, w.index));
         }
         Ok(())
     });
     let result = result.and_then(|()| {
-        tables.iter().try_for_each(|&(memory, table)| {
+        tables.iter().try_for_each(|&(memory, table, index)| {
             add(&mut cx, memory, table + GENERATION_OFFSET, 2).ok_or(Error::WriteOutOfBounds {
-                index: 0,
+                index,
                 addr: table + GENERATION_OFFSET,
             })
         })

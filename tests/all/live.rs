@@ -141,6 +141,19 @@ fn a_shared_memory_is_written_at_every_change_without_sync() -> wasmtime::Result
     );
     assert_eq!(guest.call::<i32, i64>("changes", UINT64)?, 2, "two writes");
     assert_eq!(
+        guest.call::<(), i64>("generation", ())?,
+        4,
+        "two writes, 2 each"
+    );
+    globals.set_i64("TEST_INT64", 0)?;
+    globals.set_i64("TEST_INT64", 0)?;
+    assert_eq!(
+        guest.call::<i32, i64>("changes", INT64)?,
+        1,
+        "the same value again is no change"
+    );
+    assert_eq!(guest.call::<(), i64>("generation", ())?, 6);
+    assert_eq!(
         wasmtime_global::sync(&mut guest.store, |h| &mut h.globals)?,
         0,
         "nothing for sync"
@@ -295,6 +308,16 @@ fn an_ordinary_memory_gets_a_batch_at_one_sync_with_counters() -> wasmtime::Resu
     assert_eq!(
         (word(&mut guest, generation)?, word(&mut guest, changes)?),
         (4, 2)
+    );
+    globals.set_i64("TEST_INT64", 6)?;
+    assert_eq!(
+        wasmtime_global::sync(&mut guest.store, |h| &mut h.globals)?,
+        0
+    );
+    assert_eq!(
+        word(&mut guest, generation)?,
+        4,
+        "the same value again is no change"
     );
     Ok(())
 }

@@ -5,7 +5,7 @@
 ;; - `torn(i, n)`: reads global i n times; counts values whose two 32-bit halves differ.
 ;; - `consistent(i, j, n)`: n snapshots of globals i and j with the generation protocol
 ;;   (spec/ABI.md §10); counts snapshots where they differ.
-;; - `changes(i)`: slot i's change counter.
+;; - `changes(i)`: slot i's change counter; `generation()`: the table's generation.
 (module
   (import "wasmtime_global_v1" "declare" (func $declare (param i32) (result i32)))
   (memory (export "memory") 1 1 shared)
@@ -112,6 +112,9 @@
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
         (br $next)))
     (local.get $bad))
+
+  (func (export "generation") (result i64)
+    (i64.atomic.load offset=24 (global.get $table)))
 
   (func (export "changes") (param $i i32) (result i64)
     (i64.atomic.load offset=40 (call $slot (local.get $i))))
