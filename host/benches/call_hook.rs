@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::measure;
+use common::{Estimate, Plan};
 use std::hint::black_box;
 use wasmtime::{Engine, Linker, Module, Store, TypedFunc};
 use wasmtime_global::{Globals, GlobalsCtx};
@@ -48,8 +48,8 @@ fn setup(engine: &Engine, module: &Module, globals: &Globals) -> wasmtime::Resul
     })
 }
 
-fn row(path: &str, variant: &str, ns: f64, base: f64) {
-    println!("{path:<22} {variant:<26} {ns:>9.2} ns {:>7.2}x", ns / base);
+fn row(path: &str, variant: &str, e: Estimate, base: Estimate) {
+    println!("{path:<22} {variant:<14} {e:>24} {:>7.2}x", e.ratio(&base));
 }
 
 fn main() -> wasmtime::Result<()> {
@@ -63,22 +63,24 @@ fn main() -> wasmtime::Result<()> {
     } else {
         "off"
     };
+    let plan = Plan::from_args();
+    common::preamble(&plan);
     println!("call-hook feature: {feature}");
     println!(
-        "{:<22} {:<26} {:>12} {:>8}",
-        "path", "variant", "per op", "ratio"
+        "{:<22} {:<14} {:>24} {:>8}",
+        "path", "variant", "median (IQR)", "ratio"
     );
 
     let mut plain = setup(&engine, &module, &globals)?;
-    let entry = measure(15, 200_000, |n| {
+    let entry = plan.measure(|n| {
         for _ in 0..n {
             plain.entry.call(&mut plain.store, ()).ok();
         }
     });
-    let call = measure(15, 2_000_000, |n| {
+    let call = plan.measure(|n| {
         plain.calls.call(&mut plain.store, n as i32).ok();
     });
-    let sync = measure(15, 5_000_000, |n| {
+    let sync = plan.measure(|n| {
         for _ in 0..n {
             black_box(wasmtime_global::sync(&mut plain.store, |ctx| ctx).ok());
         }
@@ -91,20 +93,20 @@ fn main() -> wasmtime::Result<()> {
     {
         let mut hooked = setup(&engine, &module, &globals)?;
         wasmtime_global::sync_on_call(&mut hooked.store, |ctx| ctx);
-        let hooked_entry = measure(15, 200_000, |n| {
+        let hooked_entry = plan.measure(|n| {
             for _ in 0..n {
                 hooked.entry.call(&mut hooked.store, ()).ok();
             }
         });
-        let hooked_call = measure(15, 2_000_000, |n| {
+        let hooked_call = plan.measure(|n| {
             hooked.calls.call(&mut hooked.store, n as i32).ok();
         });
         row("host -> wasm entry", "sync_on_call", hooked_entry, entry);
         row("wasm -> host call", "sync_on_call", hooked_call, call);
         println!(
             "sync_on_call adds {:.2} ns per entry and {:.2} ns per host call (nothing changed)",
-            hooked_entry - entry,
-            hooked_call - call
+            hooked_entry.median - entry.median,
+            hooked_call.median - call.median
         );
     }
     Ok(())

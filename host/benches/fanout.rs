@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::measure;
+use common::{Plan, verdict};
 use std::hint::black_box;
 use wasmtime::{Config, Engine, Linker, Module, Store, TypedFunc};
 use wasmtime_global::{Globals, GlobalsCtx};
@@ -113,28 +113,29 @@ fn main() -> wasmtime::Result<()> {
         .memory_guard_size(1 << 16);
     let engine = Engine::new(&config)?;
 
+    let plan = Plan::from_args();
+    common::preamble(&plan);
     println!(
-        "{:<44} {:>14} {:>12}",
-        "set of one global", "per set", "per instance"
+        "{:<44} {:>26} {:>14}",
+        "set of one global", "median (IQR)", "per instance"
     );
+    let mut per_instance = Vec::new();
     for shared in [true, false] {
         let module = guest(&engine, shared)?;
         let kind = if shared { "shared" } else { "ordinary" };
-        for n in [1usize, 100, 10_000] {
+        for n in [0usize, 1, 100, 10_000] {
             let globals = Globals::new();
             let mut all = instances(&engine, &module, &globals, n, false)?;
             let mut value = 0u64;
-            let rounds = if n >= 10_000 { 5 } else { 15 };
-            let reps = (100_000 / n as u64).max(2);
-            let ns = if shared {
-                measure(rounds, reps, |k| {
+            let e = if shared {
+                plan.measure(|k| {
                     for _ in 0..k {
                         value += 1;
                         globals.set("G", value).ok();
                     }
                 })
             } else {
-                measure(rounds, reps, |k| {
+                plan.measure(|k| {
                     for _ in 0..k {
                         value += 1;
                         globals.set("G", value).ok();
@@ -149,45 +150,62 @@ fn main() -> wasmtime::Result<()> {
             } else {
                 "set + sync every store"
             };
-            println!(
-                "{:<44} {:>11.0} ns {:>9.1} ns",
-                format!("{kind}, {what}, {n} declared"),
-                ns,
-                ns / n as f64
-            );
+            let label = format!("{kind}, {what}, {n} declared");
+            if n == 0 {
+                println!("{label:<44} {e:>26}");
+            } else {
+                let each = e.median / n as f64;
+                println!("{label:<44} {e:>26} {each:>11.1} ns");
+                if shared {
+                    per_instance.push((n, each));
+                }
+            }
         }
         if shared {
             // 10,000 instances that declared another name: `set` must not pay for them.
             let globals = Globals::new();
             let _others = instances(&engine, &module, &globals, 10_000, true)?;
             let mut value = 0;
-            let ns = measure(15, 100_000, |k| {
+            let others = plan.measure(|k| {
                 for _ in 0..k {
                     value += 1;
                     globals.set("G", value).ok();
                 }
             });
             println!(
-                "{:<44} {:>11.0} ns",
-                "shared, set, 0 declared + 10,000 others", ns
+                "{:<44} {others:>26}",
+                "shared, set, 0 declared + 10,000 others"
+            );
+            let (one, hundred, ten_k) = (per_instance[0].1, per_instance[1].1, per_instance[2].1);
+            let linear = ten_k <= 2.0 * hundred && hundred <= 2.0 * ten_k;
+            println!(
+                "target: shared set grows linearly with declaring instances: per instance at 10,000 \
+                 is {:.2}x that at 100, {}",
+                ten_k / hundred,
+                verdict(linear)
+            );
+            println!(
+                "target: not with the others: 10,000 non-declaring instances cost {:.2}x one \
+                 declaring instance, {}",
+                others.median / one,
+                verdict(others.median <= 2.0 * one)
             );
         }
     }
 
     println!();
     println!(
-        "{:<44} {:>14} {:>8}",
-        "guest read (inside wasm)", "per read", "ratio"
+        "{:<44} {:>26} {:>8}",
+        "guest read (inside wasm)", "median (IQR)", "ratio"
     );
     for shared in [false, true] {
         let module = guest(&engine, shared)?;
         let globals = Globals::new();
         let mut one = instances(&engine, &module, &globals, 1, false)?.remove(0);
-        let n = 10_000_000;
-        let plain = measure(11, n, |k| {
+        let plain = plan.measure(|k| {
             black_box(one.read.call(&mut one.store, k as i32).ok());
         });
-        let snapshot = measure(11, n, |k| {
+        let snapshot = plan.measure(|k| {
             black_box(one.snapshot.call(&mut one.store, k as i32).ok());
         });
         let kind = if shared {
@@ -195,17 +213,12 @@ fn main() -> wasmtime::Result<()> {
         } else {
             "ordinary (plain loads)"
         };
+        let label = format!("{kind}: one global");
+        println!("{label:<44} {plain:>26} {:>7.2}x", 1.0);
+        let label = format!("{kind}: snapshot of two");
         println!(
-            "{:<44} {:>11.2} ns {:>7.2}x",
-            format!("{kind}: one global"),
-            plain,
-            1.0
-        );
-        println!(
-            "{:<44} {:>11.2} ns {:>7.2}x",
-            format!("{kind}: snapshot of two"),
-            snapshot,
-            snapshot / plain
+            "{label:<44} {snapshot:>26} {:>7.2}x",
+            snapshot.ratio(&plain)
         );
     }
     Ok(())

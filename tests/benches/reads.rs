@@ -16,7 +16,7 @@
 #[path = "../../host/benches/common.rs"]
 mod common;
 
-use common::measure;
+use common::{Estimate, Plan, verdict};
 use std::collections::HashMap;
 use std::hint::black_box;
 use wasmtime::{Caller, Engine, Extern, Instance, Linker, Module, Store};
@@ -67,25 +67,16 @@ fn global_get(mut caller: Caller<'_, Host>, name: i32, len: i32, value: i32) {
 }
 
 fn per_read(
+    plan: &Plan,
     store: &mut Store<Host>,
     instance: &Instance,
     export: &str,
-    n: u64,
-) -> wasmtime::Result<f64> {
+) -> wasmtime::Result<Estimate> {
     let f = instance.get_typed_func::<i32, i64>(&mut *store, export)?;
-    let expected = (42 * n) as i64;
-    assert_eq!(
-        f.call(&mut *store, n as i32)?,
-        expected,
-        "{export} reads 42"
-    );
-    Ok(measure(11, n, |k| {
+    assert_eq!(f.call(&mut *store, 1000)?, 42 * 1000, "{export} reads 42");
+    Ok(plan.measure(|k| {
         black_box(f.call(&mut *store, k as i32).ok());
     }))
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
 }
 
 fn main() -> wasmtime::Result<()> {
@@ -112,46 +103,140 @@ fn main() -> wasmtime::Result<()> {
     let guest = linker.instantiate(&mut store, &Module::from_file(&engine, guests::BENCH)?)?;
     let wat = linker.instantiate(&mut store, &Module::new(&engine, GLOBAL_GET)?)?;
 
-    let fast = 10_000_000;
-    let slow = 1_000_000;
-    let plain = per_read(&mut store, &guest, "plain", fast)?;
-    let sdk = per_read(&mut store, &guest, "sdk", fast)?;
-    let wat_plain = per_read(&mut store, &wat, "plain", fast)?;
-    let global = per_read(&mut store, &wat, "global_get", fast)?;
-    let host_call = per_read(&mut store, &guest, "host_call", slow)?;
-    let wazero = per_read(&mut store, &guest, "wazero_style", slow)?;
+    let plan = Plan::from_args();
+    common::preamble(&plan);
+    let plain = per_read(&plan, &mut store, &guest, "plain")?;
+    let sdk = per_read(&plan, &mut store, &guest, "sdk")?;
+    let wat_plain = per_read(&plan, &mut store, &wat, "plain")?;
+    let global = per_read(&plan, &mut store, &wat, "global_get")?;
+    let host_call = per_read(&plan, &mut store, &guest, "host_call")?;
+    let wazero = per_read(&plan, &mut store, &guest, "wazero_style")?;
     let calls = store.data().globals.stats().declare_calls;
     assert_eq!(
         calls, 1,
         "the SDK's reads made no host call after declaring once"
     );
 
+    let rows = [
+        ("1. plain load of a static (Rust, volatile)", plain),
+        ("2. wasmtime-global SDK read (Rust)", sdk),
+        ("3. global.get of an exported global (WAT)", global),
+        ("   plain load in the same WAT module", wat_plain),
+        ("4. host call returning the value by index", host_call),
+        ("5. wazero-global design (name, map, write back)", wazero),
+    ];
     println!(
-        "{:<48} {:>10} {:>10}",
-        "read (inside the guest, per read)", "ns", "vs 1"
+        "{:<48} {:>24} {:>9}",
+        "read (inside the guest, per read)", "median (IQR)", "vs 1"
     );
-    let row = |name: &str, ns: f64| println!("{name:<48} {ns:>10.3} {:>9.2}x", ns / plain);
-    row("1. plain load of a static (Rust, volatile)", plain);
-    row("2. wasmtime-global SDK read (Rust)", sdk);
-    row("3. global.get of an exported global (WAT)", global);
-    row("   plain load in the same WAT module", wat_plain);
-    row("4. host call returning the value by index", host_call);
-    row("5. wazero-global design (name, map, write back)", wazero);
+    for (name, e) in &rows {
+        println!("{name:<48} {e:>24} {:>8.2}x", e.ratio(&plain));
+    }
     println!();
     println!(
         "target: SDK read <= 1.2x the plain load: {:.2}x, {}",
-        sdk / plain,
-        verdict(sdk <= 1.2 * plain)
+        sdk.ratio(&plain),
+        verdict(sdk.median <= 1.2 * plain.median)
     );
     println!(
         "target: SDK read >= 5x faster than the host call: {:.1}x, {}",
-        host_call / sdk,
-        verdict(host_call >= 5.0 * sdk)
+        host_call.ratio(&sdk),
+        verdict(host_call.median >= 5.0 * sdk.median)
     );
     println!(
         "target: SDK read >= 20x faster than wazero-global's design: {:.1}x, {}",
-        wazero / sdk,
-        verdict(wazero >= 20.0 * sdk)
+        wazero.ratio(&sdk),
+        verdict(wazero.median >= 20.0 * sdk.median)
+    );
+
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let chart = [
+        ("plain load", plain),
+        ("SDK read", sdk),
+        ("global.get", global),
+        ("host call by index", host_call),
+        ("wazero-global design", wazero),
+    ];
+    std::fs::write(out.join("reads.svg"), svg(&chart, &common::machine()))?;
+    let mut csv = String::from("read,median_ns,q1_ns,q3_ns,vs_plain\n");
+    for (name, e) in &rows {
+        csv += &format!(
+            "{},{},{},{},{}\n",
+            name.trim(),
+            e.median,
+            e.q1,
+            e.q3,
+            e.ratio(&plain)
+        );
+    }
+    std::fs::write(out.join("reads.csv"), csv)?;
+    println!();
+    println!(
+        "wrote {0}/reads.svg (the README's chart: copy it to docs/) and {0}/reads.csv",
+        out.display()
     );
     Ok(())
+}
+
+/// A horizontal bar chart of ns per read on a logarithmic axis, each bar labelled with its
+/// figure and its ratio to the first.
+fn svg(rows: &[(&str, Estimate)], machine: &str) -> String {
+    let machine = xml(machine);
+    let (left, width, bar, gap, top) = (170.0, 430.0, 22.0, 10.0, 40.0);
+    let lo = 0.1f64; // the axis starts at 10^-1 ns
+    let hi = rows
+        .iter()
+        .map(|(_, e)| e.median)
+        .fold(1.0, f64::max)
+        .log10()
+        .ceil();
+    let x = |ns: f64| left + width * (ns.max(lo).log10() - lo.log10()) / (hi - lo.log10());
+    let height = top + rows.len() as f64 * (bar + gap) + 50.0;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"780\" height=\"{height}\" \
+         font-family=\"sans-serif\" font-size=\"13\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"22\" font-size=\"15\" font-weight=\"bold\">\
+         One read of a host-changeable value, inside a wasmtime guest (ns, log scale)</text>\n"
+    );
+    let axis = top + rows.len() as f64 * (bar + gap);
+    for power in -1..=hi as i32 {
+        let decade = 10f64.powi(power);
+        s += &format!(
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{top}\" y2=\"{axis}\" stroke=\"#ced4da\"/>\n\
+             <text x=\"{0:.1}\" y=\"{1}\" text-anchor=\"middle\" font-size=\"11\">{decade}</text>\n",
+            x(decade),
+            axis + 14.0,
+        );
+    }
+    let base = rows[0].1.median;
+    for (i, (name, e)) in rows.iter().enumerate() {
+        let y = top + i as f64 * (bar + gap);
+        let colour = if i == 1 { "#d9480f" } else { "#868e96" };
+        s += &format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{name}</text>\n\
+             <rect x=\"{left}\" y=\"{y}\" width=\"{:.1}\" height=\"{bar}\" fill=\"{colour}\"/>\n\
+             <text x=\"{:.1}\" y=\"{}\">{:.2} ns ({:.2}x)</text>\n",
+            left - 8.0,
+            y + 16.0,
+            x(e.median) - left,
+            x(e.median) + 6.0,
+            y + 16.0,
+            e.median,
+            e.median / base,
+        );
+    }
+    s += &format!(
+        "<text x=\"10\" y=\"{}\" font-size=\"11\" fill=\"#495057\">{machine}; wasmtime 48; \
+         cargo bench -p wasmtime-global-tests --bench reads</text>\n</svg>\n",
+        axis + 36.0
+    );
+    s
+}
+
+/// `text` with the characters XML gives a meaning escaped.
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
