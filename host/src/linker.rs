@@ -1,7 +1,7 @@
 //! The `declare` import.
 
 use crate::ctx::GuestMemory;
-use crate::shared::SharedView;
+use crate::shared::SharedBytes;
 use crate::{Error, GlobalsCtx, table};
 use wasmtime::{Caller, Extern, Linker};
 use wasmtime_global_abi::{DECLARE_IMPORT, IMPORT_MODULE, MEMORY_EXPORT, Status, TABLE_EXPORT};
@@ -76,7 +76,7 @@ fn declare<T: 'static>(
         Some(Extern::SharedMemory(memory)) => {
             let instance = find(caller, &get, memory.data().as_ptr() as *mut u8);
             let table_addr = table_addr(caller, &get, instance)?;
-            let view = SharedView(memory.data());
+            let view = SharedBytes::new(&memory);
             let header = table::read_header(&view, table_addr)?;
             let slot = table::read_slot(&view, table_addr, &header, index)?;
             let ctx = get(caller.data_mut());

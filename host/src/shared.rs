@@ -8,10 +8,29 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use wasmtime::SharedMemory;
 
-/// A shared memory, read byte by byte with atomic loads.
-pub(crate) struct SharedView<'a>(pub(crate) &'a [UnsafeCell<u8>]);
+/// A shared memory as [`GuestBytes`], read byte by byte with atomic loads: validating a table in
+/// a shared memory with [`read_header`](crate::table::read_header) and
+/// [`read_slot`](crate::table::read_slot) is safe while the guest runs on other threads.
+#[derive(Clone, Copy)]
+pub struct SharedBytes<'a>(&'a [UnsafeCell<u8>]);
 
-impl GuestBytes for SharedView<'_> {
+impl<'a> SharedBytes<'a> {
+    /// The bytes of `memory`, as they are now (a memory that grows later is not seen larger).
+    #[must_use]
+    pub fn new(memory: &'a SharedMemory) -> SharedBytes<'a> {
+        SharedBytes(memory.data())
+    }
+}
+
+impl std::fmt::Debug for SharedBytes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedBytes")
+            .field("len", &self.0.len())
+            .finish()
+    }
+}
+
+impl GuestBytes for SharedBytes<'_> {
     fn size(&self) -> u64 {
         self.0.len() as u64
     }

@@ -5,6 +5,7 @@
 //! memory, written by another thread) cannot change what was checked. Each address, length and
 //! count is checked before it is used, with `u64` arithmetic so nothing overflows.
 
+pub use crate::shared::SharedBytes;
 use crate::{Error, Result};
 use wasmtime_global_abi::{
     self as abi, HEADER_SIZE, Header, MAX_CAPACITY, SLOT_SIZE, Slot, TABLE_ALIGN, ValueType,
@@ -46,6 +47,16 @@ impl GuestBytes for [u8] {
             self.get(start..end)
         });
         range.map(|bytes| out.copy_from_slice(bytes)).is_some()
+    }
+}
+
+impl<T: GuestBytes + ?Sized> GuestBytes for &T {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+
+    fn read(&self, addr: u64, out: &mut [u8]) -> bool {
+        (**self).read(addr, out)
     }
 }
 

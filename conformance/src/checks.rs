@@ -1,0 +1,745 @@
+//! The checks, each on fresh instances of the guest with a fresh registry, so that one failure
+//! does not cause another.
+
+use crate::profile::{self, FILL_DEFAULT, FILL_NAME, GLOBALS, LONG_NAME, read_as};
+use crate::{Error, Guest, Running};
+use std::collections::BTreeMap;
+use std::fmt;
+use wasmtime::{ExternType, FuncType};
+use wasmtime_global::abi::{self, TABLE_EXPORT};
+use wasmtime_global::{Globals, Value, ValueType, table};
+
+/// One check, as [`CHECKS`] lists it.
+#[derive(Debug)]
+pub struct Check {
+    /// A short name, unique in the suite: `defaults`, `edge-values`, …
+    pub name: &'static str,
+    /// What passing means, in one sentence.
+    pub about: &'static str,
+    run: fn(&Guest) -> Result<(), Failure>,
+}
+
+/// Every check, in the order they run.
+pub static CHECKS: &[Check] = &[
+    check(
+        "exports",
+        "the guest exports memory, wasmtime_global_table and the profile's functions, with their types",
+        exports,
+    ),
+    check(
+        "table",
+        "after wgc_init the table is found, valid, and as large as wgc_capacity says",
+        table,
+    ),
+    check(
+        "declarations",
+        "wgc_init declares every profile global once, with its name, type and default",
+        declarations,
+    ),
+    check("defaults", "every global reads its default", defaults),
+    check(
+        "set-typed",
+        "a typed set of every type is read back exactly",
+        set_typed,
+    ),
+    check(
+        "set-untyped",
+        "an untyped set (64 bits) is read back; a boolean reads any non-zero bits as true",
+        set_untyped,
+    ),
+    check(
+        "del",
+        "del restores each global's own default; del of a name never set is no change",
+        del,
+    ),
+    check(
+        "edge-values",
+        "0 and u64::MAX; i64::MIN and MAX; f64 NaN payloads, -0.0 and infinities; negative durations",
+        edge_values,
+    ),
+    check(
+        "set-before-declare",
+        "values set before the guest declares are read from its first read",
+        set_before_declare,
+    ),
+    check(
+        "long-name",
+        "a name of MAX_NAME_LEN (255) bytes is declared, set and deleted",
+        long_name,
+    ),
+    check(
+        "colliding-hashes",
+        "two names with the same FNV-1a hash are two globals",
+        colliding_hashes,
+    ),
+    check(
+        "capacity",
+        "wgc_fill declares up to the stated capacity, no further, and every slot reads its value",
+        capacity,
+    ),
+    check(
+        "zero-host-calls",
+        "reads make no host call",
+        zero_host_calls,
+    ),
+    check(
+        "memory-grow",
+        "the table stays valid and live after the memory grows",
+        memory_grow,
+    ),
+    check(
+        "shared-no-sync",
+        "in a shared memory, a set is read with no sync (skipped for ordinary memories)",
+        shared_no_sync,
+    ),
+];
+
+const fn check(
+    name: &'static str,
+    about: &'static str,
+    run: fn(&Guest) -> Result<(), Failure>,
+) -> Check {
+    Check { name, about, run }
+}
+
+/// How a check ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    /// Failed, and why.
+    Fail(String),
+    /// Not run, and why.
+    Skip(String),
+}
+
+/// The outcome of every check.
+#[derive(Debug)]
+pub struct Report {
+    /// `(check, outcome)` in the order of [`CHECKS`].
+    pub outcomes: Vec<(&'static Check, Outcome)>,
+    /// Whether the guest's memory is shared.
+    pub shared_memory: bool,
+    /// Whether the guest was given WASI preview 1.
+    pub wasi: bool,
+}
+
+impl Report {
+    /// True if no check failed.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        !self
+            .outcomes
+            .iter()
+            .any(|(_, o)| matches!(o, Outcome::Fail(_)))
+    }
+
+    /// The outcome of the check named `name`.
+    #[must_use]
+    pub fn outcome(&self, name: &str) -> Option<&Outcome> {
+        self.outcomes
+            .iter()
+            .find(|(c, _)| c.name == name)
+            .map(|(_, o)| o)
+    }
+
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|(_, o)| f(o)).count()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let memory = if self.shared_memory {
+            "shared"
+        } else {
+            "ordinary"
+        };
+        let wasi = if self.wasi { ", WASI preview 1" } else { "" };
+        writeln!(f, "guest: {memory} memory{wasi}")?;
+        for (check, outcome) in &self.outcomes {
+            match outcome {
+                Outcome::Pass => writeln!(f, "PASS  {:<20} {}", check.name, check.about)?,
+                Outcome::Fail(why) => {
+                    writeln!(f, "FAIL  {:<20} {}", check.name, check.about)?;
+                    writeln!(f, "      {:<20} {why}", "")?;
+                }
+                Outcome::Skip(why) => writeln!(f, "SKIP  {:<20} {why}", check.name)?,
+            }
+        }
+        writeln!(
+            f,
+            "{} passed, {} failed, {} skipped",
+            self.count(|o| *o == Outcome::Pass),
+            self.count(|o| matches!(o, Outcome::Fail(_))),
+            self.count(|o| matches!(o, Outcome::Skip(_)))
+        )
+    }
+}
+
+/// Runs every check against `guest`.
+#[must_use]
+pub fn run(guest: &Guest) -> Report {
+    let mut outcomes = Vec::new();
+    let mut missing = None;
+    for check in CHECKS {
+        let outcome = match &missing {
+            Some(why) => Outcome::Skip(format!("not run: {why}")),
+            None => match (check.run)(guest) {
+                Ok(()) => Outcome::Pass,
+                Err(Failure::Skip(why)) => Outcome::Skip(why),
+                Err(Failure::Fail(why)) => Outcome::Fail(why),
+            },
+        };
+        if check.name == "exports"
+            && let Outcome::Fail(why) = &outcome
+        {
+            missing = Some(why.clone());
+        }
+        outcomes.push((check, outcome));
+    }
+    Report {
+        outcomes,
+        shared_memory: guest.shared_memory(),
+        wasi: guest.uses_wasi(),
+    }
+}
+
+/// Why a check did not pass.
+#[derive(Debug)]
+enum Failure {
+    Fail(String),
+    Skip(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Fail(e.to_string())
+    }
+}
+
+impl From<wasmtime::Error> for Failure {
+    fn from(e: wasmtime::Error) -> Failure {
+        Failure::Fail(format!("{e:#}"))
+    }
+}
+
+impl From<wasmtime_global::Error> for Failure {
+    fn from(e: wasmtime_global::Error) -> Failure {
+        Failure::Fail(e.to_string())
+    }
+}
+
+fn fail(why: impl Into<String>) -> Failure {
+    Failure::Fail(why.into())
+}
+
+/// Fails with `what`, the value found and the one expected, unless they are equal.
+fn expect<T: PartialEq + fmt::Debug>(
+    found: T,
+    expected: T,
+    what: impl fmt::Display,
+) -> Result<(), Failure> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{what}: found {found:?}, expected {expected:?}"
+        )))
+    }
+}
+
+/// What `wgc_get(i)` read, and the name of global `i`, for messages.
+fn read(guest: &mut Running, i: u32) -> Result<u64, Failure> {
+    let get = guest
+        .instance
+        .get_typed_func::<i32, i64>(&mut guest.store, profile::GET)?;
+    Ok(get.call(&mut guest.store, i as i32)? as u64)
+}
+
+/// Syncs, then expects global `g` to read `bits` (as its type reads them).
+fn expect_read(
+    guest: &mut Running,
+    g: &profile::Global,
+    bits: u64,
+    after: &str,
+) -> Result<(), Failure> {
+    guest.sync()?;
+    let found = read(guest, g.index)?;
+    let expected = read_as(g.ty, bits);
+    if found == expected {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "global {} ({}, {:?}) after {after}: wgc_get returned {found:#018x}, expected {expected:#018x}",
+            g.index,
+            short(g.name),
+            g.ty
+        )))
+    }
+}
+
+/// A name short enough for a message.
+fn short(name: &str) -> String {
+    if name.len() > 24 {
+        format!("{}… ({} bytes)", &name[..16], name.len())
+    } else {
+        format!("{name:?}")
+    }
+}
+
+fn call_i32(guest: &mut Running, export: &str) -> Result<i32, Failure> {
+    let f = guest
+        .instance
+        .get_typed_func::<(), i32>(&mut guest.store, export)?;
+    Ok(f.call(&mut guest.store, ())?)
+}
+
+/// An instance with `wgc_init` run.
+fn ready(guest: &Guest, globals: &Globals) -> Result<Running, Failure> {
+    let mut running = guest.instantiate(globals)?;
+    running.call(profile::INIT)?;
+    Ok(running)
+}
+
+fn g(name: &str) -> &'static profile::Global {
+    GLOBALS
+        .iter()
+        .find(|g| g.name == name)
+        .expect("a profile global")
+}
+
+fn exports(guest: &Guest) -> Result<(), Failure> {
+    let memory = match guest.export(abi::MEMORY_EXPORT) {
+        Some(ExternType::Memory(_)) => true,
+        _ => false,
+    };
+    if !memory {
+        return Err(fail("no memory exported as \"memory\""));
+    }
+    let functions: [(&str, &[&str], &[&str]); 5] = [
+        (TABLE_EXPORT, &[], &["i32"]),
+        (profile::INIT, &[], &[]),
+        (profile::GET, &["i32"], &["i64"]),
+        (profile::CAPACITY, &[], &["i32"]),
+        (profile::FILL, &[], &["i32"]),
+    ];
+    let mut wrong = Vec::new();
+    for (name, params, results) in functions {
+        let expected = format!("({}) -> ({})", params.join(", "), results.join(", "));
+        match guest.export(name) {
+            Some(ExternType::Func(ty)) if signature(&ty) == expected => {}
+            Some(ExternType::Func(ty)) => {
+                wrong.push(format!("{name} is {}, expected {expected}", signature(&ty)));
+            }
+            _ => wrong.push(format!("no function {name}: {expected}")),
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(wrong.join("; ")))
+    }
+}
+
+fn signature(ty: &FuncType) -> String {
+    let list = |types: Vec<String>| types.join(", ");
+    format!(
+        "({}) -> ({})",
+        list(ty.params().map(|t| t.to_string()).collect()),
+        list(ty.results().map(|t| t.to_string()).collect())
+    )
+}
+
+fn table(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    let addr = call_i32(&mut running, TABLE_EXPORT)? as u32;
+    let capacity = call_i32(&mut running, profile::CAPACITY)?;
+    let declarations = running.store.data().globals.declarations();
+    let header = running.with_bytes(|bytes| table::read_header(bytes, addr))?;
+    expect(
+        i64::from(header.capacity),
+        i64::from(capacity),
+        "header capacity vs wgc_capacity",
+    )?;
+    expect(
+        header.generation % 2,
+        0,
+        "header generation parity (odd means mid-write)",
+    )?;
+    for d in &declarations {
+        expect(d.table_addr, addr, "table address the host recorded")?;
+        if d.index >= header.count {
+            return Err(fail(format!(
+                "slot {} is declared but count is {}",
+                d.index, header.count
+            )));
+        }
+        let (slot, changes) = running.with_bytes(|bytes| {
+            let slot = table::read_slot(bytes, addr, &header, d.index);
+            let mut changes = [0; 8];
+            let at = u64::from(addr)
+                + abi::slot_offset(d.index)
+                + core::mem::offset_of!(abi::Slot, changes) as u64;
+            bytes.read(at, &mut changes);
+            (slot, u64::from_le_bytes(changes))
+        });
+        slot?;
+        expect(
+            changes,
+            0,
+            format!("changes of slot {} before any set", d.index),
+        )?;
+    }
+    Ok(())
+}
+
+fn declarations(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let running = ready(guest, &globals)?;
+    let declared = running.store.data().globals.declarations();
+    for g in &GLOBALS {
+        let of_name: Vec<_> = declared.iter().filter(|d| d.name == g.name).collect();
+        let [d] = of_name.as_slice() else {
+            return Err(fail(format!(
+                "{} is declared {} times, expected once",
+                short(g.name),
+                of_name.len()
+            )));
+        };
+        expect(d.ty, g.ty, format!("type of {}", short(g.name)))?;
+        expect(
+            d.default.to_bits(),
+            read_as(g.ty, g.default),
+            format!("default of {}", short(g.name)),
+        )?;
+    }
+    expect(declared.len(), GLOBALS.len(), "declared slots")?;
+    Ok(())
+}
+
+fn defaults(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    for g in &GLOBALS {
+        expect_read(&mut running, g, g.default, "wgc_init")?;
+    }
+    Ok(())
+}
+
+/// A typed value per type, not a default.
+fn typed(ty: ValueType) -> Value {
+    match ty {
+        ValueType::Bool => Value::Bool(false),
+        ValueType::U64 => Value::U64(43),
+        ValueType::I64 => Value::I64(-43),
+        ValueType::F64 => Value::F64(-2.25),
+        ValueType::Duration => Value::Duration(1_500_000_000),
+    }
+}
+
+fn set_typed(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    for g in &GLOBALS {
+        let value = typed(g.ty);
+        globals.set_value(g.name, value)?;
+        expect_read(&mut running, g, value.to_bits(), &format!("set {value:?}"))?;
+    }
+    Ok(())
+}
+
+fn set_untyped(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    for (name, bits) in [
+        ("conf.bool", 2),
+        ("conf.bool", 0),
+        ("conf.bool", u64::MAX),
+        ("conf.u64", 0xdead_beef),
+        ("conf.i64", u64::MAX),
+        ("conf.f64", 0.1f64.to_bits()),
+        ("conf.duration", 123),
+    ] {
+        globals.set(name, bits)?;
+        expect_read(
+            &mut running,
+            g(name),
+            bits,
+            &format!("set of bits {bits:#x}"),
+        )?;
+    }
+    Ok(())
+}
+
+fn del(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    for g in &GLOBALS {
+        globals.set_value(g.name, typed(g.ty))?;
+    }
+    running.sync()?;
+    for g in &GLOBALS {
+        let old = globals.del(g.name)?;
+        expect(
+            old,
+            Some(typed(g.ty)),
+            format!("del({}) returns the value set", short(g.name)),
+        )?;
+        expect_read(&mut running, g, g.default, "set then del")?;
+    }
+    expect(globals.del("conf.unset")?, None, "del of a name never set")?;
+    expect_read(
+        &mut running,
+        g("conf.unset"),
+        g("conf.unset").default,
+        "del of a name never set",
+    )
+}
+
+/// Values at the edges of each type, as the bits set.
+fn edges(ty: ValueType) -> Vec<Value> {
+    match ty {
+        ValueType::Bool => vec![Value::Bool(true), Value::Bool(false)],
+        ValueType::U64 => vec![Value::U64(0), Value::U64(u64::MAX), Value::U64(1 << 63)],
+        ValueType::I64 => vec![
+            Value::I64(i64::MIN),
+            Value::I64(i64::MAX),
+            Value::I64(0),
+            Value::I64(-1),
+        ],
+        ValueType::F64 => [
+            0x7ff8_0000_0000_0001, // quiet NaN with a payload
+            0x7ff0_0000_0000_0001, // signalling NaN
+            0xfff8_dead_beef_0001, // negative NaN with a payload
+            0x8000_0000_0000_0000, // -0.0
+            0x7ff0_0000_0000_0000, // +inf
+            0xfff0_0000_0000_0000, // -inf
+            0x0000_0000_0000_0001, // smallest subnormal
+        ]
+        .into_iter()
+        .map(|bits| Value::F64(f64::from_bits(bits)))
+        .collect(),
+        ValueType::Duration => vec![
+            Value::Duration(-1),
+            Value::Duration(i64::MIN),
+            Value::Duration(i64::MAX),
+            Value::Duration(0),
+        ],
+    }
+}
+
+fn edge_values(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    for name in [
+        "conf.bool",
+        "conf.u64",
+        "conf.i64",
+        "conf.f64",
+        "conf.duration",
+    ] {
+        let g = g(name);
+        for value in edges(g.ty) {
+            globals.set_value(name, value)?;
+            let bits = value.to_bits();
+            expect_read(
+                &mut running,
+                g,
+                bits,
+                &format!("set of {value:?} (bits {bits:#018x})"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn set_before_declare(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let early = [
+        ("conf.early", Value::U64(1234)),
+        ("conf.bool", Value::Bool(false)),
+        ("conf.f64", Value::F64(-0.0)),
+        ("conf.duration", Value::Duration(-7)),
+    ];
+    for (name, value) in early {
+        globals.set_value(name, value)?;
+    }
+    let mut running = guest.instantiate(&globals)?;
+    running.call(profile::INIT)?;
+    for (name, value) in early {
+        expect_read(
+            &mut running,
+            g(name),
+            value.to_bits(),
+            "a set before wgc_init",
+        )?;
+    }
+    Ok(())
+}
+
+fn long_name(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    let g = g(LONG_NAME);
+    expect(
+        g.name.len(),
+        abi::MAX_NAME_LEN as usize,
+        "length of the long name",
+    )?;
+    expect_read(&mut running, g, g.default, "wgc_init")?;
+    globals.set_u64(LONG_NAME, 4096)?;
+    expect_read(&mut running, g, 4096, "set")?;
+    globals.del(LONG_NAME)?;
+    expect_read(&mut running, g, g.default, "del")
+}
+
+fn colliding_hashes(guest: &Guest) -> Result<(), Failure> {
+    let (a, b) = (g("5j3rldmyid5yi"), g("pkj7qegsilwso"));
+    expect(
+        abi::fnv1a64(a.name.as_bytes()),
+        abi::fnv1a64(b.name.as_bytes()),
+        "the hashes of the pair (a bug in the runner)",
+    )?;
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    globals.set_u64(a.name, 100)?;
+    expect_read(&mut running, a, 100, "a set of it")?;
+    expect_read(
+        &mut running,
+        b,
+        b.default,
+        "a set of the other name with its hash",
+    )?;
+    globals.set_u64(b.name, 200)?;
+    globals.del(a.name)?;
+    expect_read(&mut running, a, a.default, "its del")?;
+    expect_read(&mut running, b, 200, "a set of it and a del of the other")
+}
+
+fn capacity(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    let capacity = call_i32(&mut running, profile::CAPACITY)?;
+    let filled = call_i32(&mut running, profile::FILL)?;
+    expect(
+        i64::from(filled) + GLOBALS.len() as i64,
+        i64::from(capacity),
+        "globals declared by wgc_init and wgc_fill together vs capacity",
+    )?;
+    expect(
+        call_i32(&mut running, profile::FILL)?,
+        0,
+        "wgc_fill on a full table",
+    )?;
+    let declared = running.store.data().globals.declarations();
+    expect(
+        declared.len() as i64,
+        i64::from(capacity),
+        "slots the host accepted",
+    )?;
+    // One value per fill name (one name for all, or `conf.fill.N`).
+    let names: BTreeMap<&str, u64> = declared
+        .iter()
+        .filter(|d| d.name.starts_with(FILL_NAME))
+        .map(|d| d.name.as_str())
+        .zip(1000..)
+        .collect();
+    for (name, value) in &names {
+        globals.set(name, *value)?;
+    }
+    running.sync()?;
+    let name_of = |k: u32| match names.len() {
+        1 => FILL_NAME.to_owned(),
+        _ => format!("{FILL_NAME}.{k}"),
+    };
+    for k in 0..filled as u32 {
+        let found = read(&mut running, GLOBALS.len() as u32 + k)?;
+        let expected = names.get(name_of(k).as_str()).copied();
+        expect(
+            Some(found),
+            expected,
+            format!("fill global {k} after a set"),
+        )?;
+    }
+    for name in names.keys() {
+        globals.del(name)?;
+    }
+    running.sync()?;
+    let last = GLOBALS.len() as u32 + filled as u32 - 1;
+    expect(
+        read(&mut running, last)?,
+        FILL_DEFAULT,
+        "the last fill global after del",
+    )
+}
+
+fn zero_host_calls(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    for g in &GLOBALS {
+        globals.set_value(g.name, typed(g.ty))?;
+    }
+    running.sync()?;
+    let before = running.store.data().host_calls;
+    let mut reads = 0;
+    for _ in 0..100 {
+        for g in &GLOBALS {
+            read(&mut running, g.index)?;
+            reads += 1;
+        }
+    }
+    let calls = running.store.data().host_calls - before;
+    expect(calls, 0, format!("host calls during {reads} reads"))
+}
+
+fn memory_grow(guest: &Guest) -> Result<(), Failure> {
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    let addr = call_i32(&mut running, TABLE_EXPORT)? as u32;
+    for (round, pages) in [1u64, 16].into_iter().enumerate() {
+        if let Err(e) = running.grow(pages) {
+            return if round == 0 {
+                Err(Failure::Skip(format!("the memory cannot grow: {e:#}")))
+            } else {
+                Ok(())
+            };
+        }
+        let header = running.with_bytes(|bytes| table::read_header(bytes, addr))?;
+        for d in running.store.data().globals.declarations() {
+            running.with_bytes(|bytes| table::read_slot(bytes, addr, &header, d.index))?;
+        }
+        for g in &GLOBALS {
+            let value = if round == 0 {
+                typed(g.ty)
+            } else {
+                Value::Bits(g.default)
+            };
+            globals.set_value(g.name, value)?;
+            expect_read(
+                &mut running,
+                g,
+                value.to_bits(),
+                &format!("growing by {pages} pages and a set"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn shared_no_sync(guest: &Guest) -> Result<(), Failure> {
+    if !guest.shared_memory() {
+        return Err(Failure::Skip("the guest's memory is ordinary".to_owned()));
+    }
+    let globals = Globals::new();
+    let mut running = ready(guest, &globals)?;
+    let g = g("conf.u64");
+    globals.set_u64(g.name, 77)?;
+    let syncs = running.store.data().globals.stats().syncs;
+    expect(
+        read(&mut running, g.index)?,
+        77,
+        "a read after a set, with no sync",
+    )?;
+    expect(running.store.data().globals.stats().syncs, syncs, "syncs")
+}

@@ -1,0 +1,243 @@
+//! Tells a guest SDK, or a guest, whether it follows the wasmtime-global ABI
+//! (`spec/ABI.md`), by driving a guest that implements the conformance profile
+//! (`spec/CONFORMANCE.md`) through the `wasmtime-global` host.
+//!
+//! From Rust:
+//!
+//! ```no_run
+//! let guest = wasmtime_global_conformance::Guest::from_file("guest.wasm")?;
+//! let report = wasmtime_global_conformance::run(&guest);
+//! print!("{report}");
+//! assert!(report.passed());
+//! # Ok::<(), wasmtime_global_conformance::Error>(())
+//! ```
+//!
+//! From a shell: `wasmtime-global conformance guest.wasm` (exits 1 if a check fails), and
+//! `wasmtime-global inspect guest.wasm` to list what any guest declares.
+
+mod checks;
+mod inspect;
+pub mod profile;
+
+pub use checks::{CHECKS, Check, Outcome, Report, run};
+pub use inspect::{Inspection, inspect};
+
+use std::path::Path;
+use wasmtime::{
+    CallHook, Config, Engine, Extern, ExternType, Instance, Linker, Memory, Module, SharedMemory,
+    Store,
+};
+use wasmtime_global::table::{GuestBytes, SharedBytes};
+use wasmtime_global::{Globals, GlobalsCtx};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+/// Why a guest could not be loaded or run at all (a failed check is not an error: see
+/// [`Report`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("not a valid WebAssembly module: {0:#}")]
+    Compile(wasmtime::Error),
+    #[error("cannot instantiate the guest: {0:#}")]
+    Instantiate(wasmtime::Error),
+    #[error("the guest's initialisation ({export}) failed: {source:#}")]
+    Initialise {
+        export: String,
+        source: wasmtime::Error,
+    },
+    #[error("the guest has no export {0:?} to call")]
+    NoSuchExport(String),
+}
+
+/// The WASI preview 1 import module.
+const WASI_P1: &str = "wasi_snapshot_preview1";
+
+/// A compiled guest module, ready to be instantiated as often as the checks need.
+#[derive(Debug)]
+pub struct Guest {
+    engine: Engine,
+    module: Module,
+}
+
+impl Guest {
+    /// Compiles the guest at `path` (binary or text format).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Read`] or [`Error::Compile`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Guest, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Guest::new(&bytes)
+    }
+
+    /// Compiles a guest from its bytes (binary or text format).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Compile`].
+    pub fn new(bytes: &[u8]) -> Result<Guest, Error> {
+        let mut config = Config::new();
+        config.shared_memory(true);
+        let engine = Engine::new(&config).map_err(Error::Compile)?;
+        let module = Module::new(&engine, bytes).map_err(Error::Compile)?;
+        Ok(Guest { engine, module })
+    }
+
+    /// Whether the guest imports WASI preview 1 (it is then given a WASI context that inherits
+    /// nothing: no arguments, environment, files or standard streams).
+    #[must_use]
+    pub fn uses_wasi(&self) -> bool {
+        self.module.imports().any(|i| i.module() == WASI_P1)
+    }
+
+    /// Whether the guest's memory is shared (its own, or imported: shared memories are the only
+    /// memories a guest under test may import, and the runner provides one).
+    #[must_use]
+    pub fn shared_memory(&self) -> bool {
+        let memory = |ty: ExternType| matches!(ty, ExternType::Memory(m) if m.is_shared());
+        self.module.exports().any(|e| memory(e.ty()))
+            || self.module.imports().any(|i| memory(i.ty()))
+    }
+
+    /// The module's exports, by name.
+    fn export(&self, name: &str) -> Option<ExternType> {
+        self.module.get_export(name)
+    }
+
+    /// A new store and instance, with the guest's `_initialize` run if it has one.
+    fn instantiate(&self, globals: &Globals) -> Result<Running, Error> {
+        let mut linker: Linker<State> = Linker::new(&self.engine);
+        wasmtime_global::add_to_linker(&mut linker, |s: &mut State| &mut s.globals)
+            .map_err(Error::Instantiate)?;
+        if self.uses_wasi() {
+            wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| {
+                s.wasi
+                    .get_or_insert_with(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1())
+            })
+            .map_err(Error::Instantiate)?;
+        }
+        let mut store = Store::new(
+            &self.engine,
+            State {
+                globals: GlobalsCtx::new(globals),
+                wasi: None,
+                host_calls: 0,
+            },
+        );
+        store.call_hook(|mut cx, hook| {
+            if matches!(hook, CallHook::CallingHost) {
+                cx.data_mut().host_calls += 1;
+            }
+            Ok(())
+        });
+        // An imported shared memory is provided with the type the guest asks for.
+        for import in self.module.imports() {
+            if let ExternType::Memory(ty) = import.ty()
+                && ty.is_shared()
+            {
+                let memory = SharedMemory::new(&self.engine, ty).map_err(Error::Instantiate)?;
+                linker
+                    .define(&store, import.module(), import.name(), memory)
+                    .map_err(Error::Instantiate)?;
+            }
+        }
+        linker
+            .define_unknown_imports_as_traps(&self.module)
+            .map_err(Error::Instantiate)?;
+        let instance = linker
+            .instantiate(&mut store, &self.module)
+            .map_err(Error::Instantiate)?;
+        let mut running = Running { store, instance };
+        if self.export("_initialize").is_some() {
+            running.call("_initialize")?;
+        }
+        Ok(running)
+    }
+}
+
+/// A store's data.
+struct State {
+    globals: GlobalsCtx,
+    wasi: Option<WasiP1Ctx>,
+    /// Calls from wasm into the host, counted by a call hook.
+    host_calls: u64,
+}
+
+/// An instance of the guest, in its own store.
+struct Running {
+    store: Store<State>,
+    instance: Instance,
+}
+
+impl Running {
+    /// Calls the export `name` of type `() -> ()`.
+    fn call(&mut self, name: &str) -> Result<(), Error> {
+        let func = self
+            .instance
+            .get_typed_func::<(), ()>(&mut self.store, name)
+            .map_err(|_| Error::NoSuchExport(name.to_owned()))?;
+        match func.call(&mut self.store, ()) {
+            Ok(()) => Ok(()),
+            // A WASI command that exits with status 0 has initialised.
+            Err(e)
+                if e.downcast_ref::<wasmtime_wasi::I32Exit>()
+                    .is_some_and(|x| x.0 == 0) =>
+            {
+                Ok(())
+            }
+            Err(source) => Err(Error::Initialise {
+                export: name.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Brings the guest's ordinary memory up to date with the registry.
+    fn sync(&mut self) -> wasmtime::Result<()> {
+        wasmtime_global::sync(&mut self.store, |s| &mut s.globals)?;
+        Ok(())
+    }
+
+    fn memory(&mut self) -> Option<GuestMemory> {
+        match self
+            .instance
+            .get_export(&mut self.store, wasmtime_global::abi::MEMORY_EXPORT)?
+        {
+            Extern::Memory(m) => Some(GuestMemory::Plain(m)),
+            Extern::SharedMemory(m) => Some(GuestMemory::Shared(m)),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` over the guest's memory as it is now (empty if it exports none).
+    fn with_bytes<R>(&mut self, f: impl FnOnce(&dyn GuestBytes) -> R) -> R {
+        match self.memory() {
+            Some(GuestMemory::Plain(m)) => f(&m.data(&self.store)),
+            Some(GuestMemory::Shared(m)) => f(&SharedBytes::new(&m)),
+            None => f(&&[][..]),
+        }
+    }
+
+    /// Grows the guest's memory by `pages`; the old size in pages.
+    fn grow(&mut self, pages: u64) -> wasmtime::Result<u64> {
+        match self.memory() {
+            Some(GuestMemory::Plain(m)) => m.grow(&mut self.store, pages),
+            Some(GuestMemory::Shared(m)) => m.grow(pages),
+            None => Err(wasmtime::Error::msg("the guest exports no memory")),
+        }
+    }
+}
+
+enum GuestMemory {
+    Plain(Memory),
+    Shared(SharedMemory),
+}

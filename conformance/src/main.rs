@@ -1,0 +1,110 @@
+//! `wasmtime-global`: check a guest against the ABI, or list what it declares.
+//!
+//! ```text
+//! wasmtime-global conformance GUEST.wasm
+//! wasmtime-global inspect GUEST.wasm [--call EXPORT]... [--set NAME=BITS]...
+//! ```
+
+use std::process::ExitCode;
+use wasmtime_global::Globals;
+use wasmtime_global_conformance::{CHECKS, Guest, inspect, run};
+
+const USAGE: &str = "\
+usage:
+  wasmtime-global conformance GUEST.wasm
+      Runs every conformance check against a guest that implements the conformance profile
+      (spec/CONFORMANCE.md). Prints PASS, FAIL (with the reason) or SKIP per check; exits 1 if
+      any check fails.
+  wasmtime-global inspect GUEST.wasm [--call EXPORT]... [--set NAME=BITS]...
+      Instantiates any guest (with WASI preview 1 if it imports it), runs _initialize or _start,
+      then each --call export (of type () -> ()), and lists the globals it declared: slot, name,
+      type, default and current value. --set gives a name a value (64 bits, decimal or 0x hex)
+      before the guest starts.
+  wasmtime-global checks
+      Lists the conformance checks.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("conformance") if args.len() == 2 => conformance(&args[1]),
+        Some("inspect") if args.len() >= 2 => inspect_guest(&args[1], &args[2..]),
+        Some("checks") => {
+            for check in CHECKS {
+                println!("{:<20} {}", check.name, check.about);
+            }
+            ExitCode::SUCCESS
+        }
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn conformance(path: &str) -> ExitCode {
+    let guest = match Guest::from_file(path) {
+        Ok(guest) => guest,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = run(&guest);
+    println!("{path}");
+    print!("{report}");
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn inspect_guest(path: &str, options: &[String]) -> ExitCode {
+    let globals = Globals::new();
+    let mut calls = Vec::new();
+    let mut options = options.iter();
+    while let Some(option) = options.next() {
+        let result = match (option.as_str(), options.next()) {
+            ("--call", Some(export)) => {
+                calls.push(export.as_str());
+                Ok(())
+            }
+            ("--set", Some(assignment)) => set(&globals, assignment),
+            _ => Err(format!("unexpected argument {option:?}")),
+        };
+        if let Err(e) = result {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let inspection = Guest::from_file(path).and_then(|guest| inspect(&guest, &globals, &calls));
+    match inspection {
+        Ok(inspection) => {
+            println!("{path}");
+            print!("{inspection}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `NAME=BITS`, BITS decimal or `0x` hexadecimal.
+fn set(globals: &Globals, assignment: &str) -> Result<(), String> {
+    let (name, bits) = assignment
+        .split_once('=')
+        .ok_or_else(|| format!("--set {assignment:?}: expected NAME=BITS"))?;
+    let bits = match bits.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => bits.parse(),
+    }
+    .map_err(|e| format!("--set {assignment:?}: {e}"))?;
+    globals.set(name, bits).map_err(|e| e.to_string())
+}
