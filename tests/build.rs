@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-const GUESTS: &[&str] = &["scenario", "demo", "fill", "bench"];
+const GUESTS: &[&str] = &["scenario", "demo", "fill", "bench", "conformance"];
 const TARGET: &str = "wasm32-unknown-unknown";
 
 /// Flags and wrappers meant for the host build (clippy, coverage, sanitizers, the capacity) that
@@ -44,12 +44,81 @@ fn main() {
     // (`-Zbuild-std`); where it cannot be built, the test that uses it says so and is skipped.
     let atomics = out.join("guests-atomics");
     match build_atomics(&guests, &atomics) {
-        Ok(()) => emit("scenario_atomics", &atomics, "scenario"),
+        Ok(()) => {
+            emit("scenario_atomics", &atomics, "scenario");
+            emit("conformance_atomics", &atomics, "conformance");
+        }
         Err(why) => {
-            println!("cargo:warning=the atomics guest was not built: {why}");
-            println!("cargo:rustc-env=GUEST_SCENARIO_ATOMICS=");
+            println!("cargo:warning=the atomics guests were not built: {why}");
+            for name in ["SCENARIO_ATOMICS", "CONFORMANCE_ATOMICS"] {
+                println!("cargo:rustc-env=GUEST_{name}=");
+            }
             println!("cargo:rustc-env=GUEST_SCENARIO_ATOMICS_SKIPPED={why}");
         }
+    }
+    build_c(
+        &guests.join("c"),
+        &root.join("guest").join("c"),
+        &out.join("guests-c"),
+    );
+}
+
+/// Compiles the C conformance guest with the C SDK, with an ordinary and with a shared memory.
+/// Without clang (or wasm-ld) the tests that use them say so and are skipped, unless
+/// `WASMTIME_GLOBAL_REQUIRE_C` is set (as `.ci/run` does), when the build fails.
+fn build_c(source: &Path, sdk: &Path, out: &Path) {
+    rerun_if_changed(source);
+    println!("cargo:rerun-if-env-changed=WASMTIME_GLOBAL_REQUIRE_C");
+    let required = env::var_os("WASMTIME_GLOBAL_REQUIRE_C").is_some();
+    fs::create_dir_all(out).expect("OUT_DIR is writable");
+    let common = [
+        "--target=wasm32-unknown-unknown",
+        "-O2",
+        "-std=c11",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-ffreestanding",
+        "-nostdlib",
+        "-Wl,--no-entry",
+    ];
+    let shared = [
+        "-matomics",
+        "-mbulk-memory",
+        "-Wl,--shared-memory",
+        "-Wl,--max-memory=4194304",
+    ];
+    for (name, extra) in [
+        ("C_CONFORMANCE", &[][..]),
+        ("C_CONFORMANCE_SHARED", &shared[..]),
+    ] {
+        let wasm = out.join(format!("{}.wasm", name.to_lowercase()));
+        let result = Command::new("clang")
+            .args(common)
+            .args(extra)
+            .arg("-I")
+            .arg(sdk)
+            .arg("-o")
+            .arg(&wasm)
+            .arg(source.join("conformance.c"))
+            .output();
+        let why = match result {
+            Ok(output) if output.status.success() => {
+                println!("cargo:rustc-env=GUEST_{name}={}", wasm.display());
+                continue;
+            }
+            Ok(output) => format!(
+                "clang failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+            Err(e) => format!("cannot run clang ({e}); install clang and lld"),
+        };
+        if required {
+            panic!("WASMTIME_GLOBAL_REQUIRE_C is set and the C guest was not built: {why}");
+        }
+        println!("cargo:warning=the C guest was not built: {why}");
+        println!("cargo:rustc-env=GUEST_{name}=");
+        println!("cargo:rustc-env=GUEST_C_SKIPPED={why}");
     }
 }
 
@@ -70,6 +139,8 @@ fn build_atomics(guests: &Path, target_dir: &Path) -> Result<(), String> {
         "--locked",
         "-p",
         "scenario",
+        "-p",
+        "conformance",
     ])
     .args(["--target", TARGET, "-Zbuild-std=core,panic_abort"])
     .arg("--manifest-path")

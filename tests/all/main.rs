@@ -1,5 +1,6 @@
 //! End-to-end tests of wasmtime-global: one binary, a module per topic.
 
+mod conformance;
 mod live;
 mod malformed;
 mod registry;

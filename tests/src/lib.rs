@@ -22,6 +22,17 @@ pub mod guests {
         option_env!("GUEST_SCENARIO_ATOMICS_SKIPPED");
     /// The same, built with `WASMTIME_GLOBAL_CAPACITY=3`.
     pub const FILL_CAPACITY_3: &str = env!("GUEST_FILL_CAPACITY_3");
+    /// The conformance profile through the Rust SDK.
+    pub const CONFORMANCE: &str = env!("GUEST_CONFORMANCE");
+    /// The same with atomics and a shared memory; empty when [`SCENARIO_ATOMICS`] is.
+    pub const CONFORMANCE_ATOMICS: &str = env!("GUEST_CONFORMANCE_ATOMICS");
+    /// The conformance profile through the C SDK; empty where clang could not build it, and
+    /// then [`C_SKIPPED`] says why.
+    pub const C_CONFORMANCE: &str = env!("GUEST_C_CONFORMANCE");
+    /// The same with atomics and a shared memory.
+    pub const C_CONFORMANCE_SHARED: &str = env!("GUEST_C_CONFORMANCE_SHARED");
+    /// Why the C guests were not built.
+    pub const C_SKIPPED: Option<&str> = option_env!("GUEST_C_SKIPPED");
 }
 
 /// A store's data in the tests.

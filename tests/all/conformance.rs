@@ -1,0 +1,92 @@
+//! Every guest built from the spec passes the conformance suite: the Rust SDK's, the C SDK's and
+//! the WAT reference, each with an ordinary and with a shared memory.
+
+use wasmtime_global_conformance::{CHECKS, Guest, Outcome, Report, run};
+use wasmtime_global_tests::guests;
+
+const REFERENCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../spec/reference/conformance.wat"
+);
+
+/// Runs the suite and expects every check to pass, but `shared-no-sync`, which passes for a
+/// shared memory and is skipped for an ordinary one.
+fn passes(guest: &Guest, shared: bool) -> Report {
+    let report = run(guest);
+    assert_eq!(report.shared_memory, shared, "{report}");
+    assert_eq!(report.outcomes.len(), CHECKS.len());
+    for (check, outcome) in &report.outcomes {
+        let expected = if check.name == "shared-no-sync" && !shared {
+            Outcome::Skip("the guest's memory is ordinary".to_owned())
+        } else {
+            Outcome::Pass
+        };
+        assert_eq!(*outcome, expected, "{}\n{report}", check.name);
+    }
+    assert!(report.passed());
+    report
+}
+
+/// The reference guest with a shared memory: its reads become atomic loads (spec §10.1).
+pub fn shared_reference() -> String {
+    let wat = std::fs::read_to_string(REFERENCE).expect("the reference guest exists");
+    let shared = wat
+        .replace(
+            r#"(memory (export "memory") 1)"#,
+            r#"(memory (export "memory") 1 1024 shared)"#,
+        )
+        .replace("(i64.load offset=32", "(i64.atomic.load offset=32");
+    assert_ne!(shared, wat);
+    shared
+}
+
+#[test]
+fn the_wat_reference_guest_passes() {
+    passes(&Guest::from_file(REFERENCE).unwrap(), false);
+}
+
+#[test]
+fn the_wat_reference_guest_with_a_shared_memory_passes() {
+    passes(&Guest::new(shared_reference().as_bytes()).unwrap(), true);
+}
+
+#[test]
+fn the_rust_sdk_guest_passes() {
+    passes(&Guest::from_file(guests::CONFORMANCE).unwrap(), false);
+}
+
+#[test]
+fn the_rust_sdk_guest_with_atomics_passes() {
+    if guests::CONFORMANCE_ATOMICS.is_empty() {
+        eprintln!(
+            "SKIPPED: {}",
+            guests::SCENARIO_ATOMICS_SKIPPED.unwrap_or("the atomics guest was not built")
+        );
+        return;
+    }
+    passes(
+        &Guest::from_file(guests::CONFORMANCE_ATOMICS).unwrap(),
+        true,
+    );
+}
+
+#[test]
+fn the_c_sdk_guest_passes() {
+    if guests::C_CONFORMANCE.is_empty() {
+        eprintln!("SKIPPED: {}", guests::C_SKIPPED.unwrap_or("not built"));
+        return;
+    }
+    passes(&Guest::from_file(guests::C_CONFORMANCE).unwrap(), false);
+}
+
+#[test]
+fn the_c_sdk_guest_with_a_shared_memory_passes() {
+    if guests::C_CONFORMANCE_SHARED.is_empty() {
+        eprintln!("SKIPPED: {}", guests::C_SKIPPED.unwrap_or("not built"));
+        return;
+    }
+    passes(
+        &Guest::from_file(guests::C_CONFORMANCE_SHARED).unwrap(),
+        true,
+    );
+}
