@@ -3,7 +3,7 @@
 
 use crate::profile::{self, FILL_DEFAULT, FILL_NAME, GLOBALS, LONG_NAME, read_as};
 use crate::{Error, Guest, Running};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use wasmtime::{ExternType, FuncType};
 use wasmtime_global::abi::{self, TABLE_EXPORT};
@@ -476,9 +476,10 @@ fn del(guest: &Guest) -> Result<(), Failure> {
     let globals = Globals::new();
     let mut running = ready(guest, &globals)?;
     for g in &GLOBALS {
-        globals.set_value(g.name, typed(g.ty))?;
+        let value = typed(g.ty);
+        globals.set_value(g.name, value)?;
+        expect_read(&mut running, g, value.to_bits(), &format!("set {value:?}"))?;
     }
-    running.sync()?;
     for g in &GLOBALS {
         let old = globals.del(g.name)?;
         expect(
@@ -639,12 +640,12 @@ fn capacity(guest: &Guest) -> Result<(), Failure> {
         "slots the host accepted",
     )?;
     // One value per fill name (one name for all, or `conf.fill.N`).
-    let names: BTreeMap<&str, u64> = declared
+    let distinct: BTreeSet<&str> = declared
         .iter()
         .filter(|d| d.name.starts_with(FILL_NAME))
         .map(|d| d.name.as_str())
-        .zip(1000..)
         .collect();
+    let names: BTreeMap<&str, u64> = distinct.into_iter().zip(1000..).collect();
     for (name, value) in &names {
         globals.set(name, *value)?;
     }
