@@ -63,7 +63,8 @@ fn main() {
     );
 }
 
-/// Compiles the C conformance guest with the C SDK, with an ordinary and with a shared memory.
+/// Compiles the C conformance guest with the C SDK, with an ordinary and with a shared memory,
+/// and the guest that exports the SDK's hash and name check.
 /// Without clang (or wasm-ld) the tests that use them say so and are skipped, unless
 /// `WASMTIME_GLOBAL_REQUIRE_C` is set (as `.ci/run` does), when the build fails.
 fn build_c(source: &Path, sdk: &Path, out: &Path) {
@@ -88,10 +89,12 @@ fn build_c(source: &Path, sdk: &Path, out: &Path) {
         "-Wl,--shared-memory",
         "-Wl,--max-memory=4194304",
     ];
-    for (name, extra) in [
-        ("C_CONFORMANCE", &[][..]),
-        ("C_CONFORMANCE_SHARED", &shared[..]),
-    ] {
+    let guests = [
+        ("C_CONFORMANCE", "conformance.c", &[][..]),
+        ("C_CONFORMANCE_SHARED", "conformance.c", &shared[..]),
+        ("C_VECTORS", "vectors.c", &[][..]),
+    ];
+    for (name, file, extra) in guests {
         let wasm = out.join(format!("{}.wasm", name.to_lowercase()));
         let result = Command::new("clang")
             .args(common)
@@ -100,7 +103,7 @@ fn build_c(source: &Path, sdk: &Path, out: &Path) {
             .arg(sdk)
             .arg("-o")
             .arg(&wasm)
-            .arg(source.join("conformance.c"))
+            .arg(source.join(file))
             .output();
         let why = match result {
             Ok(output) if output.status.success() => {

@@ -7,6 +7,7 @@ mod registry;
 mod scenarios;
 mod spec;
 mod stores;
+mod vectors;
 
 use wasmtime::Module;
 use wasmtime_global_tests::{engine, guests};

@@ -3,12 +3,18 @@
 use wasmtime_global::abi::{self, Field, Header, Slot, Status, ValueType};
 
 const SPEC: &str = include_str!("../../spec/ABI.md");
+const CONFORMANCE: &str = include_str!("../../spec/CONFORMANCE.md");
 
-/// The body rows of the table that follows `<!-- check:{name} -->`, cells trimmed and with
-/// backticks removed.
+/// The body rows of the table of `spec/ABI.md` that follows `<!-- check:{name} -->`.
 fn table(name: &str) -> Vec<Vec<String>> {
+    table_in(SPEC, name)
+}
+
+/// The body rows of the table of `doc` that follows `<!-- check:{name} -->`, cells trimmed and
+/// with backticks removed.
+fn table_in(doc: &str, name: &str) -> Vec<Vec<String>> {
     let marker = format!("<!-- check:{name} -->");
-    let mut lines = SPEC.lines().skip_while(|l| l.trim() != marker).skip(1);
+    let mut lines = doc.lines().skip_while(|l| l.trim() != marker).skip(1);
     let rows: Vec<Vec<String>> = lines
         .by_ref()
         .skip_while(|l| l.trim().is_empty())
@@ -195,4 +201,33 @@ fn hash_matches_an_independent_implementation() {
     ] {
         assert_eq!(abi::fnv1a64(input), fnv(input));
     }
+}
+
+#[test]
+fn conformance_profile() {
+    use wasmtime_global_conformance::profile::{GLOBALS, LONG_NAME};
+    let rows = table_in(CONFORMANCE, "profile");
+    assert_eq!(rows.len(), GLOBALS.len());
+    for (row, g) in rows.iter().zip(&GLOBALS) {
+        assert_eq!(number(&row[0]), u64::from(g.index), "{row:?}");
+        let name = if row[1] == "NNN…N (255 bytes)" {
+            LONG_NAME
+        } else {
+            row[1].as_str()
+        };
+        assert_eq!(name, g.name, "{row:?}");
+        assert_eq!(row[2], g.ty.name(), "{row:?}");
+        assert_eq!(number(&row[3]), g.default, "{row:?}");
+    }
+}
+
+#[test]
+fn conformance_checks() {
+    let rows = table_in(CONFORMANCE, "checks");
+    let documented: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let run: Vec<&str> = wasmtime_global_conformance::CHECKS
+        .iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(documented, run);
 }

@@ -31,6 +31,8 @@ pub mod guests {
     pub const C_CONFORMANCE: &str = env!("GUEST_C_CONFORMANCE");
     /// The same with atomics and a shared memory.
     pub const C_CONFORMANCE_SHARED: &str = env!("GUEST_C_CONFORMANCE_SHARED");
+    /// The C SDK's hash and name check as exports (`input`, `hash`, `valid_name`).
+    pub const C_VECTORS: &str = env!("GUEST_C_VECTORS");
     /// Why the C guests were not built.
     pub const C_SKIPPED: Option<&str> = option_env!("GUEST_C_SKIPPED");
 }
