@@ -309,11 +309,10 @@ fn g(name: &str) -> &'static profile::Global {
 }
 
 fn exports(guest: &Guest) -> Result<(), Failure> {
-    let memory = match guest.export(abi::MEMORY_EXPORT) {
-        Some(ExternType::Memory(_)) => true,
-        _ => false,
-    };
-    if !memory {
+    if !matches!(
+        guest.export(abi::MEMORY_EXPORT),
+        Some(ExternType::Memory(_))
+    ) {
         return Err(fail("no memory exported as \"memory\""));
     }
     let functions: [(&str, &[&str], &[&str]); 5] = [

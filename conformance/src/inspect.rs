@@ -81,8 +81,8 @@ impl fmt::Display for Inspection {
         }
         writeln!(
             f,
-            "{:>6}  {:<32} {:<9} {:<24} {}",
-            "slot", "name", "type", "default", "value"
+            "{:>6}  {:<32} {:<9} {:<24} value",
+            "slot", "name", "type", "default"
         )?;
         for (d, value) in &self.globals {
             writeln!(

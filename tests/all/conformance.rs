@@ -90,3 +90,65 @@ fn the_c_sdk_guest_with_a_shared_memory_passes() {
         true,
     );
 }
+
+/// The README's C example compiles with the flags the README gives, and declares what it says.
+#[test]
+fn the_readme_c_example_builds_and_declares_its_three_globals() {
+    let readme = include_str!("../../README.md");
+    let source = readme
+        .split("```c\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has a C example");
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let (c, wasm) = (dir.join("readme.c"), dir.join("readme.wasm"));
+    std::fs::write(&c, source).unwrap();
+    let sdk = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest/c");
+    let status = std::process::Command::new("clang")
+        .args([
+            "--target=wasm32-unknown-unknown",
+            "-O2",
+            "-ffreestanding",
+            "-nostdlib",
+        ])
+        .args([
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-Wl,--no-entry",
+            "-I",
+            sdk,
+            "-o",
+        ])
+        .arg(&wasm)
+        .arg(&c)
+        .status();
+    match status {
+        Ok(s) => assert!(s.success(), "clang failed on the README's C example"),
+        Err(e) if std::env::var_os("WASMTIME_GLOBAL_REQUIRE_C").is_none() => {
+            eprintln!("SKIPPED: cannot run clang: {e}");
+            return;
+        }
+        Err(e) => panic!("cannot run clang: {e}"),
+    }
+    let globals = wasmtime_global::Globals::new();
+    globals.set("TEST_UINT64", 7).unwrap();
+    let guest = Guest::from_file(&wasm).unwrap();
+    let found = wasmtime_global_conformance::inspect(&guest, &globals, &["test"]).unwrap();
+    let rows: Vec<(String, String)> = found
+        .globals
+        .iter()
+        .map(|(d, v)| (d.name.clone(), format!("{v:?}")))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("TEST_BOOL".to_owned(), "Bool(true)".to_owned()),
+            ("TEST_UINT64".to_owned(), "U64(7)".to_owned()),
+            (
+                "TEST_DURATION".to_owned(),
+                "Duration(60000000000)".to_owned()
+            ),
+        ]
+    );
+}
