@@ -697,13 +697,21 @@ fn memory_grow(guest: &Guest) -> Result<(), Failure> {
     let globals = Globals::new();
     let mut running = ready(guest, &globals)?;
     let addr = call_i32(&mut running, TABLE_EXPORT)? as u32;
+    let shared = guest.shared_memory();
     for (round, pages) in [1u64, 16].into_iter().enumerate() {
+        let base = running.base();
         if let Err(e) = running.grow(pages) {
             return if round == 0 {
                 Err(Failure::Skip(format!("the memory cannot grow: {e:#}")))
             } else {
                 Ok(())
             };
+        }
+        // The runner's engine moves an ordinary memory on every growth (see `Guest::new`).
+        if !shared && running.base() == base {
+            return Err(fail(format!(
+                "growing by {pages} pages did not move the memory (a bug in the runner)"
+            )));
         }
         let header = running.with_bytes(|bytes| table::read_header(bytes, addr))?;
         for d in running.store.data().globals.declarations() {
@@ -716,13 +724,31 @@ fn memory_grow(guest: &Guest) -> Result<(), Failure> {
                 Value::Bits(g.default)
             };
             globals.set_value(g.name, value)?;
-            expect_read(
-                &mut running,
-                g,
-                value.to_bits(),
-                &format!("growing by {pages} pages and a set"),
-            )?;
+            let after = format!("growing by {pages} pages and a set");
+            expect_read(&mut running, g, value.to_bits(), &after)?;
         }
+    }
+    // Declarations after the moves reach the same instance's table.
+    globals.set(FILL_NAME, 99)?;
+    let filled = call_i32(&mut running, profile::FILL)?;
+    let declared = running.store.data().globals.declarations();
+    expect(
+        declared.len(),
+        GLOBALS.len() + filled as usize,
+        "slots declared, with wgc_fill after the growth",
+    )?;
+    for d in &declared {
+        expect(d.table_addr, addr, "the table address of every declaration")?;
+    }
+    // (With `conf.fill.N` names the set above was for another name.)
+    if filled > 0 && declared.iter().any(|d| d.name == FILL_NAME) {
+        running.sync()?;
+        let first = read(&mut running, GLOBALS.len() as u32)?;
+        expect(
+            first,
+            99,
+            "a fill global declared after the growth, set before",
+        )?;
     }
     Ok(())
 }

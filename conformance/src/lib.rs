@@ -85,11 +85,30 @@ impl Guest {
     ///
     /// [`Error::Compile`].
     pub fn new(bytes: &[u8]) -> Result<Guest, Error> {
-        let mut config = Config::new();
-        config.shared_memory(true);
-        let engine = Engine::new(&config).map_err(Error::Compile)?;
-        let module = Module::new(&engine, bytes).map_err(Error::Compile)?;
-        Ok(Guest { engine, module })
+        let compile = |moving: bool| -> Result<Guest, Error> {
+            let mut config = Config::new();
+            config.shared_memory(true);
+            if moving {
+                // No reservation beyond a memory's size and no room to grow in place: every
+                // growth of an ordinary memory moves it, which the `memory-grow` check relies
+                // on.
+                config
+                    .memory_reservation(0)
+                    .memory_reservation_for_growth(0)
+                    .memory_may_move(true);
+            }
+            let engine = Engine::new(&config).map_err(Error::Compile)?;
+            let module = Module::new(&engine, bytes).map_err(Error::Compile)?;
+            Ok(Guest { engine, module })
+        };
+        // A shared memory never moves (wasmtime reserves its maximum), and needs the default
+        // reservation to grow at all.
+        let guest = compile(false)?;
+        if guest.shared_memory() {
+            Ok(guest)
+        } else {
+            compile(true)
+        }
     }
 
     /// Whether the guest imports WASI preview 1 (it is then given a WASI context that inherits
@@ -224,6 +243,15 @@ impl Running {
             Some(GuestMemory::Plain(m)) => f(&m.data(&self.store)),
             Some(GuestMemory::Shared(m)) => f(&SharedBytes::new(&m)),
             None => f(&&[][..]),
+        }
+    }
+
+    /// The base address of the guest's memory in the host, now.
+    fn base(&mut self) -> usize {
+        match self.memory() {
+            Some(GuestMemory::Plain(m)) => m.data_ptr(&self.store) as usize,
+            Some(GuestMemory::Shared(m)) => m.data().as_ptr() as usize,
+            None => 0,
         }
     }
 
