@@ -27,6 +27,17 @@ fn u64_field(json: &Json) -> u64 {
     u64::from_str_radix(digits, 16).expect("hex")
 }
 
+/// An array of `N` 64-bit fields.
+fn u64_array<const N: usize>(json: &Json) -> [u64; N] {
+    let list: Vec<u64> = json
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(u64_field)
+        .collect();
+    list.try_into().expect("the field's length")
+}
+
 fn u32_field(json: &Json) -> u32 {
     u32::try_from(json.as_u64().expect("32-bit fields are numbers")).expect("fits u32")
 }
@@ -64,12 +75,6 @@ fn hash_vectors_match_the_abi_hash_and_name_rules() {
 fn the_header_image_encodes_and_decodes_its_fields() {
     let header = &load("layout.json")["header"];
     let f = &header["fields"];
-    let reserved1: Vec<u64> = f["reserved1"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(u64_field)
-        .collect();
     let expected = Header {
         magic: u32_field(&f["magic"]),
         version: u32_field(&f["version"]),
@@ -78,7 +83,7 @@ fn the_header_image_encodes_and_decodes_its_fields() {
         count: u32_field(&f["count"]),
         reserved0: u32_field(&f["reserved0"]),
         generation: u64_field(&f["generation"]),
-        reserved1: reserved1.try_into().unwrap(),
+        reserved1: u64_array(&f["reserved1"]),
     };
     let bytes = hex_bytes(&header["bytes"]);
     assert_eq!(bytemuck::bytes_of(&expected), bytes.as_slice());
@@ -99,12 +104,6 @@ fn the_slot_images_encode_and_decode_their_fields() {
     assert_eq!(slots.len(), 4);
     for s in &slots {
         let f = &s["fields"];
-        let reserved1: Vec<u64> = f["reserved1"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(u64_field)
-            .collect();
         let expected = Slot {
             hash: u64_field(&f["hash"]),
             name_addr: u32_field(&f["name_addr"]),
@@ -114,7 +113,7 @@ fn the_slot_images_encode_and_decode_their_fields() {
             default: u64_field(&f["default"]),
             value: u64_field(&f["value"]),
             changes: u64_field(&f["changes"]),
-            reserved1: reserved1.try_into().unwrap(),
+            reserved1: u64_array(&f["reserved1"]),
         };
         let bytes = hex_bytes(&s["bytes"]);
         assert_eq!(bytemuck::bytes_of(&expected), bytes.as_slice(), "{s}");
