@@ -159,6 +159,13 @@ impl State {
                 self.changes.remove(&at);
             }
             self.entries.remove(name);
+            // A hash map keeps its capacity; give it back once three quarters are unused, so
+            // the registry's memory follows what is set. Each shrink halves the table at
+            // least, so the rehashing costs O(1) per removal, amortised.
+            let (len, capacity) = (self.entries.len(), self.entries.capacity());
+            if capacity > 1024 && len < capacity / 4 {
+                self.entries.shrink_to(len * 2);
+            }
         }
     }
 
