@@ -8,6 +8,7 @@ mod registry;
 mod scenarios;
 mod spec;
 mod stores;
+mod stress;
 mod vectors;
 
 use wasmtime::Module;
