@@ -7,34 +7,16 @@
 mod common;
 
 use common::{Plan, verdict};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::Ordering;
 use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_global::abi::{self, fnv1a64};
 use wasmtime_global::{Globals, GlobalsCtx};
 
-/// Counts the bytes the program holds, to measure what declarations keep.
-struct Counting;
+#[path = "../tests/counting/mod.rs"]
+mod counting;
 
-static HELD: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        HELD.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is System's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        HELD.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is System's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+use counting::HELD;
 
 const N: u32 = 100;
 
