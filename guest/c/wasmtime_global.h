@@ -124,12 +124,13 @@ typedef struct wg_global {
     uint32_t name_len;
     uint32_t type;
     wg_bits default_value;
-    wg_slot *slot; /* 0 until declared */
+    wg_slot *slot;  /* 0 until declared */
+    int32_t status; /* the host's answer if it refused the declaration, else 0 */
 } wg_global;
 
 /* Static initialisers. NAME must be a string literal. */
 #define WG_GLOBAL_(NAME, TYPE, FIELD, VALUE) \
-    { (NAME), (uint32_t)(sizeof(NAME) - 1), (TYPE), { .FIELD = (VALUE) }, 0 }
+    { (NAME), (uint32_t)(sizeof(NAME) - 1), (TYPE), { .FIELD = (VALUE) }, 0, 0 }
 #define WG_BOOL(NAME, DEFAULT) WG_GLOBAL_(NAME, WG_TYPE_BOOL, u, (DEFAULT) ? 1u : 0u)
 #define WG_UINT64(NAME, DEFAULT) WG_GLOBAL_(NAME, WG_TYPE_U64, u, (DEFAULT))
 #define WG_INT64(NAME, DEFAULT) WG_GLOBAL_(NAME, WG_TYPE_I64, i, (DEFAULT))
@@ -138,7 +139,8 @@ typedef struct wg_global {
 #define WG_DURATION_NS(NAME, DEFAULT_NS) WG_GLOBAL_(NAME, WG_TYPE_DURATION, i, (DEFAULT_NS))
 
 /* Declares g (once; later calls return WG_OK at once). On WG_OK the slot holds the host's value
- * from now on; on anything else g reads its default. */
+ * from now on. A status the host returned (WG_TYPE_MISMATCH) is kept: later calls return it
+ * again without using another slot. */
 int wg_declare(wg_global *g);
 
 /* Fills in g (name: NUL-terminated, kept alive by the caller) and declares it, like
@@ -271,6 +273,9 @@ int wg_declare(wg_global *g) {
     if (g->slot) {
         return WG_OK;
     }
+    if (g->status != WG_OK) {
+        return g->status;
+    }
     if (!wg_valid_name_((const unsigned char *)g->name, g->name_len)) {
         return WG_ERR_NAME;
     }
@@ -294,7 +299,9 @@ int wg_declare(wg_global *g) {
     header->count = i + 1; /* step 4 */
     int32_t status = wasmtime_global_declare_((int32_t)i); /* step 5 */
     if (status != WG_OK) {
-        /* The slot stays in use and keeps the default (§7.2). */
+        /* The slot stays in use and keeps the default (§7.2); asking again would only use up
+         * another slot for the same answer. */
+        g->status = status;
         return status;
     }
     g->slot = slot;
@@ -315,6 +322,7 @@ static int wg_new_(wg_global *g, const char *name, uint32_t type, uint64_t bits)
     g->type = type;
     g->default_value.u = bits;
     g->slot = 0;
+    g->status = WG_OK;
     return wg_declare(g);
 }
 

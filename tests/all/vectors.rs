@@ -165,3 +165,21 @@ fn the_c_sdk_hashes_and_checks_names_as_the_vectors_say() {
         assert_eq!(valid.call(&mut store, len).unwrap(), expected, "{v}");
     }
 }
+
+#[test]
+fn the_c_sdk_keeps_a_refused_declaration_and_uses_one_slot() {
+    use wasmtime_global_tests::guests;
+    if guests::C_VECTORS.is_empty() {
+        eprintln!("SKIPPED: {}", guests::C_SKIPPED.unwrap_or("not built"));
+        return;
+    }
+    let engine = wasmtime_global_tests::engine();
+    let module = wasmtime::Module::from_file(&engine, guests::C_VECTORS).unwrap();
+    let globals = wasmtime_global::Globals::new();
+    globals.set_u64("mismatched", 1).unwrap();
+    let mut guest = wasmtime_global_tests::Guest::new(&engine, &module, &globals).unwrap();
+    let packed = guest.call::<(), i32>("declare_twice", ()).unwrap();
+    // TYPE_MISMATCH (1) both times, one slot used, one host call.
+    assert_eq!(packed, 1 | (1 << 8) | (1 << 16));
+    assert_eq!(guest.host_calls(), 1);
+}
