@@ -248,7 +248,7 @@ fn expect<T: PartialEq + fmt::Debug>(
     }
 }
 
-/// What `wgc_get(i)` read, and the name of global `i`, for messages.
+/// The 64 bits `wgc_get(i)` returns, with no sync first.
 fn read(guest: &mut Running, i: u32) -> Result<u64, Failure> {
     let get = guest
         .instance

@@ -101,13 +101,14 @@ impl Guest {
             let module = Module::new(&engine, bytes).map_err(Error::Compile)?;
             Ok(Guest { engine, module })
         };
-        // A shared memory never moves (wasmtime reserves its maximum), and needs the default
-        // reservation to grow at all.
-        let guest = compile(false)?;
+        // An ordinary memory (the usual case) is compiled once. A shared memory never moves
+        // (wasmtime reserves its maximum) and cannot grow at all without that reservation: a
+        // guest that has one is compiled again with the default configuration.
+        let guest = compile(true)?;
         if guest.shared_memory() {
-            Ok(guest)
+            compile(false)
         } else {
-            compile(true)
+            Ok(guest)
         }
     }
 

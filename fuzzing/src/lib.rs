@@ -252,6 +252,9 @@ impl Subject {
             ranges.push((slot + 32, slot + 48));
             ranges.push((u64::from(d.table_addr) + 24, u64::from(d.table_addr) + 32));
         }
+        // One generation field per table, not per slot.
+        ranges.sort_unstable();
+        ranges.dedup();
         ranges
     }
 }
