@@ -1,4 +1,4 @@
-//! The binary ABI of wasmtime-global, version 1.
+//! The binary ABI of wasmtime-global, version 2.
 //!
 //! This crate is the single source of truth for the layout that a guest and a host share: the table
 //! [`Header`], the [`Slot`], the [`ValueType`] tags, the [`Status`] codes, the import and export
@@ -21,29 +21,29 @@ pub use hash::{FNV_OFFSET_BASIS, FNV_PRIME, fnv1a64};
 pub use layout::{Field, Header, Slot};
 pub use name::{NameError, check_name};
 
-/// The import module that provides the host functions of ABI version 1.
-pub const IMPORT_MODULE: &str = "wasmtime_global_v1";
-/// `declare(slot_index: i32) -> i32`: declares slot `slot_index`, returns a [`Status`].
+/// The import module that provides the host functions of ABI version 2.
+pub const IMPORT_MODULE: &str = "wasmtime_global_v2";
+/// `declare(table: i32, slot_index: i32) -> i32`: declares slot `slot_index` of the table at
+/// address `table` in the caller's memory; returns a [`Status`]. The host never calls back into
+/// the guest.
 pub const DECLARE_IMPORT: &str = "declare";
 /// Every import of [`IMPORT_MODULE`], for hosts that register them from one list.
 pub const IMPORTS: &[&str] = &[DECLARE_IMPORT];
 
-/// `wasmtime_global_table() -> i32`: the guest export that returns the table's address.
-pub const TABLE_EXPORT: &str = "wasmtime_global_table";
 /// The guest's linear memory export, which holds the table.
 pub const MEMORY_EXPORT: &str = "memory";
 
 /// The table magic: the bytes `WGTB` at offset 0 of the header.
 pub const MAGIC: u32 = u32::from_le_bytes(*b"WGTB");
 /// The ABI version this crate describes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Required alignment of the table, in bytes.
 pub const TABLE_ALIGN: u32 = 8;
 /// Size of the header; slot 0 starts at this offset from the table address.
 pub const HEADER_SIZE: u32 = 64;
-/// Size of one slot; the header's `slot_size` must hold exactly this value in version 1.
+/// Size of one slot; the header's `slot_size` must hold exactly this value in version 2.
 pub const SLOT_SIZE: u32 = 64;
-/// The largest capacity a version 1 table may declare.
+/// The largest capacity a version 2 table may declare.
 pub const MAX_CAPACITY: u32 = 65_536;
 /// The longest name, in bytes of UTF-8.
 pub const MAX_NAME_LEN: u32 = 255;

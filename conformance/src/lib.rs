@@ -170,9 +170,22 @@ impl Guest {
                     .map_err(Error::Instantiate)?;
             }
         }
-        linker
-            .define_unknown_imports_as_traps(&self.module)
-            .map_err(Error::Instantiate)?;
+        // Any other function import traps with an error that names it and its arguments, so
+        // that a guest's own abort or panic hook (AssemblyScript's `env.abort`, say) is reported.
+        for import in self.module.imports() {
+            if let ExternType::Func(ty) = import.ty()
+                && linker.get_by_import(&mut store, &import).is_none()
+            {
+                let what = format!("{}.{}", import.module(), import.name());
+                linker
+                    .func_new(import.module(), import.name(), ty, move |_, args, _| {
+                        Err(wasmtime::format_err!(
+                            "the guest called {what}{args:?}, an import the runner does not provide"
+                        ))
+                    })
+                    .map_err(Error::Instantiate)?;
+            }
+        }
         let instance = linker
             .instantiate(&mut store, &self.module)
             .map_err(Error::Instantiate)?;

@@ -36,7 +36,7 @@ fn variant(name: &str, from: &str, to: &str) -> PathBuf {
 /// `status`.
 fn wasi_command(status: i32) -> PathBuf {
     let declare =
-        r#"(import "wasmtime_global_v1" "declare" (func $declare (param i32) (result i32)))"#;
+        r#"(import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))"#;
     let with_wasi = format!(
         "{declare}\n  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n  \
          (func (export \"_start\") (call $init) (call $exit (i32.const {status})))"

@@ -86,12 +86,59 @@ fn reading_the_default_field_instead_of_value_fails_every_check_that_sets() {
 fn a_read_that_calls_the_host_fails_zero_host_calls() {
     let report = mutated(
         "(func (export \"wgc_get\") (param $g i32) (result i64)\n    (local $slot i32) (local $value i64)",
-        "(func (export \"wgc_get\") (param $g i32) (result i64)\n    (local $slot i32) (local $value i64)\n    (drop (call $declare (i32.const 0)))",
+        "(func (export \"wgc_get\") (param $g i32) (result i64)\n    (local $slot i32) (local $value i64)\n    (drop (call $declare (global.get $table) (i32.const 0)))",
     );
     assert_eq!(failed(&report), ["zero-host-calls"], "{report}");
     assert_eq!(
         reason(&report, "zero-host-calls"),
         "host calls during 1000 reads: found 1000, expected 0"
+    );
+}
+
+#[test]
+fn a_table_of_exactly_the_profiles_ten_globals_passes() {
+    // wgc_fill then declares nothing; the capacity check must not read a fill global that is
+    // not there (it read global 9, conf.early, and failed).
+    let report = mutated(
+        "(global $capacity i32 (i32.const 16))",
+        "(global $capacity i32 (i32.const 10))",
+    );
+    assert!(report.passed(), "{report}");
+}
+
+#[test]
+fn a_version_1_declare_import_fails_exports_and_skips_the_rest() {
+    let report = mutated(
+        "(import \"wasmtime_global_v2\" \"declare\" (func $declare (param i32 i32) (result i32)))",
+        "(import \"wasmtime_global_v1\" \"declare\" (func $declare_v1 (param i32) (result i32)))\n  \
+         (func $declare (param i32 i32) (result i32) (call $declare_v1 (local.get 1)))",
+    );
+    assert_eq!(failed(&report), ["exports"], "{report}");
+    assert_eq!(
+        reason(&report, "exports"),
+        "no import wasmtime_global_v2.declare: (i32, i32) -> (i32)"
+    );
+}
+
+#[test]
+fn an_unknown_import_the_guest_calls_is_named_in_the_failure() {
+    // An AssemblyScript-style abort hook: the failure says which import, with what arguments.
+    let report = mutated(
+        "  (memory (export \"memory\") 1)",
+        "  (import \"env\" \"abort\" (func $abort (param i32 i32 i32 i32)))\n  \
+         (memory (export \"memory\") 1)\n  \
+         (start $boom)\n  \
+         (func $boom (call $abort (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4)))",
+    );
+    // Every check but `exports` (which only reads the module) and `shared-no-sync` (skipped).
+    assert_eq!(failed(&report).len(), CHECKS.len() - 2, "{report}");
+    let why = reason(&report, "table");
+    assert!(
+        why.contains(
+            "the guest called env.abort[I32(1), I32(2), I32(3), I32(4)], \
+             an import the runner does not provide"
+        ),
+        "{why}"
     );
 }
 

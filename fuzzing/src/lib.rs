@@ -176,11 +176,11 @@ pub struct OpsInput {
 
 const GUEST: &str = r#"
 (module
-  (import "wasmtime_global_v1" "declare" (func $declare (param i32) (result i32)))
+  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
   (memory (export "memory") 1 4)
   (global $table (export "table") (mut i32) (i32.const 0))
-  (func (export "wasmtime_global_table") (result i32) (global.get $table))
-  (func (export "declare") (param i32) (result i32) (call $declare (local.get 0))))
+  (func (export "declare") (param i32) (result i32)
+    (call $declare (global.get $table) (local.get 0))))
 "#;
 
 struct Fixture {

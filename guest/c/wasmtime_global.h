@@ -20,7 +20,7 @@
  *
  * Options, defined before the #include:
  * - WASMTIME_GLOBAL_CAPACITY: slots in the table (default 64; 1 to 65536);
- * - WASMTIME_GLOBAL_IMPLEMENTATION: define the table, its export and the functions here.
+ * - WASMTIME_GLOBAL_IMPLEMENTATION: define the table and the functions here.
  *
  * Compiled with atomics and a shared memory (-matomics -mbulk-memory and the linker's
  * --shared-memory), reads are relaxed atomic loads, as the spec requires (§10.1). The SDK is not
@@ -47,7 +47,7 @@ extern "C" {
 
 /* spec §3 */
 #define WG_MAGIC 0x42544757u
-#define WG_VERSION 1u
+#define WG_VERSION 2u
 #define WG_SLOT_SIZE 64u
 #define WG_MAX_NAME_LEN 255u
 
@@ -218,14 +218,10 @@ _Alignas(8) static wg_table wasmtime_global_table_ = {
     {{0}},
 };
 
-/* spec §6 */
-__attribute__((export_name("wasmtime_global_table"))) uint32_t wasmtime_global_table(void) {
-    return (uint32_t)(uintptr_t)&wasmtime_global_table_;
-}
-
-/* spec §7 */
-__attribute__((import_module("wasmtime_global_v1"), import_name("declare"))) int32_t
-wasmtime_global_declare_(int32_t slot_index);
+/* spec §7. The table's address goes with every call, so a module may link this SDK beside
+ * another one (each with a table of its own) and the host never calls back into the guest. */
+__attribute__((import_module("wasmtime_global_v2"), import_name("declare"))) int32_t
+wasmtime_global_declare_(int32_t table, int32_t slot_index);
 
 /* spec §5: 1 to 255 bytes of UTF-8 with no NUL. */
 static bool wg_valid_name_(const unsigned char *s, uint32_t len) {
@@ -297,7 +293,8 @@ int wg_declare(wg_global *g) {
     slot->value = g->default_value.u;
     slot->changes = 0;
     header->count = i + 1; /* step 4 */
-    int32_t status = wasmtime_global_declare_((int32_t)i); /* step 5 */
+    int32_t status = /* step 5 */
+        wasmtime_global_declare_((int32_t)(uintptr_t)&wasmtime_global_table_, (int32_t)i);
     if (status != WG_OK) {
         /* The slot stays in use and keeps the default (§7.2); asking again would only use up
          * another slot for the same answer. */

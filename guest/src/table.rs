@@ -28,11 +28,6 @@ static TABLE: Table = Table {
     slots: [const { UnsafeCell::new(Slot::ZERO) }; CAPACITY as usize],
 };
 
-#[cfg(target_arch = "wasm32")]
-pub(crate) fn address() -> usize {
-    TABLE.header.get() as usize
-}
-
 /// Why a global could not be declared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -126,7 +121,7 @@ pub(crate) fn declare(
             ..Slot::ZERO
         });
     }
-    let status = crate::sys::declare(index);
+    let status = crate::sys::declare(TABLE.header.get().cast::<u8>(), index);
     match Status::from_code(status) {
         // SAFETY: `slot` points into the static table; the field is in bounds and 8-aligned.
         Some(Status::Ok) => Ok(unsafe { &raw mut (*slot).value }),

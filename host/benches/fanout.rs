@@ -19,11 +19,10 @@ use wasmtime_global::{Globals, GlobalsCtx};
 /// `read(n)` reads G n times, `snapshot(n)` reads G and H n times with the generation protocol.
 const GUEST: &str = r#"
 (module
-  (import "wasmtime_global_v1" "declare" (func $declare (param i32) (result i32)))
+  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
   (memory (export "memory") 1 1 MEMORY)
   (data (i32.const 256) "GOH")
-  (data (i32.const 1024) "WGTB\01\00\00\00\40\00\00\00\02\00\00\00\00\00\00\00")
-  (func (export "wasmtime_global_table") (result i32) (i32.const 1024))
+  (data (i32.const 1024) "WGTB\02\00\00\00\40\00\00\00\02\00\00\00\00\00\00\00")
   (func $slot (param $i i32) (param $name i32) (param $hash i64)
     (local $s i32)
     (local.set $s (i32.add (i32.const 1088) (i32.mul (local.get $i) (i32.const 64))))
@@ -32,7 +31,7 @@ const GUEST: &str = r#"
     (i32.store offset=12 (local.get $s) (i32.const 1))
     (i32.store offset=16 (local.get $s) (i32.const 2))
     (i32.store (i32.const 1040) (i32.add (local.get $i) (i32.const 1)))
-    (drop (call $declare (local.get $i))))
+    (drop (call $declare (i32.const 1024) (local.get $i))))
   ;; Declares slot 0 as "G" (or "O" when $other), slot 1 as "H".
   (func (export "init") (param $other i32)
     (if (local.get $other)

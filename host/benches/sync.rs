@@ -29,9 +29,8 @@ fn name(i: u32) -> String {
 fn guest() -> String {
     let table = 4096u32;
     let mut wat = String::from(
-        r#"(module (import "wasmtime_global_v1" "declare" (func $d (param i32) (result i32)))
+        r#"(module (import "wasmtime_global_v2" "declare" (func $d (param i32 i32) (result i32)))
   (memory (export "memory") 1)
-  (func (export "wasmtime_global_table") (result i32) (i32.const 4096))
 "#,
     );
     let header = abi::Header::new(N);
@@ -58,7 +57,7 @@ fn guest() -> String {
     (i32.store (i32.const {}) (i32.const {}))
     (i32.store (i32.const {}) (i32.const 2))
     (i32.store (i32.const {}) (i32.const {}))
-    (drop (call $d (i32.const {i})))))\n",
+    (drop (call $d (i32.const 4096) (i32.const {i})))))\n",
             fnv1a64(n.as_bytes()) as i64,
             slot + 8,
             slot + 12,

@@ -1,10 +1,9 @@
 //! [`GlobalsCtx`]: what one store knows of the globals its instances declared, and [`sync`].
 
-use crate::registry::{SharedTable, SharedTarget};
-use crate::shared::SharedWord;
+use crate::registry::{CHANGES_AFTER_VALUE, SharedDeclaration, TableKey};
 use crate::table::ValidSlot;
 use crate::{Error, Globals, Result, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{AsContextMut, Memory, SharedMemory};
@@ -15,6 +14,10 @@ use wasmtime_global_abi::{Header, Status, ValueType};
 ///
 /// It records every slot that the store's instances declared, so that [`sync`] can write the
 /// values that changed. Dropping it releases those declarations in the [`Globals`] registry.
+///
+/// A table is known by its memory and its address in that memory, so one memory may hold several
+/// tables (a module that links two SDKs), an instance that uses another instance's memory
+/// declares into that memory, and a shared memory used from several stores is one memory.
 ///
 /// # Moving between stores
 ///
@@ -29,28 +32,41 @@ pub struct GlobalsCtx {
     id: u64,
     /// The registry version this store's ordinary memories are up to date with.
     synced: u64,
-    instances: Vec<Instance>,
-    /// Every declared slot in an ordinary memory, by name.
+    /// Every memory that holds a declared table, in the order first seen.
+    memories: Vec<GuestMemory>,
+    /// Index into `memories` by the memory's base address when last looked at (see
+    /// [`GlobalsCtx::find_memory`]).
+    by_base: HashMap<usize, usize>,
+    tables: Vec<Table>,
+    /// Index into `tables` by memory (index into `memories`) and table address.
+    by_table: HashMap<(usize, u32), usize>,
+    /// Every declared slot in an ordinary memory, by name, for [`sync`].
     by_name: HashMap<Arc<str>, Vec<SlotRef>>,
+    /// Slots declared since `by_name` was last brought up to date: a store that never syncs a
+    /// change (one instance per request, say) never pays for the index.
+    unindexed: Vec<SlotRef>,
     /// Writes planned by a sync, kept to reuse the allocation.
     writes: Vec<Write>,
     stats: Stats,
 }
 
-/// The memory that holds an instance's table.
+/// A memory that holds a table.
 #[derive(Clone, Debug)]
 pub(crate) enum GuestMemory {
     /// Ordinary memory: written by [`sync`], with the store.
     Plain(Memory),
     /// Shared memory: written by the registry, at once, with atomics.
-    Shared(SharedMemory, Arc<SharedTable>),
+    Shared(SharedMemory),
 }
 
 #[derive(Debug)]
-struct Instance {
-    memory: GuestMemory,
-    table_addr: u32,
-    slots: HashMap<u32, Declared>,
+struct Table {
+    /// Index into `GlobalsCtx::memories`.
+    memory: usize,
+    addr: u32,
+    /// For a table in a shared memory, its key in the registry.
+    shared: Option<TableKey>,
+    slots: BTreeMap<u32, Declared>,
 }
 
 #[derive(Debug)]
@@ -60,19 +76,21 @@ struct Declared {
     ty: ValueType,
     default: u64,
     value_addr: u64,
+    /// The registry version of the value written at declaration: a sync does not write the
+    /// name's changes up to that version again.
+    written_at: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct SlotRef {
-    instance: usize,
+    table: usize,
     index: u32,
 }
 
 #[derive(Clone, Debug)]
 struct Write {
     memory: Memory,
-    instance: usize,
-    table_addr: u32,
+    table: usize,
     addr: u64,
     bits: u64,
     index: u32,
@@ -110,8 +128,6 @@ pub struct Declaration {
 }
 
 const GENERATION_OFFSET: u64 = core::mem::offset_of!(Header, generation) as u64;
-/// `changes` follows `value` in a slot.
-const CHANGES_AFTER_VALUE: u64 = 8;
 
 impl GlobalsCtx {
     /// A ctx that takes values from `globals`.
@@ -122,8 +138,12 @@ impl GlobalsCtx {
             globals: globals.clone(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             synced: globals.version(),
-            instances: Vec::new(),
+            memories: Vec::new(),
+            by_base: HashMap::new(),
+            tables: Vec::new(),
+            by_table: HashMap::new(),
             by_name: HashMap::new(),
+            unindexed: Vec::new(),
             writes: Vec::new(),
             stats: Stats::default(),
         }
@@ -141,20 +161,19 @@ impl GlobalsCtx {
         self.stats
     }
 
-    /// Every slot declared in this store, by instance then slot index.
+    /// Every slot declared in this store, by table (in the order the tables were first
+    /// declared into) then slot index.
     #[must_use]
     pub fn declarations(&self) -> Vec<Declaration> {
         let mut all = Vec::new();
-        for instance in &self.instances {
-            let mut slots: Vec<_> = instance.slots.iter().collect();
-            slots.sort_by_key(|(index, _)| **index);
-            all.extend(slots.into_iter().map(|(&index, d)| Declaration {
-                table_addr: instance.table_addr,
+        for table in &self.tables {
+            all.extend(table.slots.iter().map(|(&index, d)| Declaration {
+                table_addr: table.addr,
                 index,
                 name: d.name.to_string(),
                 ty: d.ty,
                 default: Value::from_bits(d.ty, d.default),
-                shared: matches!(instance.memory, GuestMemory::Shared(..)),
+                shared: table.shared.is_some(),
             }));
         }
         all
@@ -163,44 +182,85 @@ impl GlobalsCtx {
     /// Forgets every instance and releases their declarations, as if the ctx were new.
     pub fn reset(&mut self) {
         self.release();
-        self.instances.clear();
+        self.memories.clear();
+        self.by_base.clear();
+        self.tables.clear();
+        self.by_table.clear();
         self.by_name.clear();
+        self.unindexed.clear();
         self.synced = self.globals.version();
     }
 
     fn release(&mut self) {
-        let names = self.instances.iter().flat_map(|i| i.slots.values());
-        self.globals.undeclare(self.id, names.map(|d| &*d.name));
-    }
-
-    /// The memory of recorded instance `instance`.
-    pub(crate) fn instance_memory(&self, instance: usize) -> Option<GuestMemory> {
-        self.instances.get(instance).map(|i| i.memory.clone())
-    }
-
-    pub(crate) fn table_addr(&self, instance: usize) -> Option<u32> {
-        self.instances.get(instance).map(|i| i.table_addr)
+        let names = self.tables.iter().flat_map(|t| {
+            let shared = t.shared;
+            t.slots
+                .iter()
+                .map(move |(&index, d)| (&*d.name, shared.map(|key| (key, index))))
+        });
+        self.globals.undeclare(self.id, names);
     }
 
     pub(crate) fn count_declare_call(&mut self) {
         self.stats.declare_calls += 1;
     }
 
-    fn instance(&mut self, instance: Option<usize>, memory: GuestMemory, table_addr: u32) -> usize {
-        instance.unwrap_or_else(|| {
-            self.instances.push(Instance {
-                memory,
-                table_addr,
-                slots: HashMap::new(),
-            });
-            self.instances.len() - 1
-        })
+    /// The number of memories recorded, and recorded memory `i`.
+    pub(crate) fn memory_count(&self) -> usize {
+        self.memories.len()
     }
 
-    /// `Some(status)` if slot `slot.index` of `instance` is already declared: the same again is
-    /// `OK`, anything else an error.
-    fn redeclared(&self, instance: usize, slot: &ValidSlot) -> Result<bool> {
-        let Some(old) = self.instances[instance].slots.get(&slot.index) else {
+    pub(crate) fn memory(&self, i: usize) -> Option<GuestMemory> {
+        self.memories.get(i).cloned()
+    }
+
+    /// The recorded memory whose base address was `base` when last looked at.
+    pub(crate) fn memory_at(&self, base: usize) -> Option<usize> {
+        self.by_base.get(&base).copied()
+    }
+
+    /// Replaces the index of memories by base address with `bases`, every recorded memory's
+    /// base address now (in the order of `memories`).
+    pub(crate) fn rebase(&mut self, bases: impl IntoIterator<Item = usize>) {
+        self.by_base.clear();
+        self.by_base
+            .extend(bases.into_iter().enumerate().map(|(i, base)| (base, i)));
+    }
+
+    /// The table at `addr` of memory `memory` (recorded, or `None` for a memory not seen
+    /// before, which is recorded now with base address `base`), recorded if it is new.
+    fn table(&mut self, memory: Result<usize, (GuestMemory, usize)>, addr: u32) -> usize {
+        let memory = match memory {
+            Ok(i) => i,
+            Err((memory, base)) => {
+                self.memories.push(memory);
+                let i = self.memories.len() - 1;
+                self.by_base.insert(base, i);
+                i
+            }
+        };
+        if let Some(&t) = self.by_table.get(&(memory, addr)) {
+            return t;
+        }
+        let shared = match &self.memories[memory] {
+            GuestMemory::Shared(m) => Some((m.data().as_ptr() as usize, addr)),
+            GuestMemory::Plain(_) => None,
+        };
+        self.tables.push(Table {
+            memory,
+            addr,
+            shared,
+            slots: BTreeMap::new(),
+        });
+        let t = self.tables.len() - 1;
+        self.by_table.insert((memory, addr), t);
+        t
+    }
+
+    /// Whether slot `slot.index` of `table` is already declared: the same again is `true`,
+    /// anything else an error.
+    fn redeclared(&self, table: usize, slot: &ValidSlot) -> Result<bool> {
+        let Some(old) = self.tables[table].slots.get(&slot.index) else {
             return Ok(false);
         };
         let same = *old.name == slot.name
@@ -217,8 +277,8 @@ impl GlobalsCtx {
         }
     }
 
-    fn record(&mut self, instance: usize, name: Arc<str>, slot: ValidSlot) {
-        self.instances[instance].slots.insert(
+    fn record(&mut self, table: usize, name: Arc<str>, slot: &ValidSlot, written_at: u64) {
+        self.tables[table].slots.insert(
             slot.index,
             Declared {
                 name,
@@ -226,93 +286,81 @@ impl GlobalsCtx {
                 ty: slot.ty,
                 default: slot.default,
                 value_addr: slot.value_addr,
+                written_at,
             },
         );
     }
 
-    /// Declares `slot` of an instance with ordinary memory `memory`, writing its current value
-    /// into `data`, that memory's bytes.
+    /// Declares `slot` of the table at `table_addr` of an ordinary memory: `memory` is the
+    /// recorded memory's index, or the memory and its base address if it was not seen before.
+    /// Writes its current value into `data`, that memory's bytes.
     pub(crate) fn declare(
         &mut self,
-        instance: Option<usize>,
-        memory: Memory,
+        memory: Result<usize, (Memory, usize)>,
         table_addr: u32,
-        slot: ValidSlot,
+        slot: &ValidSlot,
         data: &mut [u8],
     ) -> Result<Status> {
-        let instance = self.instance(instance, GuestMemory::Plain(memory), table_addr);
-        if self.redeclared(instance, &slot)? {
+        let table = self.table(
+            memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
+            table_addr,
+        );
+        if self.redeclared(table, slot)? {
             let bits = self
                 .globals
                 .get(&slot.name)
                 .map_or(slot.default, Value::to_bits);
-            write_value(data, &slot, bits)?;
+            write_value(data, slot, bits)?;
             return Ok(Status::Ok);
         }
-        let Ok((name, value)) = self.globals.declare(&slot.name, slot.ty) else {
+        let Some((name, value, version)) = self.globals.declare(&slot.name, slot.ty) else {
             return Ok(Status::TypeMismatch);
         };
         let bits = value.map_or(slot.default, Value::to_bits);
-        if let Err(e) = write_value(data, &slot, bits) {
-            self.globals.undeclare(self.id, [&*name]);
+        if let Err(e) = write_value(data, slot, bits) {
+            self.globals.undeclare(self.id, [(&*name, None)]);
             return Err(e);
         }
-        self.by_name
-            .entry(Arc::clone(&name))
-            .or_default()
-            .push(SlotRef {
-                instance,
-                index: slot.index,
-            });
-        self.record(instance, name, slot);
+        self.unindexed.push(SlotRef {
+            table,
+            index: slot.index,
+        });
+        self.record(table, name, slot, version);
         Ok(Status::Ok)
     }
 
-    /// Declares `slot` of an instance with shared memory `memory`: the registry writes its value
-    /// now and at every change.
+    /// Declares `slot` of the table at `table_addr` of shared memory `memory` (its recorded
+    /// index, or `Err` with its handle and base address if not seen before): the registry writes
+    /// its value now and at every change.
     pub(crate) fn declare_shared(
         &mut self,
-        instance: Option<usize>,
-        memory: &SharedMemory,
+        memory: Result<usize, (SharedMemory, usize)>,
         table_addr: u32,
-        slot: ValidSlot,
+        slot: &ValidSlot,
     ) -> Result<Status> {
-        let word = |addr: u64| {
-            SharedWord::new(memory, addr).ok_or(Error::WriteOutOfBounds {
-                index: slot.index,
-                addr,
-            })
+        let table = self.table(
+            memory.map_err(|(m, base)| (GuestMemory::Shared(m), base)),
+            table_addr,
+        );
+        let GuestMemory::Shared(memory) = &self.memories[self.tables[table].memory] else {
+            unreachable!("a table's memory keeps its kind");
         };
-        let known = instance.and_then(|i| match &self.instances[i].memory {
-            GuestMemory::Shared(_, table) => Some((i, Arc::clone(table))),
-            GuestMemory::Plain(_) => None,
-        });
-        let (instance, table) = match known {
-            Some(known) => known,
-            None => {
-                let generation = word(u64::from(table_addr) + GENERATION_OFFSET)?;
-                let table = Arc::new(SharedTable { generation });
-                let memory = GuestMemory::Shared(memory.clone(), Arc::clone(&table));
-                (self.instance(None, memory, table_addr), table)
-            }
-        };
-        let value = word(slot.value_addr)?;
-        if self.redeclared(instance, &slot)? {
-            self.globals
-                .rewrite_shared(&slot.name, slot.default, &value);
-            return Ok(Status::Ok);
-        }
-        let target = SharedTarget {
+        let key = self.tables[table]
+            .shared
+            .unwrap_or((memory.data().as_ptr() as usize, table_addr));
+        let redeclared = self.redeclared(table, slot)?;
+        let declaration = SharedDeclaration {
             owner: self.id,
-            table,
-            value,
-            changes: word(slot.value_addr + CHANGES_AFTER_VALUE)?,
-            default: slot.default,
+            memory,
+            table: key,
+            slot,
         };
-        let Ok(name) = self.globals.declare_shared(&slot.name, slot.ty, target) else {
+        let Some(name) = self.globals.declare_shared(declaration)? else {
             return Ok(Status::TypeMismatch);
         };
-        self.record(instance, name, slot);
+        if !redeclared {
+            self.record(table, name, slot, 0);
+        }
         Ok(Status::Ok)
     }
 
@@ -323,21 +371,27 @@ impl GlobalsCtx {
         }
         let GlobalsCtx {
             globals,
-            instances,
+            tables,
+            memories,
             by_name,
+            unindexed,
             writes,
             ..
         } = self;
-        self.synced = globals.changes_since(self.synced, |name, value| {
+        for r in unindexed.drain(..) {
+            let name = &tables[r.table].slots[&r.index].name;
+            by_name.entry(Arc::clone(name)).or_default().push(r);
+        }
+        self.synced = globals.changes_since(self.synced, |name, at, value| {
             for r in by_name.get(name).into_iter().flatten() {
-                let instance = &instances[r.instance];
+                let table = &tables[r.table];
                 if let (Some(d), GuestMemory::Plain(memory)) =
-                    (instance.slots.get(&r.index), &instance.memory)
+                    (table.slots.get(&r.index), &memories[table.memory])
+                    && d.written_at < at
                 {
                     writes.push(Write {
                         memory: *memory,
-                        instance: r.instance,
-                        table_addr: instance.table_addr,
+                        table: r.table,
                         addr: d.value_addr,
                         bits: value.map_or(d.default, Value::to_bits),
                         index: r.index,
@@ -346,6 +400,11 @@ impl GlobalsCtx {
             }
         });
         true
+    }
+
+    /// The address of the `generation` field of table `table`.
+    fn generation_addr(&self, table: usize) -> u64 {
+        u64::from(self.tables[table].addr) + GENERATION_OFFSET
     }
 }
 
@@ -418,10 +477,17 @@ pub fn sync<T: 'static>(
         return Ok(0);
     }
     let mut writes = std::mem::take(&mut ctx.writes);
-    // Group by instance, so that each table's generation is raised once.
-    writes.sort_by_key(|w| w.instance);
-    // (memory, table address, index of a slot written in it)
+    // Group by table, so that each table's generation is raised once.
+    writes.sort_by_key(|w| w.table);
+    // (memory, generation address, index of a slot written in the table)
     let mut tables: Vec<(Memory, u64, u32)> = Vec::new();
+    let mut last = None;
+    for w in &writes {
+        if last != Some(w.table) {
+            last = Some(w.table);
+            tables.push((w.memory, ctx.generation_addr(w.table), w.index));
+        }
+    }
     let result = writes.iter().try_for_each(|w| {
         // `Memory` checks the bounds; the store is borrowed mutably, so no wasm of this store
         // runs while we write.
@@ -432,19 +498,11 @@ pub fn sync<T: 'static>(
         w.memory
             .write(&mut cx, w.addr as usize, &w.bits.to_le_bytes())
             .map_err(|_| fault())?;
-        add(&mut cx, w.memory, w.addr + CHANGES_AFTER_VALUE, 1).ok_or_else(fault)?;
-        let table = u64::from(w.table_addr);
-        if tables.last().is_none_or(|&(_, t, _)| t != table) {
-            tables.push((w.memory, table, w.index));
-        }
-        Ok(())
+        add(&mut cx, w.memory, w.addr + CHANGES_AFTER_VALUE, 1).ok_or_else(fault)
     });
     let result = result.and_then(|()| {
-        tables.iter().try_for_each(|&(memory, table, index)| {
-            add(&mut cx, memory, table + GENERATION_OFFSET, 2).ok_or(Error::WriteOutOfBounds {
-                index,
-                addr: table + GENERATION_OFFSET,
-            })
+        tables.iter().try_for_each(|&(memory, addr, index)| {
+            add(&mut cx, memory, addr, 2).ok_or(Error::WriteOutOfBounds { index, addr })
         })
     });
     let written = writes.len();

@@ -37,12 +37,6 @@ pub enum Error {
     /// The guest exports no linear memory named `memory`.
     #[error("guest exports no memory named \"memory\"")]
     NoMemory,
-    /// The guest exports no `wasmtime_global_table` function.
-    #[error("guest exports no function named \"wasmtime_global_table\"")]
-    NoTableExport,
-    /// The `wasmtime_global_table` export is not a `() -> i32` function.
-    #[error("guest export \"wasmtime_global_table\" is not a function of type () -> i32")]
-    TableExportType,
     /// The table address is not a multiple of 8.
     #[error("table address {addr:#x} is not 8-byte aligned")]
     TableMisaligned {

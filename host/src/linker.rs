@@ -4,7 +4,7 @@ use crate::ctx::GuestMemory;
 use crate::shared::SharedBytes;
 use crate::{Error, GlobalsCtx, table};
 use wasmtime::{Caller, Extern, Linker};
-use wasmtime_global_abi::{DECLARE_IMPORT, IMPORT_MODULE, MEMORY_EXPORT, Status, TABLE_EXPORT};
+use wasmtime_global_abi::{DECLARE_IMPORT, IMPORT_MODULE, MEMORY_EXPORT, Status};
 
 /// Adds the wasmtime-global imports to `linker`: wazero-global's `Register`.
 ///
@@ -49,87 +49,78 @@ pub fn add_to_linker<T: 'static>(
     linker.func_wrap(
         IMPORT_MODULE,
         DECLARE_IMPORT,
-        move |mut caller: Caller<'_, T>, index: i32| -> wasmtime::Result<i32> {
+        move |mut caller: Caller<'_, T>, table: i32, index: i32| -> wasmtime::Result<i32> {
             get(caller.data_mut()).count_declare_call();
-            Ok(declare(&mut caller, get, index as u32)?.code())
+            Ok(declare(&mut caller, get, table as u32, index as u32)?.code())
         },
     )?;
     Ok(())
 }
 
-/// `declare(slot_index)`: validates the slot and writes its current value. A malformed table is
-/// an [`Error`], which traps the guest.
+/// `declare(table, slot_index)`: validates the slot and writes its current value. A malformed
+/// table is an [`Error`], which traps the guest. Never calls into the guest, so it works the same
+/// in a store with async support.
 fn declare<T: 'static>(
     caller: &mut Caller<'_, T>,
     get: impl Fn(&mut T) -> &mut GlobalsCtx,
+    table_addr: u32,
     index: u32,
 ) -> wasmtime::Result<Status> {
     match caller.get_export(MEMORY_EXPORT) {
         Some(Extern::Memory(memory)) => {
-            let instance = find(caller, &get, memory.data_ptr(&*caller));
-            let table_addr = table_addr(caller, &get, instance)?;
+            let base = memory.data_ptr(&*caller) as usize;
+            let known = find(caller, &get, base).ok_or((memory, base));
             let (data, state) = memory.data_and_store_mut(&mut *caller);
             let header = table::read_header(&*data, table_addr)?;
             let slot = table::read_slot(&*data, table_addr, &header, index)?;
-            Ok(get(state).declare(instance, memory, table_addr, slot, data)?)
+            Ok(get(state).declare(known, table_addr, &slot, data)?)
         }
         Some(Extern::SharedMemory(memory)) => {
-            let instance = find(caller, &get, memory.data().as_ptr() as *mut u8);
-            let table_addr = table_addr(caller, &get, instance)?;
             let view = SharedBytes::new(&memory);
             let header = table::read_header(&view, table_addr)?;
             let slot = table::read_slot(&view, table_addr, &header, index)?;
+            let base = memory.data().as_ptr() as usize;
+            let known = find(caller, &get, base).ok_or((memory, base));
             let ctx = get(caller.data_mut());
-            Ok(ctx.declare_shared(instance, &memory, table_addr, slot)?)
+            Ok(ctx.declare_shared(known, table_addr, &slot)?)
         }
         _ => Err(Error::NoMemory.into()),
     }
 }
 
-/// The table address of `instance`, or, for an instance not seen before, the one its
-/// `wasmtime_global_table` export returns.
-fn table_addr<T: 'static>(
-    caller: &mut Caller<'_, T>,
-    get: &impl Fn(&mut T) -> &mut GlobalsCtx,
-    instance: Option<usize>,
-) -> wasmtime::Result<u32> {
-    match instance.and_then(|i| get(caller.data_mut()).table_addr(i)) {
-        Some(addr) => Ok(addr),
-        None => table_address(caller),
-    }
-}
-
-/// The recorded instance whose memory has, now, the base address `base`.
+/// The recorded memory whose base address is, now, `base`.
 ///
-/// Two live memories of non-zero size never share a base address, and every recorded memory holds
-/// a validated table so it is not empty: comparing base addresses taken at the same moment
-/// identifies a memory even after it grew and moved.
+/// Two live memories of non-zero size never share a base address, and a memory is recorded only
+/// once it held a validated table, so it is not empty (and never shrinks): comparing base
+/// addresses taken at the same moment identifies a memory. An ordinary memory may move when it
+/// grows, so the index by base address is checked against the memory it names; if that fails,
+/// or nothing is there, every recorded memory is looked at again (once per memory not seen
+/// before, or after a move; every other declaration is one lookup). If the caller's memory is
+/// empty it may match a recorded one here, but then its table fails validation before anything
+/// is recorded or written.
 fn find<T: 'static>(
     caller: &mut Caller<'_, T>,
     get: &impl Fn(&mut T) -> &mut GlobalsCtx,
-    base: *mut u8,
+    base: usize,
 ) -> Option<usize> {
-    let mut i = 0;
-    while let Some(memory) = get(caller.data_mut()).instance_memory(i) {
-        let this = match memory {
-            GuestMemory::Plain(m) => m.data_ptr(&*caller),
-            GuestMemory::Shared(m, _) => m.data().as_ptr() as *mut u8,
-        };
-        if this == base {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Calls the guest's `wasmtime_global_table` export.
-fn table_address<T: 'static>(caller: &mut Caller<'_, T>) -> wasmtime::Result<u32> {
-    let Some(Extern::Func(func)) = caller.get_export(TABLE_EXPORT) else {
-        return Err(Error::NoTableExport.into());
+    let base_now = |caller: &Caller<'_, T>, memory: GuestMemory| match memory {
+        GuestMemory::Plain(m) => m.data_ptr(caller) as usize,
+        GuestMemory::Shared(m) => m.data().as_ptr() as usize,
     };
-    let func = func
-        .typed::<(), i32>(&*caller)
-        .map_err(|_| Error::TableExportType)?;
-    Ok(func.call(&mut *caller, ())? as u32)
+    let ctx = get(caller.data_mut());
+    if let Some(i) = ctx.memory_at(base)
+        && let Some(memory) = ctx.memory(i)
+        && base_now(caller, memory) == base
+    {
+        return Some(i);
+    }
+    let count = get(caller.data_mut()).memory_count();
+    let mut bases = Vec::with_capacity(count);
+    for i in 0..count {
+        let memory = get(caller.data_mut()).memory(i)?;
+        bases.push(base_now(caller, memory));
+    }
+    let found = bases.iter().position(|&b| b == base);
+    get(caller.data_mut()).rebase(bases);
+    found
 }

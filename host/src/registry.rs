@@ -1,11 +1,13 @@
 //! [`Globals`]: the one registry an embedder shares across every store and thread.
 
 use crate::shared::SharedWord;
+use crate::table::ValidSlot;
 use crate::{Error, Result, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use wasmtime_global_abi::{ValueType, check_name};
+use wasmtime::SharedMemory;
+use wasmtime_global_abi::{Header, Slot, ValueType, check_name};
 
 /// The registry of values the host sets: wazero-global's `New()`.
 ///
@@ -55,6 +57,33 @@ struct State {
     /// For every name whose last change is still of interest, the version of that change. One
     /// row per name, so a sync reads only the names changed since it last ran.
     changes: BTreeMap<u64, Arc<str>>,
+    /// Every table in a shared memory that some store declared a slot of, whichever store: one
+    /// memory may be used by instances of several stores (the wasi-threads shape), and each
+    /// table must be written as one, with one generation.
+    shared_tables: HashMap<TableKey, SharedTableState>,
+}
+
+/// A table in a shared memory: the memory's base address and the table's address in it. A shared
+/// memory never moves, and the registry keeps every memory in this map alive (its
+/// [`SharedTable`] holds a handle), so no other memory can take the same base address meanwhile.
+pub(crate) type TableKey = (usize, u32);
+
+#[derive(Debug)]
+struct SharedTableState {
+    table: Arc<SharedTable>,
+    slots: HashMap<u32, SharedSlot>,
+}
+
+/// A declared slot of a shared table, and the stores ([`GlobalsCtx`](crate::GlobalsCtx) ids)
+/// that declared it.
+#[derive(Debug)]
+struct SharedSlot {
+    name: Arc<str>,
+    hash: u64,
+    ty: ValueType,
+    default: u64,
+    value: SharedWord,
+    owners: Vec<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -73,23 +102,37 @@ struct Declared {
     slots: u64,
 }
 
-/// A declared slot in a shared memory.
+/// A declared slot in a shared memory: one per slot, however many stores declared it.
 #[derive(Debug)]
-pub(crate) struct SharedTarget {
-    /// The [`GlobalsCtx`](crate::GlobalsCtx) that declared it.
-    pub(crate) owner: u64,
-    /// The table's header, shared by every slot of the table.
-    pub(crate) table: Arc<SharedTable>,
-    pub(crate) value: SharedWord,
-    pub(crate) changes: SharedWord,
-    pub(crate) default: u64,
+struct SharedTarget {
+    /// The slot's table, shared by every slot of the table.
+    table: Arc<SharedTable>,
+    index: u32,
+    value: SharedWord,
+    changes: SharedWord,
+    default: u64,
 }
 
 /// The header of a table in a shared memory.
 #[derive(Debug)]
-pub(crate) struct SharedTable {
-    pub(crate) generation: SharedWord,
+struct SharedTable {
+    generation: SharedWord,
 }
+
+/// A slot of a shared memory that passed validation, as [`Globals::declare_shared`] takes it.
+#[derive(Debug)]
+pub(crate) struct SharedDeclaration<'a> {
+    /// The [`GlobalsCtx`](crate::GlobalsCtx) that declares it.
+    pub(crate) owner: u64,
+    pub(crate) memory: &'a SharedMemory,
+    pub(crate) table: TableKey,
+    pub(crate) slot: &'a ValidSlot,
+}
+
+const GENERATION_OFFSET: u64 = core::mem::offset_of!(Header, generation) as u64;
+/// `changes` follows `value` in a slot.
+pub(crate) const CHANGES_AFTER_VALUE: u64 =
+    (core::mem::offset_of!(Slot, changes) - core::mem::offset_of!(Slot, value)) as u64;
 
 impl SharedTarget {
     fn bits(&self, value: Option<Value>) -> u64 {
@@ -425,50 +468,125 @@ impl Globals {
         self.inner.version.load(Ordering::Acquire)
     }
 
-    /// Records a declaration of `name` as `ty`; returns the registry's key for the name and the
-    /// value set, or the type the name is already declared with.
+    /// Records a declaration of `name` as `ty`; returns the registry's key for the name, the
+    /// value set, and the registry version that value is current at (a sync skips the name's
+    /// changes up to it), or `None` if the name is known with another type.
     pub(crate) fn declare(
         &self,
         name: &str,
         ty: ValueType,
-    ) -> core::result::Result<(Arc<str>, Option<Value>), ValueType> {
+    ) -> Option<(Arc<str>, Option<Value>, u64)> {
         let mut state = self.write();
-        let key = declare_in(&mut state, name, ty)?;
+        let key = declare_in(&mut state, name, ty).ok()?;
         let value = state.entries.get(&key).and_then(|e| e.value);
-        Ok((key, value))
+        Some((key, value, state.version))
     }
 
-    /// Records a declaration in a shared memory and writes the slot's current value, under the
-    /// lock, so that no concurrent change is lost.
+    /// Records a declaration of a slot in a shared memory and writes the slot's current value,
+    /// under the lock, so that no concurrent change is lost. The slot is one target however many
+    /// stores declare it, and its table one table, so a set writes it once, inside one odd
+    /// generation of its table (`spec/ABI.md` §10.3). Returns the name's key, or `None` if the
+    /// name is known with another type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SlotRedeclared`] if another declaration of the slot (by any store) had other
+    /// fields; [`Error::WriteOutOfBounds`] if a field is not an aligned word of the memory.
     pub(crate) fn declare_shared(
         &self,
-        name: &str,
-        ty: ValueType,
-        target: SharedTarget,
-    ) -> core::result::Result<Arc<str>, ValueType> {
+        declaration: SharedDeclaration<'_>,
+    ) -> Result<Option<Arc<str>>> {
+        let SharedDeclaration {
+            owner,
+            memory,
+            table: key,
+            slot,
+        } = declaration;
+        let word = |addr: u64| {
+            SharedWord::new(memory, addr).ok_or(Error::WriteOutOfBounds {
+                index: slot.index,
+                addr,
+            })
+        };
         let mut state = self.write();
-        let key = declare_in(&mut state, name, ty)?;
-        if let Some(entry) = state.entries.get_mut(&key) {
-            target
+        let state = &mut *state;
+        if let Some(known) = state
+            .shared_tables
+            .get_mut(&key)
+            .and_then(|t| t.slots.get_mut(&slot.index))
+        {
+            if !(*known.name == slot.name
+                && known.hash == slot.hash
+                && known.ty == slot.ty
+                && known.default == slot.default)
+            {
+                return Err(Error::SlotRedeclared {
+                    index: slot.index,
+                    name: known.name.to_string(),
+                });
+            }
+            if !known.owners.contains(&owner) {
+                known.owners.push(owner);
+                let entry = state.entries.get_mut(&known.name);
+                if let Some(declared) = entry.and_then(|e| e.declared.as_mut()) {
+                    declared.slots += 1;
+                }
+            }
+            // The host has kept the slot current since its first declaration; storing the
+            // value again, under the lock, is what a declaration promises (§7.3), and is not a
+            // change.
+            let value = state.entries.get(&known.name).and_then(|e| e.value);
+            known
                 .value
-                .store(target.bits(entry.value), Ordering::Release);
+                .store(value.map_or(known.default, Value::to_bits), Ordering::Release);
+            return Ok(Some(Arc::clone(&known.name)));
+        }
+        let generation = word(u64::from(key.1) + GENERATION_OFFSET)?;
+        let value = word(slot.value_addr)?;
+        let changes = word(slot.value_addr + CHANGES_AFTER_VALUE)?;
+        let Ok(name) = declare_in(state, &slot.name, slot.ty) else {
+            return Ok(None);
+        };
+        let table = state.shared_tables.entry(key).or_insert_with(|| SharedTableState {
+            table: Arc::new(SharedTable { generation }),
+            slots: HashMap::new(),
+        });
+        table.slots.insert(
+            slot.index,
+            SharedSlot {
+                name: Arc::clone(&name),
+                hash: slot.hash,
+                ty: slot.ty,
+                default: slot.default,
+                value: value.clone(),
+                owners: vec![owner],
+            },
+        );
+        let target = SharedTarget {
+            table: Arc::clone(&table.table),
+            index: slot.index,
+            value,
+            changes,
+            default: slot.default,
+        };
+        if let Some(entry) = state.entries.get_mut(&name) {
+            target.value.store(target.bits(entry.value), Ordering::Release);
             entry.shared.push(target);
         }
-        Ok(key)
+        Ok(Some(name))
     }
 
-    /// Writes the current value of `name` into `word` (a shared slot declared again), under the
-    /// lock so that no concurrent change is lost.
-    pub(crate) fn rewrite_shared(&self, name: &str, default: u64, word: &SharedWord) {
-        let state = self.read();
-        let value = state.entries.get(name).and_then(|e| e.value);
-        word.store(value.map_or(default, Value::to_bits), Ordering::Release);
-    }
-
-    /// Releases one declaration of each name in `names`, and every shared slot of `owner`.
-    pub(crate) fn undeclare<'a>(&self, owner: u64, names: impl IntoIterator<Item = &'a str>) {
+    /// Releases one declaration of each name in `names` by the store `owner`; a name with a
+    /// shared slot comes with the slot's table and index, and the slot is forgotten once no
+    /// store declares it.
+    pub(crate) fn undeclare<'a>(
+        &self,
+        owner: u64,
+        names: impl IntoIterator<Item = (&'a str, Option<(TableKey, u32)>)>,
+    ) {
         let mut state = self.write();
-        for name in names {
+        let state = &mut *state;
+        for (name, shared) in names {
             let Some(entry) = state.entries.get_mut(name) else {
                 continue;
             };
@@ -478,17 +596,35 @@ impl Globals {
                     entry.declared = None;
                 }
             }
-            entry.shared.retain(|t| t.owner != owner);
+            if let Some((key, index)) = shared
+                && let Some(table) = state.shared_tables.get_mut(&key)
+                && let Some(slot) = table.slots.get_mut(&index)
+            {
+                slot.owners.retain(|&o| o != owner);
+                if slot.owners.is_empty() {
+                    table.slots.remove(&index);
+                    entry
+                        .shared
+                        .retain(|t| !(t.index == index && Arc::ptr_eq(&t.table, &table.table)));
+                    if table.slots.is_empty() {
+                        state.shared_tables.remove(&key);
+                    }
+                }
+            }
             state.collect(name);
         }
     }
 
-    /// Calls `f` with every name changed after version `since` and its value now; returns the
-    /// version `f` saw everything up to.
-    pub(crate) fn changes_since(&self, since: u64, mut f: impl FnMut(&str, Option<Value>)) -> u64 {
+    /// Calls `f` with every name changed after version `since`, the version of its last change
+    /// and its value now; returns the version `f` saw everything up to.
+    pub(crate) fn changes_since(
+        &self,
+        since: u64,
+        mut f: impl FnMut(&str, u64, Option<Value>),
+    ) -> u64 {
         let state = self.read();
-        for (_, name) in state.changes.range(since + 1..) {
-            f(name, state.entries.get(name).and_then(|e| e.value));
+        for (&at, name) in state.changes.range(since + 1..) {
+            f(name, at, state.entries.get(name).and_then(|e| e.value));
         }
         state.version
     }

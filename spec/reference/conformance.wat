@@ -4,7 +4,7 @@
 ;; Memory map: the table at 1024 (capacity 16: 64 + 16 × 64 = 1088 bytes, to 2112); the slot
 ;; index of global number i at 3072 + 4i; the names from 4096.
 (module
-  (import "wasmtime_global_v1" "declare" (func $declare (param i32) (result i32)))
+  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
   (memory (export "memory") 1)
 
   (global $table i32 (i32.const 1024))
@@ -25,7 +25,6 @@
   (data (i32.const 4433) "conf.early")
   (data (i32.const 4443) "conf.fill")
 
-  (func (export "wasmtime_global_table") (result i32) (global.get $table))
   (func (export "wgc_capacity") (result i32) (global.get $capacity))
 
   ;; ABI §5: FNV-1a 64 over the name's bytes.
@@ -57,7 +56,7 @@
     (if (i32.eqz (i32.load (global.get $table)))
       (then
         (i32.store (global.get $table) (i32.const 0x42544757))           ;; magic "WGTB"
-        (i32.store offset=4 (global.get $table) (i32.const 1))           ;; version
+        (i32.store offset=4 (global.get $table) (i32.const 2))           ;; version
         (i32.store offset=8 (global.get $table) (i32.const 64))          ;; slot_size
         (i32.store offset=12 (global.get $table) (global.get $capacity)))) ;; capacity
     ;; Step 1: the next free slot is `count`.
@@ -74,7 +73,7 @@
     ;; Step 4: count = i + 1.
     (i32.store offset=16 (global.get $table) (i32.add (local.get $i) (i32.const 1)))
     ;; Step 5.
-    (if (call $declare (local.get $i)) (then (return (i32.const -2))))
+    (if (call $declare (global.get $table) (local.get $i)) (then (return (i32.const -2))))
     (local.get $i))
 
   ;; Declares a global and gives it the next number; traps if that fails.

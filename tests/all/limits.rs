@@ -21,7 +21,7 @@ fn pushy() -> String {
       (br $more)))
   (func (export "again") (param $n i32)
     (loop $more
-      (if (call $declare (i32.const 0)) (then unreachable))
+      (if (call $declare (global.get $table) (i32.const 0)) (then unreachable))
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br_if $more (local.get $n))))
 )"#;

@@ -2,8 +2,8 @@
 //! not panic, and guest memory is left exactly as it was. Also names whose hashes collide, and the
 //! same name in two slots.
 //!
-//! The guest here is a shell: the test writes the table bytes into its memory, sets the address
-//! its `wasmtime_global_table` returns, and calls `declare` through it.
+//! The guest here is a shell: the test writes the table bytes into its memory, sets the table
+//! address the shell passes, and calls `declare` through it.
 
 use wasmtime::{Instance, Module, Store, Val};
 use wasmtime_global::abi::{self, Header, NameError, Slot, ValueType};
@@ -12,11 +12,11 @@ use wasmtime_global_tests::{Host, engine, linker, store};
 
 const SHELL: &str = r#"
 (module
-  (import "wasmtime_global_v1" "declare" (func $declare (param i32) (result i32)))
+  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
   (memory (export "memory") 1)
   (global $table (export "table") (mut i32) (i32.const 1024))
-  (func (export "wasmtime_global_table") (result i32) (global.get $table))
-  (func (export "declare") (param i32) (result i32) (call $declare (local.get 0)))
+  (func (export "declare") (param i32) (result i32)
+    (call $declare (global.get $table) (local.get 0)))
   (func (export "read") (param i32) (result i64) (i64.load (local.get 0))))
 "#;
 
@@ -244,8 +244,12 @@ fn header_fields() -> wasmtime::Result<()> {
             },
         ),
         (
-            with(|h| h.version = 2),
-            Error::UnsupportedVersion { found: 2 },
+            with(|h| h.version = 1),
+            Error::UnsupportedVersion { found: 1 },
+        ),
+        (
+            with(|h| h.version = 3),
+            Error::UnsupportedVersion { found: 3 },
         ),
         (
             with(|h| h.version = 0),
@@ -452,22 +456,17 @@ fn slot_fields() -> wasmtime::Result<()> {
 fn exports() -> wasmtime::Result<()> {
     let cases = [
         (
-            r#"(module (import "wasmtime_global_v1" "declare" (func $d (param i32) (result i32)))
-                 (func (export "declare") (param i32) (result i32) (call $d (local.get 0))))"#,
+            r#"(module (import "wasmtime_global_v2" "declare" (func $d (param i32 i32) (result i32)))
+                 (func (export "declare") (param i32) (result i32)
+                   (call $d (i32.const 1024) (local.get 0))))"#,
             Error::NoMemory,
         ),
         (
-            r#"(module (import "wasmtime_global_v1" "declare" (func $d (param i32) (result i32)))
-                 (memory (export "memory") 1)
-                 (func (export "declare") (param i32) (result i32) (call $d (local.get 0))))"#,
-            Error::NoTableExport,
-        ),
-        (
-            r#"(module (import "wasmtime_global_v1" "declare" (func $d (param i32) (result i32)))
-                 (memory (export "memory") 1)
-                 (func (export "wasmtime_global_table") (result i64) (i64.const 1024))
-                 (func (export "declare") (param i32) (result i32) (call $d (local.get 0))))"#,
-            Error::TableExportType,
+            r#"(module (import "wasmtime_global_v2" "declare" (func $d (param i32 i32) (result i32)))
+                 (memory (export "mem") 1)
+                 (func (export "declare") (param i32) (result i32)
+                   (call $d (i32.const 1024) (local.get 0))))"#,
+            Error::NoMemory,
         ),
     ];
     for (wat, expected) in cases {

@@ -47,7 +47,6 @@ fn constants() {
     let expected: Vec<(&str, String)> = vec![
         ("IMPORT_MODULE", text(abi::IMPORT_MODULE)),
         ("DECLARE_IMPORT", text(abi::DECLARE_IMPORT)),
-        ("TABLE_EXPORT", text(abi::TABLE_EXPORT)),
         ("MEMORY_EXPORT", text(abi::MEMORY_EXPORT)),
         ("MAGIC", abi::MAGIC.to_string()),
         ("VERSION", abi::VERSION.to_string()),
@@ -77,6 +76,51 @@ fn constants() {
         "the spec lists one import"
     );
     assert_eq!(&abi::MAGIC.to_le_bytes(), b"WGTB");
+}
+
+/// The imports table gives each import's wasm signature; the host's linker defines exactly those.
+#[test]
+fn imports() -> wasmtime::Result<()> {
+    let rows = table("imports");
+    let engine = wasmtime::Engine::default();
+    let mut linker: wasmtime::Linker<wasmtime_global::GlobalsCtx> = wasmtime::Linker::new(&engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx| ctx)?;
+    let mut store =
+        wasmtime::Store::new(&engine, wasmtime_global::GlobalsCtx::new(&Default::default()));
+    let items: Vec<_> = linker
+        .iter(&mut store)
+        .map(|(module, name, item)| (module.to_owned(), name.to_owned(), item))
+        .collect();
+    let mut defined = Vec::new();
+    for (module, name, item) in items {
+        let Some(func) = item.into_func() else {
+            continue;
+        };
+        let ty = func.ty(&store);
+        let params: Vec<String> = ty.params().map(|t| t.to_string()).collect();
+        let results: Vec<String> = ty.results().map(|t| t.to_string()).collect();
+        assert_eq!(module, abi::IMPORT_MODULE);
+        defined.push((name, params, results));
+    }
+    let documented: Vec<(String, Vec<String>, Vec<String>)> = rows
+        .iter()
+        .map(|r| {
+            // `(table: i32, slot_index: i32) -> i32`
+            let (params, result) = r[1].split_once(" -> ").expect("(params) -> result");
+            let params = params
+                .trim_matches(|c| c == '(' || c == ')')
+                .split(", ")
+                .map(|p| p.split_once(": ").expect("name: type").1.to_owned())
+                .collect();
+            (r[0].clone(), params, vec![result.to_owned()])
+        })
+        .collect();
+    assert_eq!(defined, documented);
+    assert_eq!(
+        abi::IMPORTS,
+        documented.iter().map(|d| d.0.as_str()).collect::<Vec<_>>().as_slice()
+    );
+    Ok(())
 }
 
 fn check_layout(name: &str, fields: &[Field], size: usize) {

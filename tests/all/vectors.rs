@@ -91,18 +91,26 @@ fn the_header_image_encodes_and_decodes_its_fields() {
     assert_eq!(
         expected,
         Header {
-            count: 3,
+            count: 4,
             generation: 4,
             ..Header::new(16)
         }
     );
+    // The header counts exactly the slot images that follow.
+    let slots = load("layout.json")["slots"].as_array().unwrap().len();
+    assert_eq!(expected.count as usize, slots);
 }
 
 #[test]
 fn the_slot_images_encode_and_decode_their_fields() {
     let slots = load("layout.json")["slots"].as_array().unwrap().clone();
     assert_eq!(slots.len(), 4);
-    for s in &slots {
+    // Slot i is image i, and the names lie end to end from 4096.
+    let mut name_addr = 4096;
+    for (i, s) in slots.iter().enumerate() {
+        assert_eq!(s["index"].as_u64(), Some(i as u64), "{s}");
+        assert_eq!(u32_field(&s["fields"]["name_addr"]), name_addr, "{s}");
+        name_addr += s["name"].as_str().unwrap().len() as u32;
         let f = &s["fields"];
         let expected = Slot {
             hash: u64_field(&f["hash"]),

@@ -3,7 +3,7 @@
 ;;
 ;; Memory map: names at 256..336, the table at 1024 (8-aligned) with capacity 8 (576 bytes).
 (module
-  (import "wasmtime_global_v1" "declare" (func $declare (param i32) (result i32)))
+  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
   (memory (export "memory") 1)
 
   ;; Names (UTF-8, no NUL).
@@ -13,11 +13,10 @@
   (data (i32.const 304) "TEST_INT64")
   (data (i32.const 320) "TEST_FLOAT64")
 
-  ;; Header: magic "WGTB", version 1, slot_size 64, capacity 8, count 0; the rest zero.
-  (data (i32.const 1024) "WGTB\01\00\00\00\40\00\00\00\08\00\00\00\00\00\00\00")
+  ;; Header: magic "WGTB", version 2, slot_size 64, capacity 8, count 0; the rest zero.
+  (data (i32.const 1024) "WGTB\02\00\00\00\40\00\00\00\08\00\00\00\00\00\00\00")
 
   (global $table i32 (i32.const 1024))
-  (func (export "wasmtime_global_table") (result i32) (global.get $table))
 
   ;; Address of slot $i's first byte: table + 64 + i * 64.
   (func $slot (param $i i32) (result i32)
@@ -35,7 +34,7 @@
     (i64.store offset=24 (local.get $s) (local.get $default))
     (i64.store offset=32 (local.get $s) (local.get $default))
     (i32.store offset=16 (global.get $table) (i32.add (local.get $i) (i32.const 1)))
-    (if (i32.ne (call $declare (local.get $i)) (i32.const 0)) (then unreachable)))
+    (if (i32.ne (call $declare (global.get $table) (local.get $i)) (i32.const 0)) (then unreachable)))
 
   ;; Hashes are FNV-1a 64 of the names (spec/ABI.md, "Name hash").
   (func (export "init")

@@ -7,7 +7,7 @@
 ;;   (spec/ABI.md §10); counts snapshots where they differ.
 ;; - `changes(i)`: slot i's change counter; `generation()`: the table's generation.
 (module
-  (import "wasmtime_global_v1" "declare" (func $declare (param i32) (result i32)))
+  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
   (memory (export "memory") 1 1 shared)
 
   (data (i32.const 256) "TEST_BOOL")
@@ -15,10 +15,9 @@
   (data (i32.const 288) "TEST_DURATION")
   (data (i32.const 304) "TEST_INT64")
   (data (i32.const 320) "TEST_FLOAT64")
-  (data (i32.const 1024) "WGTB\01\00\00\00\40\00\00\00\08\00\00\00\00\00\00\00")
+  (data (i32.const 1024) "WGTB\02\00\00\00\40\00\00\00\08\00\00\00\00\00\00\00")
 
   (global $table i32 (i32.const 1024))
-  (func (export "wasmtime_global_table") (result i32) (global.get $table))
 
   (func $slot (param $i i32) (result i32)
     (i32.add (global.get $table) (i32.add (i32.const 64) (i32.mul (local.get $i) (i32.const 64)))))
@@ -34,7 +33,7 @@
     (i64.store offset=24 (local.get $s) (local.get $default))
     (i64.atomic.store offset=32 (local.get $s) (local.get $default))
     (i32.atomic.store offset=16 (global.get $table) (i32.add (local.get $i) (i32.const 1)))
-    (if (i32.ne (call $declare (local.get $i)) (i32.const 0)) (then unreachable)))
+    (if (i32.ne (call $declare (global.get $table) (local.get $i)) (i32.const 0)) (then unreachable)))
 
   (func (export "init")
     (call $declare_slot (i32.const 0) (i64.const 0x2f65cee8db02e502) (i32.const 256) (i32.const 9)
