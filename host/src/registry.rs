@@ -536,9 +536,10 @@ impl Globals {
             // value again, under the lock, is what a declaration promises (§7.3), and is not a
             // change.
             let value = state.entries.get(&known.name).and_then(|e| e.value);
-            known
-                .value
-                .store(value.map_or(known.default, Value::to_bits), Ordering::Release);
+            known.value.store(
+                value.map_or(known.default, Value::to_bits),
+                Ordering::Release,
+            );
             return Ok(Some(Arc::clone(&known.name)));
         }
         let generation = word(u64::from(key.1) + GENERATION_OFFSET)?;
@@ -547,10 +548,13 @@ impl Globals {
         let Ok(name) = declare_in(state, &slot.name, slot.ty) else {
             return Ok(None);
         };
-        let table = state.shared_tables.entry(key).or_insert_with(|| SharedTableState {
-            table: Arc::new(SharedTable { generation }),
-            slots: HashMap::new(),
-        });
+        let table = state
+            .shared_tables
+            .entry(key)
+            .or_insert_with(|| SharedTableState {
+                table: Arc::new(SharedTable { generation }),
+                slots: HashMap::new(),
+            });
         table.slots.insert(
             slot.index,
             SharedSlot {
@@ -570,7 +574,9 @@ impl Globals {
             default: slot.default,
         };
         if let Some(entry) = state.entries.get_mut(&name) {
-            target.value.store(target.bits(entry.value), Ordering::Release);
+            target
+                .value
+                .store(target.bits(entry.value), Ordering::Release);
             entry.shared.push(target);
         }
         Ok(Some(name))

@@ -1,6 +1,7 @@
 //! End-to-end tests of wasmtime-global: one binary, a module per topic.
 
 mod conformance;
+mod identity;
 mod limits;
 mod live;
 mod malformed;

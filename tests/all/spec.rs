@@ -85,8 +85,10 @@ fn imports() -> wasmtime::Result<()> {
     let engine = wasmtime::Engine::default();
     let mut linker: wasmtime::Linker<wasmtime_global::GlobalsCtx> = wasmtime::Linker::new(&engine);
     wasmtime_global::add_to_linker(&mut linker, |ctx| ctx)?;
-    let mut store =
-        wasmtime::Store::new(&engine, wasmtime_global::GlobalsCtx::new(&Default::default()));
+    let mut store = wasmtime::Store::new(
+        &engine,
+        wasmtime_global::GlobalsCtx::new(&Default::default()),
+    );
     let items: Vec<_> = linker
         .iter(&mut store)
         .map(|(module, name, item)| (module.to_owned(), name.to_owned(), item))
@@ -118,7 +120,11 @@ fn imports() -> wasmtime::Result<()> {
     assert_eq!(defined, documented);
     assert_eq!(
         abi::IMPORTS,
-        documented.iter().map(|d| d.0.as_str()).collect::<Vec<_>>().as_slice()
+        documented
+            .iter()
+            .map(|d| d.0.as_str())
+            .collect::<Vec<_>>()
+            .as_slice()
     );
     Ok(())
 }

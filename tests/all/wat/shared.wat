@@ -6,6 +6,7 @@
 ;; - `consistent(i, j, n)`: n snapshots of globals i and j with the generation protocol
 ;;   (spec/ABI.md §10); counts snapshots where they differ.
 ;; - `changes(i)`: slot i's change counter; `generation()`: the table's generation.
+;; - `declare_one(i)`: declares global i alone (`init` declares all five).
 (module
   (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
   (memory (export "memory") 1 1 shared)
@@ -32,20 +33,35 @@
     (i32.store offset=16 (local.get $s) (local.get $ty))
     (i64.store offset=24 (local.get $s) (local.get $default))
     (i64.atomic.store offset=32 (local.get $s) (local.get $default))
-    (i32.atomic.store offset=16 (global.get $table) (i32.add (local.get $i) (i32.const 1)))
+    ;; count = max(count, i + 1): another instance of the memory may have declared a later slot.
+    (if (i32.lt_u (i32.atomic.load offset=16 (global.get $table)) (i32.add (local.get $i) (i32.const 1)))
+      (then (i32.atomic.store offset=16 (global.get $table) (i32.add (local.get $i) (i32.const 1)))))
     (if (i32.ne (call $declare (global.get $table) (local.get $i)) (i32.const 0)) (then unreachable)))
 
+  ;; Declares global $i (0 to 4) alone.
+  (func $declare_global (export "declare_one") (param $i i32)
+    (if (i32.eq (local.get $i) (i32.const 0)) (then
+      (call $declare_slot (i32.const 0) (i64.const 0x2f65cee8db02e502) (i32.const 256) (i32.const 9)
+                          (i32.const 1) (i64.const 1))))
+    (if (i32.eq (local.get $i) (i32.const 1)) (then
+      (call $declare_slot (i32.const 1) (i64.const 0x5c9d25d639498198) (i32.const 272) (i32.const 11)
+                          (i32.const 2) (i64.const 42))))
+    (if (i32.eq (local.get $i) (i32.const 2)) (then
+      (call $declare_slot (i32.const 2) (i64.const 0x94d191a82a38c862) (i32.const 288) (i32.const 13)
+                          (i32.const 5) (i64.const 60000000000))))
+    (if (i32.eq (local.get $i) (i32.const 3)) (then
+      (call $declare_slot (i32.const 3) (i64.const 0xd36e40cee137a34d) (i32.const 304) (i32.const 10)
+                          (i32.const 3) (i64.const -7))))
+    (if (i32.eq (local.get $i) (i32.const 4)) (then
+      (call $declare_slot (i32.const 4) (i64.const 0x9b7fd36afdb9e7e6) (i32.const 320) (i32.const 12)
+                          (i32.const 4) (i64.const 0x3FF8000000000000)))))
+
   (func (export "init")
-    (call $declare_slot (i32.const 0) (i64.const 0x2f65cee8db02e502) (i32.const 256) (i32.const 9)
-                        (i32.const 1) (i64.const 1))
-    (call $declare_slot (i32.const 1) (i64.const 0x5c9d25d639498198) (i32.const 272) (i32.const 11)
-                        (i32.const 2) (i64.const 42))
-    (call $declare_slot (i32.const 2) (i64.const 0x94d191a82a38c862) (i32.const 288) (i32.const 13)
-                        (i32.const 5) (i64.const 60000000000))
-    (call $declare_slot (i32.const 3) (i64.const 0xd36e40cee137a34d) (i32.const 304) (i32.const 10)
-                        (i32.const 3) (i64.const -7))
-    (call $declare_slot (i32.const 4) (i64.const 0x9b7fd36afdb9e7e6) (i32.const 320) (i32.const 12)
-                        (i32.const 4) (i64.const 0x3FF8000000000000)))
+    (call $declare_global (i32.const 0))
+    (call $declare_global (i32.const 1))
+    (call $declare_global (i32.const 2))
+    (call $declare_global (i32.const 3))
+    (call $declare_global (i32.const 4)))
 
   (func $read (param $i i32) (result i64)
     (i64.atomic.load offset=32 (call $slot (local.get $i))))
