@@ -1,5 +1,6 @@
 //! Syncing without the embedder calling [`sync`]: on every entry into wasm (a call hook, with the
-//! `call-hook` feature) and on every epoch tick while wasm runs.
+//! `call-hook` feature) and on every epoch tick while wasm runs; and the same for stores with
+//! async support (feature `async`), which must keep yielding to their executor.
 
 use crate::{GlobalsCtx, sync};
 #[cfg(feature = "call-hook")]
@@ -14,6 +15,11 @@ use wasmtime::{Store, UpdateDeadline};
 /// thread, say). It sets the store's epoch deadline and replaces its deadline callback (wasmtime
 /// keeps one): an embedder that also uses epochs for time limits should call [`sync`] from its own
 /// callback instead. A guest with shared memory needs none of this: its slots are written at once.
+///
+/// In a store that runs wasm with `call_async`, this replaces the yield that
+/// `Store::epoch_deadline_async_yield_and_update` sets up, so other tasks on the executor
+/// thread would not run while the guest loops: use `sync_on_epoch_async` (feature `async`)
+/// there, which syncs and yields.
 ///
 /// # Examples
 ///
@@ -72,4 +78,78 @@ pub fn sync_on_call<T: 'static>(
         }
         Ok(())
     });
+}
+
+/// [`sync_on_epoch`] for a store with async support: every `ticks` epoch ticks it syncs the store
+/// **and yields to the async executor**, as [`Store::epoch_deadline_async_yield_and_update`]
+/// does, so a guest that loops neither misses a change nor starves the other tasks on its thread.
+///
+/// It sets the store's epoch deadline and replaces its deadline callback (wasmtime keeps one). The
+/// wasm must run through `*_async` calls: a synchronous call that reaches a deadline traps, as
+/// wasmtime's own yield does.
+///
+/// # Examples
+///
+/// ```
+/// use wasmtime::{Config, Engine, Store};
+/// use wasmtime_global::{Globals, GlobalsCtx};
+///
+/// let mut config = Config::new();
+/// config.epoch_interruption(true);
+/// let engine = Engine::new(&config)?;
+/// let mut store = Store::new(&engine, GlobalsCtx::new(&Globals::new()));
+/// wasmtime_global::sync_on_epoch_async(&mut store, |ctx| ctx, 1);
+/// // elsewhere, every millisecond: engine.increment_epoch();
+/// # Ok::<(), wasmtime::Error>(())
+/// ```
+#[cfg(feature = "async")]
+pub fn sync_on_epoch_async<T: 'static>(
+    store: &mut Store<T>,
+    get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
+    ticks: u64,
+) {
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_callback(move |mut cx| {
+        sync(&mut cx, &get)?;
+        Ok(UpdateDeadline::Yield(ticks))
+    });
+}
+
+/// [`sync_on_call`] for a store with async support: installs, with
+/// [`Store::call_hook_async`], a hook that [syncs](sync) the store every time the host calls into
+/// wasm and every time a host function returns to wasm. The store then requires `*_async` calls,
+/// as any async call hook makes it.
+///
+/// The hook replaces any call hook the store had. An embedder with an async hook of its own
+/// calls [`sync`] from it instead, on [`CallHook::CallingWasm`] and
+/// [`CallHook::ReturningFromHost`].
+#[cfg(all(feature = "async", feature = "call-hook"))]
+pub fn sync_on_call_async<T: Send + 'static>(
+    store: &mut Store<T>,
+    get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
+) {
+    store.call_hook_async(SyncOnCall(get));
+}
+
+/// The async call hook of [`sync_on_call_async`].
+#[cfg(all(feature = "async", feature = "call-hook"))]
+struct SyncOnCall<G>(G);
+
+#[cfg(all(feature = "async", feature = "call-hook"))]
+#[async_trait::async_trait]
+impl<T, G> wasmtime::CallHookHandler<T> for SyncOnCall<G>
+where
+    T: Send + 'static,
+    G: Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
+{
+    async fn handle_call_event(
+        &self,
+        mut cx: wasmtime::StoreContextMut<'_, T>,
+        hook: CallHook,
+    ) -> wasmtime::Result<()> {
+        if matches!(hook, CallHook::CallingWasm | CallHook::ReturningFromHost) {
+            sync(&mut cx, &self.0)?;
+        }
+        Ok(())
+    }
 }

@@ -47,7 +47,7 @@
 //!    [`wasmtime::Caller`], and writes the value with the memory's `&mut [u8]`.
 //!
 //! A value is written in one 8-byte copy while no guest code of the store runs, so a guest never
-//! sees half of it. Call [`sync`] before calling into the guest, use [`sync_on_call`] (feature
+//! sees half of it. Call [`sync`] before calling into the guest, use `sync_on_call` (feature
 //! `call-hook`) to do it on every entry into wasm, or [`sync_on_epoch`] to do it at epoch deadlines
 //! while a long-running guest loops.
 //!
@@ -97,7 +97,11 @@ pub use ctx::{Declaration, GlobalsCtx, Stats, sync};
 pub use error::{Error, Result};
 #[cfg(feature = "call-hook")]
 pub use hook::sync_on_call;
+#[cfg(all(feature = "async", feature = "call-hook"))]
+pub use hook::sync_on_call_async;
 pub use hook::sync_on_epoch;
+#[cfg(feature = "async")]
+pub use hook::sync_on_epoch_async;
 pub use linker::add_to_linker;
 pub use registry::{Batch, Globals};
 pub use value::Value;

@@ -1,5 +1,6 @@
 //! End-to-end tests of wasmtime-global: one binary, a module per topic.
 
+mod asynchronous;
 mod conformance;
 mod identity;
 mod limits;

@@ -1,0 +1,275 @@
+//! Guests run with wasmtime's `*_async` calls, as most production embedders run them:
+//! declarations from start functions, from a first read inside `call_async`, in stores whose
+//! epoch deadlines yield or whose call hook is async, a hundred guests at once on a
+//! multi-threaded runtime, and the async sync helpers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use wasmtime::{CallHook, Config, Engine, Linker, Module, Store, StoreContextMut};
+use wasmtime_global::{Globals, GlobalsCtx};
+use wasmtime_global_tests::guests;
+
+const UINT64: i32 = 1;
+
+fn async_engine(epochs: bool) -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(epochs);
+    Engine::new(&config)
+}
+
+fn async_linker(engine: &Engine) -> wasmtime::Result<Linker<GlobalsCtx>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    Ok(linker)
+}
+
+/// The Rust SDK's scenario guest: `get(i)` declares global `i` at its first read.
+fn sdk_guest(engine: &Engine) -> wasmtime::Result<Module> {
+    Module::from_file(engine, guests::SCENARIO)
+}
+
+async fn get(
+    store: &mut Store<GlobalsCtx>,
+    instance: &wasmtime::Instance,
+    i: i32,
+) -> wasmtime::Result<i64> {
+    let get = instance.get_typed_func::<i32, i64>(&mut *store, "get")?;
+    get.call_async(&mut *store, i).await
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+#[test]
+fn instantiate_async_runs_a_start_function_that_declares() -> wasmtime::Result<()> {
+    let wat = include_str!("wat/scenario.wat").replace(
+        r#"(func (export "init")"#,
+        r#"(start $init) (func $init (export "init")"#,
+    );
+    runtime().block_on(async {
+        let engine = async_engine(false)?;
+        let module = Module::new(&engine, &wat)?;
+        let globals = Globals::new();
+        globals.set_u64("TEST_UINT64", 5)?;
+        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+        let instance = async_linker(&engine)?
+            .instantiate_async(&mut store, &module)
+            .await?;
+        assert_eq!(
+            store.data().declarations().len(),
+            5,
+            "declared by the start function"
+        );
+        assert_eq!(get(&mut store, &instance, UINT64).await?, 5);
+        globals.set_u64("TEST_UINT64", 6)?;
+        wasmtime_global::sync(&mut store, |ctx| ctx)?;
+        assert_eq!(get(&mut store, &instance, UINT64).await?, 6);
+        Ok(())
+    })
+}
+
+#[test]
+fn call_async_whose_first_read_declares() -> wasmtime::Result<()> {
+    runtime().block_on(async {
+        let engine = async_engine(false)?;
+        let globals = Globals::new();
+        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+        let instance = async_linker(&engine)?
+            .instantiate_async(&mut store, &sdk_guest(&engine)?)
+            .await?;
+        assert_eq!(get(&mut store, &instance, UINT64).await?, 42, "the default");
+        assert_eq!(store.data().stats().declare_calls, 1);
+        globals.set_u64("TEST_UINT64", 43)?;
+        wasmtime_global::sync(&mut store, |ctx| ctx)?;
+        assert_eq!(get(&mut store, &instance, UINT64).await?, 43);
+        Ok(())
+    })
+}
+
+#[test]
+fn a_store_whose_epoch_deadlines_yield_declares() -> wasmtime::Result<()> {
+    runtime().block_on(async {
+        let engine = async_engine(true)?;
+        let globals = Globals::new();
+        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+        store.epoch_deadline_async_yield_and_update(1);
+        let instance = async_linker(&engine)?
+            .instantiate_async(&mut store, &sdk_guest(&engine)?)
+            .await?;
+        engine.increment_epoch(); // the next check in the guest yields
+        assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
+        assert_eq!(store.data().declarations().len(), 1);
+        Ok(())
+    })
+}
+
+/// An async call hook that counts host calls, as an embedder's own might.
+struct Counting(Arc<AtomicU64>);
+
+#[async_trait::async_trait]
+impl wasmtime::CallHookHandler<GlobalsCtx> for Counting {
+    async fn handle_call_event(
+        &self,
+        _: StoreContextMut<'_, GlobalsCtx>,
+        hook: CallHook,
+    ) -> wasmtime::Result<()> {
+        if matches!(hook, CallHook::CallingHost) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_store_with_an_async_call_hook_declares() -> wasmtime::Result<()> {
+    runtime().block_on(async {
+        let engine = async_engine(false)?;
+        let globals = Globals::new();
+        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+        let calls = Arc::new(AtomicU64::new(0));
+        store.call_hook_async(Counting(Arc::clone(&calls)));
+        let instance = async_linker(&engine)?
+            .instantiate_async(&mut store, &sdk_guest(&engine)?)
+            .await?;
+        assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
+        assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
+        assert_eq!(
+            calls.load(Ordering::Relaxed),
+            1,
+            "one declaration, then plain reads"
+        );
+        Ok(())
+    })
+}
+
+#[test]
+fn a_hundred_concurrent_guests_on_a_multi_threaded_runtime() -> wasmtime::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let engine = async_engine(false)?;
+        let module = sdk_guest(&engine)?;
+        let linker = Arc::new(async_linker(&engine)?);
+        let globals = Globals::new();
+        globals.set_u64("TEST_UINT64", 1000)?;
+        let tasks: Vec<_> = (0..100u64)
+            .map(|k| {
+                let (engine, module, linker, globals) = (
+                    engine.clone(),
+                    module.clone(),
+                    Arc::clone(&linker),
+                    globals.clone(),
+                );
+                tokio::spawn(async move {
+                    let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+                    let instance = linker.instantiate_async(&mut store, &module).await?;
+                    let first = get(&mut store, &instance, UINT64).await?;
+                    // Each task sets a name of its own, then reads it back after a sync.
+                    let name = format!("TASK_{k}");
+                    globals.set(&name, k)?;
+                    tokio::task::yield_now().await;
+                    wasmtime_global::sync(&mut store, |ctx| ctx)?;
+                    let again = get(&mut store, &instance, UINT64).await?;
+                    wasmtime::Result::<_>::Ok((first, again, store.data().declarations().len()))
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (first, again, declared) = task.await??;
+            assert_eq!((first, again, declared), (1000, 1000, 1));
+        }
+        assert_eq!(
+            globals.declared_type("TEST_UINT64"),
+            None,
+            "every store dropped"
+        );
+        assert_eq!(globals.len(), 101);
+        Ok(())
+    })
+}
+
+/// `sync_on_epoch` replaced the async yield; `sync_on_epoch_async` syncs and yields: another task
+/// on the same thread runs while the guest spins, and the guest sees the change.
+#[test]
+fn sync_on_epoch_async_syncs_and_still_yields() -> wasmtime::Result<()> {
+    let engine = async_engine(true)?;
+    let module = sdk_guest(&engine)?;
+    let globals = Globals::new();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                engine.increment_epoch();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let result = runtime().block_on(async {
+            let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+            wasmtime_global::sync_on_epoch_async(&mut store, |ctx| ctx, 1);
+            let instance = async_linker(&engine)?
+                .instantiate_async(&mut store, &module)
+                .await?;
+            assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
+            let ran = Arc::new(AtomicU64::new(0));
+            let other = tokio::spawn({
+                let ran = Arc::clone(&ran);
+                async move {
+                    loop {
+                        ran.fetch_add(1, Ordering::Relaxed);
+                        tokio::task::yield_now().await;
+                    }
+                }
+            });
+            let setter = std::thread::spawn({
+                let globals = globals.clone();
+                let ran = Arc::clone(&ran);
+                move || {
+                    // Set only once the other task has run a few times, i.e. while the guest
+                    // spins; it cannot have run at all unless the guest yields.
+                    while ran.load(Ordering::Relaxed) < 5 {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    globals.set_u64("TEST_UINT64", 7).expect("a valid name");
+                }
+            });
+            let spin = instance.get_typed_func::<(i32, i64), i64>(&mut store, "spin")?;
+            let seen = spin.call_async(&mut store, (UINT64, 42)).await?;
+            other.abort();
+            setter.join().expect("the setter");
+            assert_eq!(seen, 7);
+            assert!(ran.load(Ordering::Relaxed) >= 5);
+            wasmtime::Result::<()>::Ok(())
+        });
+        stop.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+#[test]
+fn sync_on_call_async_syncs_on_every_entry() -> wasmtime::Result<()> {
+    runtime().block_on(async {
+        let engine = async_engine(false)?;
+        let globals = Globals::new();
+        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+        wasmtime_global::sync_on_call_async(&mut store, |ctx| ctx);
+        let instance = async_linker(&engine)?
+            .instantiate_async(&mut store, &sdk_guest(&engine)?)
+            .await?;
+        assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
+        globals.set_u64("TEST_UINT64", 8)?;
+        assert_eq!(
+            get(&mut store, &instance, UINT64).await?,
+            8,
+            "no explicit sync"
+        );
+        assert!(store.data().stats().syncs >= 2);
+        Ok(())
+    })
+}
