@@ -6,7 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-const GUESTS: &[&str] = &["scenario", "demo", "fill", "bench", "conformance"];
+const GUESTS: &[&str] = &[
+    "scenario",
+    "demo",
+    "fill",
+    "bench",
+    "conformance",
+    "request",
+];
 const TARGET: &str = "wasm32-unknown-unknown";
 
 /// Flags and wrappers meant for the host build (clippy, coverage, sanitizers, the capacity) that

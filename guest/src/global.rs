@@ -3,6 +3,7 @@
 use crate::table::{self, DeclareError};
 use core::marker::PhantomData;
 use core::ptr;
+use core::sync::atomic::{AtomicI64, Ordering};
 use wasmtime_global_abi::{ValueType, check_name};
 
 /// A global of Rust type `T`, declared under a name with a default. Usable as a `static` (every
@@ -26,6 +27,9 @@ pub struct Global<T> {
     default: u64,
     /// The slot's value field once declared; null before.
     value: SlotPtr,
+    /// Why the declaration failed, if it did (`table::refusal`); written only then, so that
+    /// asking again gives the same answer without using up another slot.
+    refused: AtomicI64,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -63,6 +67,7 @@ impl<T> Global<T> {
             ty,
             default,
             value: SlotPtr::null(),
+            refused: AtomicI64::new(table::refusal::NONE),
             _type: PhantomData,
         }
     }
@@ -73,18 +78,42 @@ impl<T> Global<T> {
         self.name
     }
 
-    /// Declares the global now rather than at its first read. Declaring again does nothing.
+    /// Declares the global now rather than at its first read. Declaring again does nothing, and
+    /// a declaration that failed fails again with the same error, without using another slot.
     ///
     /// # Errors
     ///
     /// [`DeclareError::TableFull`] when all [`CAPACITY`](crate::CAPACITY) slots are taken;
     /// [`DeclareError::TypeMismatch`] when the host knows the name with another type.
     pub fn declare(&self) -> Result<(), DeclareError> {
-        if self.value.load().is_null() {
-            let slot = table::declare(self.name, self.ty, self.default)?;
-            self.value.store(slot);
+        if self.declare_raw().is_null() {
+            let code = self.refused.load(Ordering::Relaxed);
+            if let Some(e) = DeclareError::from_refusal(code) {
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// Why the declaration failed, if it was tried and failed: what [`Global::declare`] returned
+    /// (or a read panicked with). Never asks the host.
+    #[must_use]
+    pub fn error(&self) -> Option<DeclareError> {
+        DeclareError::from_refusal(self.refused.load(Ordering::Relaxed))
+    }
+
+    /// The value field, declaring the global if it is not yet; null if that fails (then
+    /// `refused` says why).
+    fn declare_raw(&self) -> *mut u64 {
+        let value = self.value.load();
+        if !value.is_null() || self.refused.load(Ordering::Relaxed) != table::refusal::NONE {
+            return value;
+        }
+        let value = table::declare(self.name, self.ty, self.default, &self.refused);
+        if !value.is_null() {
+            self.value.store(value);
+        }
+        value
     }
 
     /// The current value's 64 bits: one pointer check and one load once declared.
@@ -119,10 +148,21 @@ impl<T> Global<T> {
     #[cold]
     #[inline(never)]
     fn declare_or_panic(&self) -> *mut u64 {
-        if let Err(e) = self.declare() {
-            panic!("wasmtime-global: cannot declare {:?}: {e}", self.name);
+        let value = self.declare_raw();
+        if value.is_null() {
+            self.panic_refused();
         }
-        self.value.load()
+        value
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn panic_refused(&self) -> ! {
+        let code = self.refused.load(Ordering::Relaxed);
+        match DeclareError::from_refusal(code) {
+            Some(e) => panic!("wasmtime-global: cannot declare {:?}: {e}", self.name),
+            None => panic!("wasmtime-global: cannot declare {:?}", self.name),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::registry::{CHANGES_AFTER_VALUE, SharedDeclaration, TableKey};
 use crate::table::ValidSlot;
 use crate::{Error, Globals, Result, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{AsContextMut, Memory, SharedMemory};
@@ -34,12 +34,17 @@ pub struct GlobalsCtx {
     synced: u64,
     /// Every memory that holds a declared table, in the order first seen.
     memories: Vec<GuestMemory>,
+    /// Each memory's base address when last looked at.
+    bases: Vec<usize>,
     /// Index into `memories` by the memory's base address when last looked at (see
     /// [`GlobalsCtx::find_memory`]).
     by_base: HashMap<usize, usize>,
     tables: Vec<Table>,
     /// Index into `tables` by memory (index into `memories`) and table address.
     by_table: HashMap<(usize, u32), usize>,
+    /// The table of the last declaration: (memory, table address, table). Most declarations come
+    /// from the instance that declared last, so this saves the hash lookup.
+    last_table: Option<(usize, u32, usize)>,
     /// Every declared slot in an ordinary memory, by name, for [`sync`].
     by_name: HashMap<Arc<str>, Vec<SlotRef>>,
     /// Slots declared since `by_name` was last brought up to date: a store that never syncs a
@@ -66,7 +71,33 @@ struct Table {
     addr: u32,
     /// For a table in a shared memory, its key in the registry.
     shared: Option<TableKey>,
-    slots: BTreeMap<u32, Declared>,
+    slots: Slots,
+}
+
+/// A table's declared slots, by index: a vector as long as the highest index declared, so a
+/// declaration costs no hashing. A guest can make it as long as its own table, no longer: the
+/// host holds at most one `Option<Declared>` per 64-byte slot of guest memory.
+#[derive(Debug, Default)]
+struct Slots(Vec<Option<Declared>>);
+
+impl Slots {
+    fn get(&self, index: u32) -> Option<&Declared> {
+        self.0.get(index as usize)?.as_ref()
+    }
+
+    fn insert(&mut self, index: u32, declared: Declared) {
+        let i = index as usize;
+        if self.0.len() <= i {
+            self.0.resize_with(i + 1, || None);
+        }
+        self.0[i] = Some(declared);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, &Declared)> {
+        (0..)
+            .zip(&self.0)
+            .filter_map(|(i, d)| Some((i, d.as_ref()?)))
+    }
 }
 
 #[derive(Debug)]
@@ -143,9 +174,11 @@ impl GlobalsCtx {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             synced: globals.version(),
             memories: Vec::new(),
+            bases: Vec::new(),
             by_base: HashMap::new(),
             tables: Vec::new(),
             by_table: HashMap::new(),
+            last_table: None,
             by_name: HashMap::new(),
             unindexed: Vec::new(),
             writes: Vec::new(),
@@ -171,7 +204,7 @@ impl GlobalsCtx {
     pub fn declarations(&self) -> Vec<Declaration> {
         let mut all = Vec::new();
         for table in &self.tables {
-            all.extend(table.slots.iter().map(|(&index, d)| Declaration {
+            all.extend(table.slots.iter().map(|(index, d)| Declaration {
                 table_addr: table.addr,
                 index,
                 name: d.name.to_string(),
@@ -187,9 +220,11 @@ impl GlobalsCtx {
     pub fn reset(&mut self) {
         self.release();
         self.memories.clear();
+        self.bases.clear();
         self.by_base.clear();
         self.tables.clear();
         self.by_table.clear();
+        self.last_table = None;
         self.by_name.clear();
         self.unindexed.clear();
         self.synced = self.globals.version();
@@ -200,7 +235,7 @@ impl GlobalsCtx {
             let shared = t.shared;
             t.slots
                 .iter()
-                .map(move |(&index, d)| (&*d.name, shared.map(|key| (key, index))))
+                .map(move |(index, d)| (&*d.name, shared.map(|key| (key, index))))
         });
         self.globals.undeclare(self.id, names);
     }
@@ -220,16 +255,21 @@ impl GlobalsCtx {
 
     /// The recorded memory whose base address was `base` when last looked at.
     pub(crate) fn memory_at(&self, base: usize) -> Option<usize> {
-        self.by_base.get(&base).copied()
+        match self.last_table {
+            Some((m, _, _)) if self.bases[m] == base => Some(m),
+            _ => self.by_base.get(&base).copied(),
+        }
     }
 
     /// Replaces the index of memories by base address with `bases`, every recorded memory's
     /// base address now (in the order of `memories`).
     pub(crate) fn rebase(&mut self, bases: impl IntoIterator<Item = usize>) {
         self.stats.memories_looked_at += self.memories.len() as u64;
+        self.bases.clear();
+        self.bases.extend(bases);
         self.by_base.clear();
         self.by_base
-            .extend(bases.into_iter().enumerate().map(|(i, base)| (base, i)));
+            .extend(self.bases.iter().enumerate().map(|(i, &base)| (base, i)));
     }
 
     /// The table at `addr` of memory `memory` (recorded, or `None` for a memory not seen
@@ -239,12 +279,19 @@ impl GlobalsCtx {
             Ok(i) => i,
             Err((memory, base)) => {
                 self.memories.push(memory);
+                self.bases.push(base);
                 let i = self.memories.len() - 1;
                 self.by_base.insert(base, i);
                 i
             }
         };
+        if let Some((m, a, t)) = self.last_table
+            && (m, a) == (memory, addr)
+        {
+            return t;
+        }
         if let Some(&t) = self.by_table.get(&(memory, addr)) {
+            self.last_table = Some((memory, addr, t));
             return t;
         }
         let shared = match &self.memories[memory] {
@@ -255,17 +302,18 @@ impl GlobalsCtx {
             memory,
             addr,
             shared,
-            slots: BTreeMap::new(),
+            slots: Slots::default(),
         });
         let t = self.tables.len() - 1;
         self.by_table.insert((memory, addr), t);
+        self.last_table = Some((memory, addr, t));
         t
     }
 
     /// Whether slot `slot.index` of `table` is already declared: the same again is `true`,
     /// anything else an error.
     fn redeclared(&self, table: usize, slot: &ValidSlot) -> Result<bool> {
-        let Some(old) = self.tables[table].slots.get(&slot.index) else {
+        let Some(old) = self.tables[table].slots.get(slot.index) else {
             return Ok(false);
         };
         let same = *old.name == slot.name
@@ -384,14 +432,15 @@ impl GlobalsCtx {
             ..
         } = self;
         for r in unindexed.drain(..) {
-            let name = &tables[r.table].slots[&r.index].name;
-            by_name.entry(Arc::clone(name)).or_default().push(r);
+            if let Some(d) = tables[r.table].slots.get(r.index) {
+                by_name.entry(Arc::clone(&d.name)).or_default().push(r);
+            }
         }
         self.synced = globals.changes_since(self.synced, |name, at, value| {
             for r in by_name.get(name).into_iter().flatten() {
                 let table = &tables[r.table];
                 if let (Some(d), GuestMemory::Plain(memory)) =
-                    (table.slots.get(&r.index), &memories[table.memory])
+                    (table.slots.get(r.index), &memories[table.memory])
                     && d.written_at < at
                 {
                     writes.push(Write {

@@ -57,6 +57,9 @@ struct State {
     /// For every name whose last change is still of interest, the version of that change. One
     /// row per name, so a sync reads only the names changed since it last ran.
     changes: BTreeMap<u64, Arc<str>>,
+    /// Entries kept though nothing is set for them and nobody declares them (see
+    /// [`State::release`]).
+    idle: usize,
     /// Every table in a shared memory that some store declared a slot of, whichever store: one
     /// memory may be used by instances of several stores (the wasi-threads shape), and each
     /// table must be written as one, with one generation.
@@ -86,13 +89,19 @@ struct SharedSlot {
     owners: Vec<u64>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Entry {
+    /// The map's key for this entry, so that one lookup finds both.
+    key: Arc<str>,
     value: Option<Value>,
     declared: Option<Declared>,
-    changed_at: Option<u64>,
+    /// The version of the name's last change while declared; 0 for none (versions start at 1).
+    changed_at: u64,
     /// Declared slots in shared memories, written at every change.
     shared: Vec<SharedTarget>,
+    /// Nothing is set and nothing declared, but the entry is kept for the next declaration
+    /// (counted in `State::idle`).
+    idle: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -101,6 +110,9 @@ struct Declared {
     /// Live declarations of the name, across every store.
     slots: u64,
 }
+
+/// How many idle entries the registry keeps at least (see `State::release`).
+const IDLE_KEPT: usize = 1024;
 
 /// A declared slot in a shared memory: one per slot, however many stores declared it.
 #[derive(Debug)]
@@ -179,13 +191,27 @@ impl Batch<'_> {
     }
 }
 
+impl Entry {
+    fn new(key: &Arc<str>) -> Entry {
+        Entry {
+            key: Arc::clone(key),
+            value: None,
+            declared: None,
+            changed_at: 0,
+            shared: Vec::new(),
+            idle: false,
+        }
+    }
+}
+
 impl State {
     /// Records a change of `key` as the newest version.
     fn bump(&mut self, key: &Arc<str>) {
         self.version += 1;
         let version = self.version;
         if let Some(entry) = self.entries.get_mut(key) {
-            if let Some(old) = entry.changed_at.replace(version) {
+            let old = std::mem::replace(&mut entry.changed_at, version);
+            if old != 0 {
                 self.changes.remove(&old);
             }
             self.changes.insert(version, Arc::clone(key));
@@ -198,16 +224,50 @@ impl State {
             && entry.value.is_none()
             && entry.declared.is_none()
         {
-            if let Some(at) = entry.changed_at {
-                self.changes.remove(&at);
+            if entry.changed_at != 0 {
+                self.changes.remove(&entry.changed_at);
+            }
+            if entry.idle {
+                self.idle -= 1;
             }
             self.entries.remove(name);
-            // A hash map keeps its capacity; give it back once three quarters are unused, so
-            // the registry's memory follows what is set. Each shrink halves the table at
-            // least, so the rehashing costs O(1) per removal, amortised.
-            let (len, capacity) = (self.entries.len(), self.entries.capacity());
-            if capacity > 1024 && len < capacity / 4 {
-                self.entries.shrink_to(len * 2);
+            self.shrink();
+        }
+    }
+
+    /// A hash map keeps its capacity; give it back once three quarters are unused, so the
+    /// registry's memory follows what it holds. Each shrink halves the table at least, so the
+    /// rehashing costs O(1) per removal, amortised.
+    fn shrink(&mut self) {
+        let (len, capacity) = (self.entries.len(), self.entries.capacity());
+        if capacity > 1024 && len < capacity / 4 {
+            self.entries.shrink_to(len * 2);
+        }
+    }
+
+    /// Called when the last declaration of `name` goes: keeps its entry, idle, rather than
+    /// forgetting it, because the next instance will most likely declare it again (one instance
+    /// per request: forgetting and re-creating the entry was a third of a declaration's cost).
+    /// Idle entries are swept all at once when there are more than [`IDLE_KEPT`] of them and
+    /// more than there are live ones, so they never hold more than that much memory.
+    fn release(&mut self, name: &str) {
+        if let Some(entry) = self.entries.get_mut(name)
+            && entry.value.is_none()
+            && entry.declared.is_none()
+            && !entry.idle
+        {
+            entry.idle = true;
+            self.idle += 1;
+            if self.idle > IDLE_KEPT && self.idle * 2 > self.entries.len() {
+                let changes = &mut self.changes;
+                self.entries.retain(|_, e| {
+                    if e.idle && e.changed_at != 0 {
+                        changes.remove(&e.changed_at);
+                    }
+                    !e.idle
+                });
+                self.idle = 0;
+                self.shrink();
             }
         }
     }
@@ -217,7 +277,7 @@ impl State {
             Some((key, _)) => Arc::clone(key),
             None => {
                 let key: Arc<str> = Arc::from(name);
-                self.entries.insert(Arc::clone(&key), Entry::default());
+                self.entries.insert(Arc::clone(&key), Entry::new(&key));
                 key
             }
         }
@@ -256,6 +316,10 @@ impl State {
         let key = self.key(name);
         if let Some(entry) = self.entries.get_mut(&key) {
             entry.value = value;
+            if entry.idle && value.is_some() {
+                entry.idle = false;
+                self.idle -= 1;
+            }
         }
         if declared {
             self.bump(&key);
@@ -452,7 +516,8 @@ impl Globals {
     /// dropped stores release names.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.read().entries.len()
+        let state = self.read();
+        state.entries.len() - state.idle
     }
 
     /// Whether the registry holds no name.
@@ -477,8 +542,7 @@ impl Globals {
         ty: ValueType,
     ) -> Option<(Arc<str>, Option<Value>, u64)> {
         let mut state = self.write();
-        let key = declare_in(&mut state, name, ty).ok()?;
-        let value = state.entries.get(&key).and_then(|e| e.value);
+        let (key, value) = declare_in(&mut state, name, ty).ok()?;
         Some((key, value, state.version))
     }
 
@@ -545,7 +609,7 @@ impl Globals {
         let generation = word(u64::from(key.1) + GENERATION_OFFSET)?;
         let value = word(slot.value_addr)?;
         let changes = word(slot.value_addr + CHANGES_AFTER_VALUE)?;
-        let Ok(name) = declare_in(state, &slot.name, slot.ty) else {
+        let Ok((name, _)) = declare_in(state, &slot.name, slot.ty) else {
             return Ok(None);
         };
         let table = state
@@ -617,7 +681,7 @@ impl Globals {
                     }
                 }
             }
-            state.collect(name);
+            state.release(name);
         }
     }
 
@@ -655,22 +719,32 @@ impl Globals {
     }
 }
 
-/// Counts a declaration of `name` as `ty`, unless the name is known with another type.
+/// Counts a declaration of `name` as `ty`, unless the name is known with another type; returns
+/// the name's key and its value. One hash lookup for a name the registry knows.
 fn declare_in(
     state: &mut State,
     name: &str,
     ty: ValueType,
-) -> core::result::Result<Arc<str>, ValueType> {
-    if let Some(entry) = state.entries.get(name) {
+) -> core::result::Result<(Arc<str>, Option<Value>), ValueType> {
+    if let Some(entry) = state.entries.get_mut(name) {
         let typed = entry.value.and_then(Value::ty);
         let declared = entry.declared.map(|d| d.ty);
         if let Some(other) = declared.or(typed).filter(|&t| t != ty) {
             return Err(other);
         }
+        entry
+            .declared
+            .get_or_insert(Declared { ty, slots: 0 })
+            .slots += 1;
+        if entry.idle {
+            entry.idle = false;
+            state.idle -= 1;
+        }
+        return Ok((Arc::clone(&entry.key), entry.value));
     }
-    let key = state.key(name);
-    let entry = state.entries.entry(Arc::clone(&key)).or_default();
-    let declared = entry.declared.get_or_insert(Declared { ty, slots: 0 });
-    declared.slots += 1;
-    Ok(key)
+    let key: Arc<str> = Arc::from(name);
+    let mut entry = Entry::new(&key);
+    entry.declared = Some(Declared { ty, slots: 1 });
+    state.entries.insert(Arc::clone(&key), entry);
+    Ok((key, None))
 }

@@ -74,12 +74,13 @@ fn inside(memory: &(impl GuestBytes + ?Sized), addr: u64, len: u64) -> bool {
         .is_some_and(|end| end <= memory.size())
 }
 
-fn reserved(field: &str, found: u64) -> Result<()> {
+/// Checks a reserved field; `field` names it, and is only called on a failure.
+fn reserved(field: impl FnOnce() -> String, found: u64) -> Result<()> {
     if found == 0 {
         Ok(())
     } else {
         Err(Error::ReservedNotZero {
-            field: field.to_owned(),
+            field: field(),
             found,
         })
     }
@@ -132,9 +133,9 @@ pub fn read_header(memory: &(impl GuestBytes + ?Sized), addr: u32) -> Result<Hea
             capacity: header.capacity,
         });
     }
-    reserved("header.reserved0", header.reserved0.into())?;
+    reserved(|| "header.reserved0".to_owned(), header.reserved0.into())?;
     for (i, &word) in header.reserved1.iter().enumerate() {
-        reserved(&format!("header.reserved1[{i}]"), word)?;
+        reserved(|| format!("header.reserved1[{i}]"), word)?;
     }
     let len = abi::table_size(header.capacity);
     if !inside(memory, addr.into(), len) {
@@ -174,9 +175,9 @@ pub fn read_slot(
         len: abi::table_size(header.capacity),
         memory_size,
     })?;
-    reserved(&format!("slot[{index}].reserved0"), slot.reserved0.into())?;
+    reserved(|| format!("slot[{index}].reserved0"), slot.reserved0.into())?;
     for (i, &word) in slot.reserved1.iter().enumerate() {
-        reserved(&format!("slot[{index}].reserved1[{i}]"), word)?;
+        reserved(|| format!("slot[{index}].reserved1[{i}]"), word)?;
     }
     let ty = ValueType::from_tag(slot.ty).ok_or(Error::UnknownType { tag: slot.ty })?;
     // Length first, so that a huge length is reported as a bad name, not as a bad address.
@@ -196,10 +197,17 @@ pub fn read_slot(
             memory_size,
         });
     }
-    let name = name.as_slice();
-    abi::check_name(name).map_err(|source| Error::invalid_name(name, source))?;
-    let expected = abi::fnv1a64(name);
-    let name = String::from_utf8_lossy(name).into_owned();
+    abi::check_name(&name).map_err(|source| Error::invalid_name(&name, source))?;
+    let expected = abi::fnv1a64(&name);
+    // `check_name` accepted the bytes as UTF-8, so this takes them as they are, without a copy.
+    let name = String::from_utf8(name).map_err(|e| {
+        Error::invalid_name(
+            e.as_bytes(),
+            abi::NameError::NotUtf8 {
+                valid_up_to: e.utf8_error().valid_up_to(),
+            },
+        )
+    })?;
     if slot.hash != expected {
         return Err(Error::HashMismatch {
             name,

@@ -12,6 +12,8 @@ pub mod guests {
     pub const DEMO: &str = env!("GUEST_DEMO");
     /// Five ways to read a value, for the read benchmark.
     pub const BENCH: &str = env!("GUEST_BENCH");
+    /// Reads the first `n` of 64 globals: the per-request benchmark.
+    pub const REQUEST: &str = env!("GUEST_REQUEST");
     /// Declares until the table is full.
     pub const FILL: &str = env!("GUEST_FILL");
     /// The scenario guest built with nightly, `+atomics` and a shared memory; empty where it

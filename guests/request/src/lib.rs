@@ -1,0 +1,51 @@
+//! An instance-per-request guest for the `request` benchmark: `handle(n)` reads the first `n` of
+//! its 64 `U64` globals (declaring each at its first read, as the SDK does) and returns their sum.
+//! `handle(0)` touches no global: the baseline. `touch(n)` makes `n` pages of its memory dirty.
+#![no_std]
+
+use wasmtime_global_guest::U64;
+
+macro_rules! globals {
+    ($($name:ident),* $(,)?) => {
+        static GLOBALS: [U64; 64] = [$(U64::new(stringify!($name), 1)),*];
+    };
+}
+
+globals!(
+    REQ_00, REQ_01, REQ_02, REQ_03, REQ_04, REQ_05, REQ_06, REQ_07, REQ_08, REQ_09, REQ_10, REQ_11,
+    REQ_12, REQ_13, REQ_14, REQ_15, REQ_16, REQ_17, REQ_18, REQ_19, REQ_20, REQ_21, REQ_22, REQ_23,
+    REQ_24, REQ_25, REQ_26, REQ_27, REQ_28, REQ_29, REQ_30, REQ_31, REQ_32, REQ_33, REQ_34, REQ_35,
+    REQ_36, REQ_37, REQ_38, REQ_39, REQ_40, REQ_41, REQ_42, REQ_43, REQ_44, REQ_45, REQ_46, REQ_47,
+    REQ_48, REQ_49, REQ_50, REQ_51, REQ_52, REQ_53, REQ_54, REQ_55, REQ_56, REQ_57, REQ_58, REQ_59,
+    REQ_60, REQ_61, REQ_62, REQ_63,
+);
+
+#[unsafe(no_mangle)]
+pub extern "C" fn handle(n: i32) -> i64 {
+    let mut total = 0u64;
+    for global in GLOBALS.iter().take(n.max(0) as usize) {
+        total = total.wrapping_add(global.get());
+    }
+    total as i64
+}
+
+/// Zeroed pages that only `touch` writes.
+#[repr(C, align(4096))]
+struct Pages([[u8; 4096]; 8]);
+static mut PAGES: Pages = Pages([[0; 4096]; 8]);
+
+/// Writes one byte in each of the first `n` (up to 8) pages of a zeroed static: what it costs a
+/// fresh instance to make pages of its memory dirty, for comparison with the globals' own cost.
+#[unsafe(no_mangle)]
+pub extern "C" fn touch(n: i32) -> i64 {
+    for page in 0..n.clamp(0, 8) as usize {
+        // SAFETY: one thread; `PAGES` is only accessed here, through a raw pointer.
+        unsafe { core::ptr::write_volatile(&raw mut PAGES.0[page][0], 1) };
+    }
+    0
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -1,0 +1,249 @@
+//! What globals cost a host that creates an instance per request (serverless style): with the
+//! pooling allocator and an `InstancePre`, a new store, instantiation, the first call and the drop
+//! of the store, for a guest (the Rust SDK, `guests/request`) that reads 0, 1, 16 or 64 globals in
+//! that call, each declared at its first read. One run, ratios against 0 globals.
+//!
+//! `cargo bench -p wasmtime-global-tests --bench request` (`-- --quick` for a first look)
+//!
+//! Also: the same request loop on two threads against one (the registry is shared: how far do
+//! declarations scale?), and declarations from a known instance in a store with one instance
+//! against a store with 4,000 (finding the declaring table must not scan the store).
+
+#[path = "../../host/benches/common.rs"]
+mod common;
+
+use common::{Estimate, Plan, verdict};
+use std::time::{Duration, Instant};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    PoolingAllocationConfig, Store,
+};
+use wasmtime_global::{Globals, GlobalsCtx};
+use wasmtime_global_tests::guests;
+
+/// The target: a request whose guest reads 16 globals costs at most this much more than one
+/// whose guest reads none.
+const TARGET_16: f64 = 1.5;
+
+fn pooled_engine() -> wasmtime::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_memories(64)
+        .total_core_instances(64)
+        .total_tables(64);
+    let mut config = Config::new();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config)
+}
+
+/// What a request's call does: read `n` globals, or make `n` pages dirty.
+#[derive(Clone, Copy)]
+enum Work {
+    Globals(i32),
+    Pages(i32),
+}
+
+/// One request: a new store, instantiate, one call, drop.
+fn request(pre: &InstancePre<GlobalsCtx>, globals: &Globals, work: Work) -> wasmtime::Result<i64> {
+    let mut store = Store::new(pre.module().engine(), GlobalsCtx::new(globals));
+    let instance = pre.instantiate(&mut store)?;
+    let (export, n) = match work {
+        Work::Globals(n) => ("handle", n),
+        Work::Pages(n) => ("touch", n),
+    };
+    let call = instance.get_typed_func::<i32, i64>(&mut store, export)?;
+    call.call(&mut store, n)
+}
+
+/// This process's minor page faults so far (Linux; 0 elsewhere).
+fn page_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Field 10 (minflt), counting after the command name, which is in parentheses.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(7)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The time of one request, and the page faults it takes.
+fn per_request(
+    plan: &Plan,
+    pre: &InstancePre<GlobalsCtx>,
+    globals: &Globals,
+    work: Work,
+) -> (Estimate, f64) {
+    let estimate = plan.measure(|batch| {
+        for _ in 0..batch {
+            let sum = request(pre, globals, work).expect("the request runs");
+            if let Work::Globals(n) = work {
+                assert_eq!(sum, i64::from(n), "every global reads its default, 1");
+            }
+        }
+    });
+    let before = page_faults();
+    for _ in 0..1000 {
+        request(pre, globals, work).expect("the request runs");
+    }
+    (estimate, (page_faults() - before) as f64 / 1000.0)
+}
+
+/// Requests of `n` globals per second, on `threads` threads at once, over `time`.
+fn throughput(
+    pre: &InstancePre<GlobalsCtx>,
+    globals: &Globals,
+    n: i32,
+    threads: usize,
+    time: Duration,
+) -> f64 {
+    let start = Instant::now();
+    let done: u64 = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut count = 0u64;
+                    while start.elapsed() < time {
+                        request(pre, globals, Work::Globals(n)).expect("the request runs");
+                        count += 1;
+                    }
+                    count
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker"))
+            .sum()
+    });
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Nanoseconds per declaration made by one instance, again and again (`init` re-declares the
+/// scenario guest's five globals), in a store that holds `instances` instances.
+fn redeclare(plan: &Plan, engine: &Engine, instances: usize) -> wasmtime::Result<Estimate> {
+    let module = Module::new(engine, include_str!("../all/wat/scenario.wat"))?;
+    let mut linker = Linker::new(engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    let globals = Globals::new();
+    let mut store = Store::new(engine, GlobalsCtx::new(&globals));
+    let mut last = None;
+    for _ in 0..instances {
+        let instance = linker.instantiate(&mut store, &module)?;
+        let init = instance.get_typed_func::<(), ()>(&mut store, "init")?;
+        init.call(&mut store, ())?;
+        last = Some(init);
+    }
+    let init = last.expect("at least one instance");
+    Ok(plan.measure(|batch| {
+        for _ in 0..batch {
+            init.call(&mut store, ()).expect("declares");
+        }
+    }))
+    .map(|e| Estimate {
+        median: e.median / 5.0,
+        q1: e.q1 / 5.0,
+        q3: e.q3 / 5.0,
+        ..e
+    })
+}
+
+fn main() -> wasmtime::Result<()> {
+    let plan = Plan::from_args();
+    common::preamble(&plan);
+    let engine = pooled_engine()?;
+    let module = Module::from_file(&engine, guests::REQUEST)?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    let pre = linker.instantiate_pre(&module)?;
+    let globals = Globals::new();
+
+    println!("one request: new store, instantiate (pooling, InstancePre), first call, drop");
+    println!(
+        "{:<36} {:>24} {:>8} {:>10} {:>16}",
+        "the call", "median (IQR)", "vs 0", "faults", "per declaration"
+    );
+    let rows = [
+        ("reads no global (the baseline)", Work::Globals(0)),
+        ("reads 1 global", Work::Globals(1)),
+        ("reads 16 globals", Work::Globals(16)),
+        ("reads 64 globals", Work::Globals(64)),
+        ("reads none, makes 1 page dirty", Work::Pages(1)),
+        ("reads none, makes 2 pages dirty", Work::Pages(2)),
+    ];
+    let measured: Vec<(Estimate, f64)> = rows
+        .iter()
+        .map(|&(_, work)| per_request(&plan, &pre, &globals, work))
+        .collect();
+    let (base, _) = measured[0];
+    for ((label, work), (e, faults)) in rows.iter().zip(&measured) {
+        let per = match work {
+            Work::Globals(n) if *n > 0 => {
+                format!("{:.0} ns", (e.median - base.median) / f64::from(*n))
+            }
+            _ => String::new(),
+        };
+        println!(
+            "{label:<36} {:>24} {:>7.2}× {faults:>10.1} {per:>16}",
+            e.to_string(),
+            e.ratio(&base),
+        );
+    }
+    let ratio = measured[2].0.ratio(&base);
+    println!(
+        "target: 16 globals ≤ {TARGET_16}× no globals: {ratio:.2}×, {}",
+        verdict(ratio <= TARGET_16)
+    );
+    // Where the time of 16 goes: the pages the call faults in (the table and the globals'
+    // statics written, the names read; each is reset when the instance goes back to the pool),
+    // priced by the `touch` rows (the first page costs more: the reset of a dirty memory), and
+    // the rest, which is declaring.
+    let first = measured[4].0.median - base.median;
+    let next = measured[5].0.median - measured[4].0.median;
+    let (sixteen, faults) = measured[2];
+    let pages = (faults - measured[0].1).max(1.0);
+    let paging = first + (pages - 1.0) * next;
+    let declaring = sixteen.median - base.median - paging;
+    println!(
+        "  16 globals = baseline {:.0} ns + {pages:.0} pages faulted in ({paging:.0} ns: the first \
+         {first:.0}, each more {next:.0}) + declaring {declaring:.0} ns ({:.0} ns each)",
+        base.median,
+        declaring / 16.0
+    );
+    println!();
+
+    let time = if std::env::args().any(|a| a == "--quick") {
+        Duration::from_millis(300)
+    } else {
+        Duration::from_secs(1)
+    };
+    println!("requests per second, on 1 and on 2 threads at once (the registry is shared)");
+    println!(
+        "{:<18} {:>12} {:>12} {:>14}",
+        "globals read", "1 thread", "2 threads", "2 vs 1"
+    );
+    let mut scaling = Vec::new();
+    for n in [0, 16] {
+        let one = throughput(&pre, &globals, n, 1, time);
+        let two = throughput(&pre, &globals, n, 2, time);
+        println!("{n:<18} {one:>12.0} {two:>12.0} {:>13.2}×", two / one);
+        scaling.push(two / one);
+    }
+    println!(
+        "  declarations per second, 16 globals: {:.0} on 1 thread; 2 threads scale {:.2}× \
+         where requests without globals scale {:.2}×",
+        throughput(&pre, &globals, 16, 1, time) * 16.0,
+        scaling[1],
+        scaling[0]
+    );
+    println!();
+
+    let plain = Engine::default();
+    let alone = redeclare(&plan, &plain, 1)?;
+    let crowded = redeclare(&plan, &plain, 4000)?;
+    println!("a declaration from a known instance (the same slot again)");
+    println!("  in a store of 1 instance:     {alone}");
+    println!("  in a store of 4,000 instances: {crowded}");
+    let ratio = crowded.ratio(&alone);
+    println!(
+        "  target: no slower with 4,000 instances (≤ 1.5×): {ratio:.2}×, {}",
+        verdict(ratio <= 1.5)
+    );
+    Ok(())
+}
