@@ -52,6 +52,8 @@ pub enum Error {
     },
     #[error("the guest has no export {0:?} to call")]
     NoSuchExport(String),
+    #[error("the guest's export {name:?} is {found}, not a function of type () -> ()")]
+    ExportType { name: String, found: String },
 }
 
 /// The WASI preview 1 import module.
@@ -197,6 +199,26 @@ impl Guest {
     }
 }
 
+/// What the export `name` of `instance` is, in words: `a function (i32) -> (i64)`, `a memory`.
+fn describe(instance: &Instance, store: &mut Store<State>, name: &str) -> String {
+    match instance.get_export(&mut *store, name) {
+        Some(wasmtime::Extern::Func(f)) => {
+            let ty = f.ty(&*store);
+            let list = |types: Vec<String>| types.join(", ");
+            format!(
+                "a function ({}) -> ({})",
+                list(ty.params().map(|t| t.to_string()).collect()),
+                list(ty.results().map(|t| t.to_string()).collect())
+            )
+        }
+        Some(wasmtime::Extern::Memory(_) | wasmtime::Extern::SharedMemory(_)) => "a memory".into(),
+        Some(wasmtime::Extern::Global(_)) => "a global".into(),
+        Some(wasmtime::Extern::Table(_)) => "a table".into(),
+        Some(_) => "not a function".into(),
+        None => "missing".into(),
+    }
+}
+
 /// A store's data.
 struct State {
     globals: GlobalsCtx,
@@ -214,10 +236,16 @@ struct Running {
 impl Running {
     /// Calls the export `name` of type `() -> ()`.
     fn call(&mut self, name: &str) -> Result<(), Error> {
-        let func = self
-            .instance
-            .get_typed_func::<(), ()>(&mut self.store, name)
-            .map_err(|_| Error::NoSuchExport(name.to_owned()))?;
+        let Some(export) = self.instance.get_export(&mut self.store, name) else {
+            return Err(Error::NoSuchExport(name.to_owned()));
+        };
+        let func = export
+            .into_func()
+            .and_then(|f| f.typed::<(), ()>(&self.store).ok())
+            .ok_or_else(|| Error::ExportType {
+                name: name.to_owned(),
+                found: describe(&self.instance, &mut self.store, name),
+            })?;
         match func.call(&mut self.store, ()) {
             Ok(()) => Ok(()),
             // A WASI command that exits with status 0 has initialised.

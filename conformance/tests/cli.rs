@@ -182,6 +182,22 @@ fn inspect_reports_a_wasi_command_that_exits_with_a_failure() {
 }
 
 #[test]
+fn inspect_of_an_export_of_another_type_says_what_it_is() {
+    let out = cli(&["inspect", REFERENCE, "--call", "wgc_get"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: the guest's export \"wgc_get\" is a function (i32) -> (i64), not a function of \
+         type () -> ()\n"
+    );
+    let out = cli(&["inspect", REFERENCE, "--call", "memory"]);
+    assert_eq!(
+        stderr(&out),
+        "error: the guest's export \"memory\" is a memory, not a function of type () -> ()\n"
+    );
+}
+
+#[test]
 fn inspect_of_a_guest_with_an_unknown_export_to_call_fails() {
     let out = cli(&["inspect", REFERENCE, "--call", "no_such_export"]);
     assert_eq!(out.status.code(), Some(1));

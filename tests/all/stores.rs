@@ -165,6 +165,20 @@ fn a_declaration_of_another_type_gets_type_mismatch() -> wasmtime::Result<()> {
     Ok(())
 }
 
+/// ABI §7.4: a refusal is remembered, so asking again uses no other slot and makes no host call.
+#[test]
+fn the_rust_sdk_remembers_a_refused_declaration() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::from_file(&engine, guests::FILL)?;
+    let globals = Globals::new();
+    globals.set_f64("MISMATCH", 1.0)?;
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    assert_eq!(guest.call::<(), i32>("refused_twice", ())?, 1, "one slot");
+    assert_eq!(guest.host_calls(), 1, "one host call");
+    assert_eq!(guest.store.data().globals.declarations().len(), 0);
+    Ok(())
+}
+
 #[test]
 fn the_rust_sdk_fills_its_table_and_no_more() -> wasmtime::Result<()> {
     let engine = engine();
