@@ -40,10 +40,21 @@ pub fn sync_on_epoch<T: 'static>(
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
     ticks: u64,
 ) {
+    sync_at_deadlines(store, get, ticks, UpdateDeadline::Continue);
+}
+
+/// Sets `store`'s epoch deadline `ticks` ahead, and a deadline callback that syncs and then
+/// `next(ticks)`.
+fn sync_at_deadlines<T: 'static>(
+    store: &mut Store<T>,
+    get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
+    ticks: u64,
+    next: fn(u64) -> UpdateDeadline,
+) {
     store.set_epoch_deadline(ticks);
     store.epoch_deadline_callback(move |mut cx| {
         sync(&mut cx, &get)?;
-        Ok(UpdateDeadline::Continue(ticks))
+        Ok(next(ticks))
     });
 }
 
@@ -108,11 +119,7 @@ pub fn sync_on_epoch_async<T: 'static>(
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
     ticks: u64,
 ) {
-    store.set_epoch_deadline(ticks);
-    store.epoch_deadline_callback(move |mut cx| {
-        sync(&mut cx, &get)?;
-        Ok(UpdateDeadline::Yield(ticks))
-    });
+    sync_at_deadlines(store, get, ticks, UpdateDeadline::Yield);
 }
 
 /// [`sync_on_call`] for a store with async support: installs, with

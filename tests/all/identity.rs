@@ -2,10 +2,10 @@
 //! host took one table for another, or one slot for two, gets the counts the spec gives.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use wasmtime::{Instance, MemoryType, Module, SharedMemory, Store};
+use wasmtime::{Instance, Module, Store};
 use wasmtime_global::abi::{HEADER_SIZE, SLOT_SIZE};
 use wasmtime_global::{Globals, Value};
-use wasmtime_global_tests::{Guest, Host, engine, linker, store};
+use wasmtime_global_tests::{Host, engine, linker, shared_by_stores, store};
 
 const TABLE: u64 = 1024;
 const GENERATION: u64 = 24;
@@ -33,30 +33,6 @@ fn slot_field(table: u64, slot: i32, field: u64) -> u64 {
 
 fn sync(store: &mut Store<Host>) -> wasmtime::Result<usize> {
     Ok(wasmtime_global::sync(store, |h| &mut h.globals)?)
-}
-
-/// The wasi-threads shape: instances of `tests/all/wat/shared.wat` in `stores` stores, all
-/// importing one shared memory.
-fn shared_by_stores(
-    stores: usize,
-    globals: &Globals,
-) -> wasmtime::Result<(Vec<Guest>, SharedMemory)> {
-    let wat = include_str!("wat/shared.wat").replace(
-        r#"(memory (export "memory") 1 1 shared)"#,
-        r#"(import "env" "memory" (memory 1 1 shared)) (export "memory" (memory 0))"#,
-    );
-    let engine = engine();
-    let module = Module::new(&engine, &wat)?;
-    let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1))?;
-    let mut guests = Vec::new();
-    for _ in 0..stores {
-        let mut store = store(&engine, globals);
-        let mut linker = linker(&engine)?;
-        linker.define(&store, "env", "memory", memory.clone())?;
-        let instance = linker.instantiate(&mut store, &module)?;
-        guests.push(Guest { store, instance });
-    }
-    Ok((guests, memory))
 }
 
 /// 3a: store A declares one global, store B another, of one table in one shared memory. A batch

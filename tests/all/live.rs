@@ -423,24 +423,9 @@ fn the_rust_sdk_with_atomics_reads_a_shared_memory_live() -> wasmtime::Result<()
 
 #[test]
 fn an_imported_shared_memory_serves_every_instance_that_imports_it() -> wasmtime::Result<()> {
-    use wasmtime::{MemoryType, SharedMemory};
     // The wasi-threads shape: one memory, imported by several instances in several stores.
-    let wat = include_str!("wat/shared.wat").replace(
-        r#"(memory (export "memory") 1 1 shared)"#,
-        r#"(import "env" "memory" (memory 1 1 shared)) (export "memory" (memory 0))"#,
-    );
-    let engine = engine();
-    let module = Module::new(&engine, &wat)?;
-    let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1))?;
     let globals = Globals::new();
-    let mut instances = Vec::new();
-    for _ in 0..2 {
-        let mut store = wasmtime_global_tests::store(&engine, &globals);
-        let mut linker = wasmtime_global_tests::linker(&engine)?;
-        linker.define(&store, "env", "memory", memory.clone())?;
-        let instance = linker.instantiate(&mut store, &module)?;
-        instances.push(Guest { store, instance });
-    }
+    let (mut instances, _memory) = wasmtime_global_tests::shared_by_stores(2, &globals)?;
     instances[0].init()?; // declares, for every instance of the memory
     globals.set_u64("TEST_UINT64", 77)?;
     for guest in &mut instances {

@@ -142,6 +142,30 @@ impl Guest {
     }
 }
 
+/// The wasi-threads shape: instances of `tests/all/wat/shared.wat` in `stores` stores, all
+/// importing one shared memory (which is returned too).
+pub fn shared_by_stores(
+    stores: usize,
+    globals: &Globals,
+) -> wasmtime::Result<(Vec<Guest>, wasmtime::SharedMemory)> {
+    let wat = include_str!("../all/wat/shared.wat").replace(
+        r#"(memory (export "memory") 1 1 shared)"#,
+        r#"(import "env" "memory" (memory 1 1 shared)) (export "memory" (memory 0))"#,
+    );
+    let engine = engine();
+    let module = Module::new(&engine, &wat)?;
+    let memory = wasmtime::SharedMemory::new(&engine, wasmtime::MemoryType::shared(1, 1))?;
+    let mut guests = Vec::new();
+    for _ in 0..stores {
+        let mut store = store(&engine, globals);
+        let mut linker = linker(&engine)?;
+        linker.define(&store, "env", "memory", memory.clone())?;
+        let instance = linker.instantiate(&mut store, &module)?;
+        guests.push(Guest { store, instance });
+    }
+    Ok((guests, memory))
+}
+
 /// The profile's globals: name, type tag, default bits.
 pub const PROFILE: [(&str, wasmtime_global::ValueType, u64); 5] = {
     use wasmtime_global::ValueType::*;
