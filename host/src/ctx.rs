@@ -147,7 +147,8 @@ pub struct Stats {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Declaration {
-    /// The table address of the declaring instance.
+    /// The address of the slot's table in its memory (a table is its memory and this address:
+    /// the same address in two instances' memories is two tables).
     pub table_addr: u32,
     /// The slot index.
     pub index: u32,
@@ -244,11 +245,12 @@ impl GlobalsCtx {
         self.stats.declare_calls += 1;
     }
 
-    /// The number of memories recorded, and recorded memory `i`.
+    /// The number of memories recorded.
     pub(crate) fn memory_count(&self) -> usize {
         self.memories.len()
     }
 
+    /// Recorded memory `i`.
     pub(crate) fn memory(&self, i: usize) -> Option<GuestMemory> {
         self.memories.get(i).cloned()
     }

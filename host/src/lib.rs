@@ -77,7 +77,7 @@
 //! registry keeps the entries of names that were declared, so the next request finds them.
 //! `cargo bench -p wasmtime-global-tests --bench request` measures what it costs: on the machine
 //! of the README, a few microseconds for the pages of memory the table and names occupy (the
-//! pool faults them in and resets them), then about 0.2 µs per declaration.
+//! pool faults them in and resets them), then about 0.3 µs per declaration.
 //!
 //! ```
 //! use wasmtime::{
@@ -136,7 +136,11 @@
 //!    loads and validates the copies; it keeps a [`wasmtime::SharedMemory`] handle (which owns the
 //!    bytes, so a dropped store cannot leave a dangling write) and the validated, 8-aligned
 //!    addresses of the slot's `value` and `changes` and the table's `generation`. It stores the
-//!    current value under the write lock, so no concurrent change is lost.
+//!    current value under the write lock, so no concurrent change is lost. A table is known by
+//!    its memory's base address (a shared memory never moves, and the handle keeps it alive) and
+//!    its own address, in the registry, not per store: instances of several stores that import
+//!    one shared memory share its tables, and each slot is written once per change however many
+//!    stores declared it.
 //! 2. For each table a change writes: store `generation + 1` (relaxed), then a release fence, so
 //!    the odd generation is ordered before the value stores.
 //! 3. Store each value (relaxed), then `changes + 1` (release: a guest that loads the new count
@@ -149,8 +153,8 @@
 //! [`wasmtime::SharedMemory::data`].
 //!
 //! Store drop and [`wasmtime::Store::into_data`]: the store's [`GlobalsCtx`] holds only wasmtime
-//! handles, so nothing dangles. Dropping the ctx releases its declarations and removes its shared
-//! slots from the registry (a set racing with the drop writes a memory the handle still keeps
+//! handles, so nothing dangles. Dropping the ctx releases its declarations and removes the shared
+//! slots that no other store declared from the registry (a set racing with the drop writes a memory the handle still keeps
 //! alive); a ctx taken out with `into_data` must be [reset](GlobalsCtx::reset) before it serves
 //! another store.
 #![deny(missing_docs)]
