@@ -238,7 +238,8 @@ impl GlobalsCtx {
                 .iter()
                 .map(move |(index, d)| (&*d.name, shared.map(|key| (key, index))))
         });
-        self.globals.undeclare(self.id, names);
+        let shared = self.tables.iter().any(|t| t.shared.is_some());
+        self.globals.undeclare(self.id, shared, names);
     }
 
     pub(crate) fn count_declare_call(&mut self) {
@@ -373,7 +374,7 @@ impl GlobalsCtx {
         };
         let bits = value.map_or(slot.default, Value::to_bits);
         if let Err(e) = write_value(data, slot, bits) {
-            self.globals.undeclare(self.id, [(&*name, None)]);
+            self.globals.undeclare(self.id, false, [(&*name, None)]);
             return Err(e);
         }
         self.unindexed.push(SlotRef {

@@ -4,7 +4,7 @@ use crate::shared::SharedWord;
 use crate::table::ValidSlot;
 use crate::{Error, Result, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use wasmtime::SharedMemory;
 use wasmtime_global_abi::{Header, Slot, ValueType, check_name};
@@ -57,9 +57,9 @@ struct State {
     /// For every name whose last change is still of interest, the version of that change. One
     /// row per name, so a sync reads only the names changed since it last ran.
     changes: BTreeMap<u64, Arc<str>>,
-    /// Entries kept though nothing is set for them and nobody declares them (see
-    /// [`State::release`]).
-    idle: usize,
+    /// How many times a name lost its last declaration with nothing set for it, since the last
+    /// [sweep](State::sweep): about how many entries are kept idle (see [`Globals::undeclare`]).
+    released: AtomicUsize,
     /// Every table in a shared memory that some store declared a slot of, whichever store: one
     /// memory may be used by instances of several stores (the wasi-threads shape), and each
     /// table must be written as one, with one generation.
@@ -94,24 +94,77 @@ struct Entry {
     /// The map's key for this entry, so that one lookup finds both.
     key: Arc<str>,
     value: Option<Value>,
-    declared: Option<Declared>,
+    declared: Declarations,
     /// The version of the name's last change while declared; 0 for none (versions start at 1).
     changed_at: u64,
     /// Declared slots in shared memories, written at every change.
     shared: Vec<SharedTarget>,
-    /// Nothing is set and nothing declared, but the entry is kept for the next declaration
-    /// (counted in `State::idle`).
-    idle: bool,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Declared {
-    ty: ValueType,
-    /// Live declarations of the name, across every store.
-    slots: u64,
+/// A name's live declarations, across every store, and the type they fix, in one word, so that a
+/// declaration or its release needs only the registry's read lock: the type's tag in the top 8
+/// bits, the count in the other 56 (0: nobody declares the name; the tag is then stale).
+#[derive(Debug, Default)]
+struct Declarations(AtomicU64);
+
+const COUNT_BITS: u32 = 56;
+const COUNT: u64 = (1 << COUNT_BITS) - 1;
+
+impl Declarations {
+    fn word(count: u64, ty: ValueType) -> u64 {
+        u64::from(ty.tag()) << COUNT_BITS | count
+    }
+
+    /// The type instances declared the name with, if any declares it.
+    fn ty(&self) -> Option<ValueType> {
+        let word = self.0.load(Ordering::Acquire);
+        if word & COUNT == 0 {
+            None
+        } else {
+            ValueType::from_tag((word >> COUNT_BITS) as u32)
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.0.load(Ordering::Acquire) & COUNT != 0
+    }
+
+    /// Counts one more declaration as `ty`, unless the name is declared with another type or,
+    /// when nobody declares it, its value `typed` is of another type; returns that type.
+    fn add(&self, ty: ValueType, typed: Option<ValueType>) -> core::result::Result<(), ValueType> {
+        let mut word = self.0.load(Ordering::Acquire);
+        loop {
+            let count = word & COUNT;
+            let fixed = match count {
+                0 => typed,
+                _ => ValueType::from_tag((word >> COUNT_BITS) as u32),
+            };
+            if let Some(other) = fixed.filter(|&t| t != ty) {
+                return Err(other);
+            }
+            let next = Declarations::word(count + 1, ty);
+            match self
+                .0
+                .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Ok(()),
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// Counts one declaration less; returns whether that was the last.
+    fn remove(&self) -> bool {
+        let before = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                (word & COUNT != 0).then(|| word - 1)
+            });
+        before.is_ok_and(|word| word & COUNT == 1)
+    }
 }
 
-/// How many idle entries the registry keeps at least (see `State::release`).
+/// How many idle entries the registry keeps at least (see [`Globals::undeclare`]).
 const IDLE_KEPT: usize = 1024;
 
 /// A declared slot in a shared memory: one per slot, however many stores declared it.
@@ -196,10 +249,9 @@ impl Entry {
         Entry {
             key: Arc::clone(key),
             value: None,
-            declared: None,
+            declared: Declarations::default(),
             changed_at: 0,
             shared: Vec::new(),
-            idle: false,
         }
     }
 }
@@ -222,13 +274,10 @@ impl State {
     fn collect(&mut self, name: &str) {
         if let Some(entry) = self.entries.get(name)
             && entry.value.is_none()
-            && entry.declared.is_none()
+            && !entry.declared.any()
         {
             if entry.changed_at != 0 {
                 self.changes.remove(&entry.changed_at);
-            }
-            if entry.idle {
-                self.idle -= 1;
             }
             self.entries.remove(name);
             self.shrink();
@@ -245,31 +294,25 @@ impl State {
         }
     }
 
-    /// Called when the last declaration of `name` goes: keeps its entry, idle, rather than
-    /// forgetting it, because the next instance will most likely declare it again (one instance
-    /// per request: forgetting and re-creating the entry was a third of a declaration's cost).
-    /// Idle entries are swept all at once when there are more than [`IDLE_KEPT`] of them and
-    /// more than there are live ones, so they never hold more than that much memory.
-    fn release(&mut self, name: &str) {
-        if let Some(entry) = self.entries.get_mut(name)
-            && entry.value.is_none()
-            && entry.declared.is_none()
-            && !entry.idle
-        {
-            entry.idle = true;
-            self.idle += 1;
-            if self.idle > IDLE_KEPT && self.idle * 2 > self.entries.len() {
-                let changes = &mut self.changes;
-                self.entries.retain(|_, e| {
-                    if e.idle && e.changed_at != 0 {
-                        changes.remove(&e.changed_at);
-                    }
-                    !e.idle
-                });
-                self.idle = 0;
-                self.shrink();
+    /// Counts a name that lost its last declaration with nothing set for it; returns whether it
+    /// is time to [sweep](State::sweep).
+    fn released(&self) -> bool {
+        let released = self.released.fetch_add(1, Ordering::Relaxed) + 1;
+        released > IDLE_KEPT && released * 2 > self.entries.len()
+    }
+
+    /// Forgets every entry that nothing is set for and nobody declares.
+    fn sweep(&mut self) {
+        let changes = &mut self.changes;
+        self.entries.retain(|_, e| {
+            let keep = e.value.is_some() || e.declared.any();
+            if !keep && e.changed_at != 0 {
+                changes.remove(&e.changed_at);
             }
-        }
+            keep
+        });
+        *self.released.get_mut() = 0;
+        self.shrink();
     }
 
     fn key(&mut self, name: &str) -> Arc<str> {
@@ -286,13 +329,13 @@ impl State {
     /// Checks that `value` may be set for `name`.
     fn check(&self, name: &str, value: Option<Value>) -> Result<()> {
         checked(name)?;
-        let declared = self.entries.get(name).and_then(|e| e.declared);
+        let declared = self.entries.get(name).and_then(|e| e.declared.ty());
         if let (Some(declared), Some(given)) = (declared, value.and_then(Value::ty))
-            && declared.ty != given
+            && declared != given
         {
             return Err(Error::TypeMismatch {
                 name: name.to_owned(),
-                declared: declared.ty,
+                declared,
                 given,
             });
         }
@@ -312,14 +355,10 @@ impl State {
         if same {
             return (old, None);
         }
-        let declared = entry.is_some_and(|e| e.declared.is_some());
+        let declared = entry.is_some_and(|e| e.declared.any());
         let key = self.key(name);
         if let Some(entry) = self.entries.get_mut(&key) {
             entry.value = value;
-            if entry.idle && value.is_some() {
-                entry.idle = false;
-                self.idle -= 1;
-            }
         }
         if declared {
             self.bump(&key);
@@ -506,18 +545,16 @@ impl Globals {
     /// The type live instances declared `name` with, if any instance declared it.
     #[must_use]
     pub fn declared_type(&self, name: &str) -> Option<ValueType> {
-        self.read()
-            .entries
-            .get(name)
-            .and_then(|e| e.declared.map(|d| d.ty))
+        self.read().entries.get(name).and_then(|e| e.declared.ty())
     }
 
     /// Number of names the registry holds: set, declared, or both. Falls back as `del` and
-    /// dropped stores release names.
+    /// dropped stores release names. Counts them: O(names held).
     #[must_use]
     pub fn len(&self) -> usize {
         let state = self.read();
-        state.entries.len() - state.idle
+        let held = |e: &&Entry| e.value.is_some() || e.declared.any();
+        state.entries.values().filter(held).count()
     }
 
     /// Whether the registry holds no name.
@@ -541,6 +578,18 @@ impl Globals {
         name: &str,
         ty: ValueType,
     ) -> Option<(Arc<str>, Option<Value>, u64)> {
+        // A name the registry knows (every declaration after its first, in any store) needs only
+        // the read lock: the count is atomic, and no value or version changes meanwhile.
+        {
+            let state = self.read();
+            if let Some(entry) = state.entries.get(name) {
+                entry
+                    .declared
+                    .add(ty, entry.value.and_then(Value::ty))
+                    .ok()?;
+                return Some((Arc::clone(&entry.key), entry.value, state.version));
+            }
+        }
         let mut state = self.write();
         let (key, value) = declare_in(&mut state, name, ty).ok()?;
         Some((key, value, state.version))
@@ -589,12 +638,12 @@ impl Globals {
                     name: known.name.to_string(),
                 });
             }
-            if !known.owners.contains(&owner) {
+            if !known.owners.contains(&owner)
+                && let Some(entry) = state.entries.get(&known.name)
+                // The slot's own declarations fix the name's type, so this cannot fail.
+                && entry.declared.add(known.ty, None).is_ok()
+            {
                 known.owners.push(owner);
-                let entry = state.entries.get_mut(&known.name);
-                if let Some(declared) = entry.and_then(|e| e.declared.as_mut()) {
-                    declared.slots += 1;
-                }
             }
             // The host has kept the slot current since its first declaration; storing the
             // value again, under the lock, is what a declaration promises (§7.3), and is not a
@@ -649,23 +698,57 @@ impl Globals {
     /// Releases one declaration of each name in `names` by the store `owner`; a name with a
     /// shared slot comes with the slot's table and index, and the slot is forgotten once no
     /// store declares it.
+    ///
+    /// A name that loses its last declaration keeps its entry, idle, rather than being forgotten:
+    /// the next instance most likely declares it again (one instance per request: forgetting and
+    /// re-creating the entry was a third of a declaration's cost). Idle entries are swept all at
+    /// once when more than [`IDLE_KEPT`] names and more than half the entries were released since
+    /// the last sweep, so they never hold more memory than the live ones (or 1,024 entries).
+    /// `shared` says whether any of the names comes with a shared slot.
     pub(crate) fn undeclare<'a>(
         &self,
         owner: u64,
+        shared: bool,
         names: impl IntoIterator<Item = (&'a str, Option<(TableKey, u32)>)>,
     ) {
-        let mut state = self.write();
-        let state = &mut *state;
+        let sweep = if shared {
+            let mut state = self.write();
+            let sweep = self.undeclare_shared(&mut state, owner, names);
+            sweep.then_some(state)
+        } else {
+            // Ordinary slots change only counts: the read lock is enough.
+            let state = self.read();
+            let mut sweep = false;
+            for (name, _) in names {
+                if let Some(entry) = state.entries.get(name)
+                    && entry.declared.remove()
+                    && entry.value.is_none()
+                {
+                    sweep |= state.released();
+                }
+            }
+            drop(state);
+            sweep.then(|| self.write())
+        };
+        if let Some(mut state) = sweep {
+            state.sweep();
+        }
+    }
+
+    /// [`Globals::undeclare`] with the write lock, for names that may have shared slots; returns
+    /// whether it is time to sweep.
+    fn undeclare_shared<'a>(
+        &self,
+        state: &mut State,
+        owner: u64,
+        names: impl IntoIterator<Item = (&'a str, Option<(TableKey, u32)>)>,
+    ) -> bool {
+        let mut sweep = false;
         for (name, shared) in names {
             let Some(entry) = state.entries.get_mut(name) else {
                 continue;
             };
-            if let Some(declared) = &mut entry.declared {
-                declared.slots -= 1;
-                if declared.slots == 0 {
-                    entry.declared = None;
-                }
-            }
+            let last = entry.declared.remove();
             if let Some((key, index)) = shared
                 && let Some(table) = state.shared_tables.get_mut(&key)
                 && let Some(slot) = table.slots.get_mut(&index)
@@ -681,8 +764,11 @@ impl Globals {
                     }
                 }
             }
-            state.release(name);
+            if last && entry.value.is_none() {
+                sweep |= state.released();
+            }
         }
+        sweep
     }
 
     /// Calls `f` with every name changed after version `since`, the version of its last change
@@ -720,31 +806,19 @@ impl Globals {
 }
 
 /// Counts a declaration of `name` as `ty`, unless the name is known with another type; returns
-/// the name's key and its value. One hash lookup for a name the registry knows.
+/// the name's key and its value.
 fn declare_in(
     state: &mut State,
     name: &str,
     ty: ValueType,
 ) -> core::result::Result<(Arc<str>, Option<Value>), ValueType> {
-    if let Some(entry) = state.entries.get_mut(name) {
-        let typed = entry.value.and_then(Value::ty);
-        let declared = entry.declared.map(|d| d.ty);
-        if let Some(other) = declared.or(typed).filter(|&t| t != ty) {
-            return Err(other);
-        }
-        entry
-            .declared
-            .get_or_insert(Declared { ty, slots: 0 })
-            .slots += 1;
-        if entry.idle {
-            entry.idle = false;
-            state.idle -= 1;
-        }
+    if let Some(entry) = state.entries.get(name) {
+        entry.declared.add(ty, entry.value.and_then(Value::ty))?;
         return Ok((Arc::clone(&entry.key), entry.value));
     }
     let key: Arc<str> = Arc::from(name);
-    let mut entry = Entry::new(&key);
-    entry.declared = Some(Declared { ty, slots: 1 });
+    let entry = Entry::new(&key);
+    entry.declared.add(ty, None)?;
     state.entries.insert(Arc::clone(&key), entry);
     Ok((key, None))
 }
