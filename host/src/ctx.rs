@@ -36,11 +36,12 @@ pub struct GlobalsCtx {
     memories: Vec<GuestMemory>,
     /// Each memory's base address when last looked at.
     bases: Vec<usize>,
-    /// Index into `memories` by the memory's base address when last looked at (see
-    /// [`GlobalsCtx::find_memory`]).
+    /// Index into `memories` by the memory's base address when last looked at, once there are
+    /// more than [`SCAN`] memories (until then, `bases` is scanned).
     by_base: HashMap<usize, usize>,
     tables: Vec<Table>,
-    /// Index into `tables` by memory (index into `memories`) and table address.
+    /// Index into `tables` by memory (index into `memories`) and table address, once there are
+    /// more than [`SCAN`] tables (until then, `tables` is scanned).
     by_table: HashMap<(usize, u32), usize>,
     /// The table of the last declaration: (memory, table address, table). Most declarations come
     /// from the instance that declared last, so this saves the hash lookup.
@@ -88,6 +89,8 @@ impl Slots {
     fn insert(&mut self, index: u32, declared: Declared) {
         let i = index as usize;
         if self.0.len() <= i {
+            // Room for a guest's usual handful at once, rather than growing one by one.
+            self.0.reserve((i + 1).max(16) - self.0.len());
             self.0.resize_with(i + 1, || None);
         }
         self.0[i] = Some(declared);
@@ -164,6 +167,11 @@ pub struct Declaration {
 }
 
 const GENERATION_OFFSET: u64 = core::mem::offset_of!(Header, generation) as u64;
+
+/// Up to this many memories or tables, a store finds one by scanning a vector rather than by a
+/// hash lookup: most stores have one instance (one per request, say), and a store that never
+/// needs an index should not pay to build one.
+const SCAN: usize = 8;
 
 impl GlobalsCtx {
     /// A ctx that takes values from `globals`.
@@ -260,6 +268,7 @@ impl GlobalsCtx {
     pub(crate) fn memory_at(&self, base: usize) -> Option<usize> {
         match self.last_table {
             Some((m, _, _)) if self.bases[m] == base => Some(m),
+            _ if self.bases.len() <= SCAN => self.bases.iter().position(|&b| b == base),
             _ => self.by_base.get(&base).copied(),
         }
     }
@@ -270,9 +279,16 @@ impl GlobalsCtx {
         self.stats.memories_looked_at += self.memories.len() as u64;
         self.bases.clear();
         self.bases.extend(bases);
+        self.index_bases();
+    }
+
+    /// Rebuilds `by_base` from `bases`, or leaves it empty while `bases` is short.
+    fn index_bases(&mut self) {
         self.by_base.clear();
-        self.by_base
-            .extend(self.bases.iter().enumerate().map(|(i, &base)| (base, i)));
+        if self.bases.len() > SCAN {
+            self.by_base
+                .extend(self.bases.iter().enumerate().map(|(i, &base)| (base, i)));
+        }
     }
 
     /// The table at `addr` of memory `memory` (recorded, or `None` for a memory not seen
@@ -284,7 +300,11 @@ impl GlobalsCtx {
                 self.memories.push(memory);
                 self.bases.push(base);
                 let i = self.memories.len() - 1;
-                self.by_base.insert(base, i);
+                if self.by_base.is_empty() {
+                    self.index_bases();
+                } else {
+                    self.by_base.insert(base, i);
+                }
                 i
             }
         };
@@ -293,7 +313,14 @@ impl GlobalsCtx {
         {
             return t;
         }
-        if let Some(&t) = self.by_table.get(&(memory, addr)) {
+        let known = if self.tables.len() <= SCAN {
+            self.tables
+                .iter()
+                .position(|t| (t.memory, t.addr) == (memory, addr))
+        } else {
+            self.by_table.get(&(memory, addr)).copied()
+        };
+        if let Some(t) = known {
             self.last_table = Some((memory, addr, t));
             return t;
         }
@@ -308,7 +335,15 @@ impl GlobalsCtx {
             slots: Slots::default(),
         });
         let t = self.tables.len() - 1;
-        self.by_table.insert((memory, addr), t);
+        if self.tables.len() > SCAN {
+            if self.by_table.is_empty() {
+                let tables = self.tables.iter().enumerate();
+                self.by_table
+                    .extend(tables.map(|(i, table)| ((table.memory, table.addr), i)));
+            } else {
+                self.by_table.insert((memory, addr), t);
+            }
+        }
         self.last_table = Some((memory, addr, t));
         t
     }

@@ -45,6 +45,24 @@ pub extern "C" fn touch(n: i32) -> i64 {
     0
 }
 
+/// A static in `.data` (initialised, so in the module's data image), one in `.rodata`, and
+/// `PAGES` in `.bss`: the three kinds of page a first read of globals touches (the globals'
+/// statics written, their names read by the host, the table written).
+static mut DATA: [u64; 512] = [1; 512];
+static RODATA: [u8; 4096] = [2; 4096];
+
+/// Touches one page of each kind the SDK's first declaration touches, without declaring: what
+/// the pages alone cost a fresh instance.
+#[unsafe(no_mangle)]
+pub extern "C" fn touch_like_globals() -> i64 {
+    // SAFETY: one thread; the statics are only accessed here, through raw pointers.
+    unsafe {
+        core::ptr::write_volatile(&raw mut DATA[0], 3);
+        core::ptr::write_volatile(&raw mut PAGES.0[0][0], 1);
+        i64::from(core::ptr::read_volatile(&RODATA[0]))
+    }
+}
+
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     core::arch::wasm32::unreachable()
