@@ -354,7 +354,7 @@ impl GlobalsCtx {
         let Some(old) = self.tables[table].slots.get(slot.index) else {
             return Ok(false);
         };
-        let same = *old.name == slot.name
+        let same = *old.name == *slot.name
             && old.hash == slot.hash
             && old.ty == slot.ty
             && old.default == slot.default;

@@ -628,7 +628,7 @@ impl Globals {
             .get_mut(&key)
             .and_then(|t| t.slots.get_mut(&slot.index))
         {
-            if !(*known.name == slot.name
+            if !(*known.name == *slot.name
                 && known.hash == slot.hash
                 && known.ty == slot.ty
                 && known.default == slot.default)

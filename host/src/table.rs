@@ -17,7 +17,7 @@ pub struct ValidSlot {
     /// The slot's index.
     pub index: u32,
     /// The name.
-    pub name: String,
+    pub name: SlotName,
     /// The hash the slot holds (equal to the name's FNV-1a hash).
     pub hash: u64,
     /// The declared type.
@@ -26,6 +26,49 @@ pub struct ValidSlot {
     pub default: u64,
     /// Address in guest memory of the slot's value field.
     pub value_addr: u64,
+}
+
+/// A valid name (`spec/ABI.md` §5), copied out of guest memory into a buffer of its own: a
+/// declaration allocates nothing for it. Dereferences to `str`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SlotName {
+    len: u8,
+    bytes: [u8; abi::MAX_NAME_LEN as usize],
+}
+
+impl SlotName {
+    /// The name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        // Only made from bytes that `check_name` accepted, which are UTF-8.
+        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl core::ops::Deref for SlotName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for SlotName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl core::fmt::Debug for SlotName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl core::fmt::Display for SlotName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Guest memory that the validation reads from.
@@ -189,28 +232,25 @@ pub fn read_slot(
     if let Some(source) = bad_len {
         return Err(Error::invalid_name(b"", source));
     }
-    let mut name = vec![0; slot.name_len as usize];
-    if !memory.read(slot.name_addr.into(), &mut name) {
+    let mut bytes = [0; abi::MAX_NAME_LEN as usize];
+    let name = &mut bytes[..slot.name_len as usize];
+    if !memory.read(slot.name_addr.into(), name) {
         return Err(Error::NameOutOfBounds {
             addr: slot.name_addr,
             len: slot.name_len,
             memory_size,
         });
     }
-    abi::check_name(&name).map_err(|source| Error::invalid_name(&name, source))?;
-    let expected = abi::fnv1a64(&name);
-    // `check_name` accepted the bytes as UTF-8, so this takes them as they are, without a copy.
-    let name = String::from_utf8(name).map_err(|e| {
-        Error::invalid_name(
-            e.as_bytes(),
-            abi::NameError::NotUtf8 {
-                valid_up_to: e.utf8_error().valid_up_to(),
-            },
-        )
-    })?;
+    abi::check_name(name).map_err(|source| Error::invalid_name(name, source))?;
+    let expected = abi::fnv1a64(name);
+    let name = SlotName {
+        // At most MAX_NAME_LEN (255), checked above.
+        len: slot.name_len as u8,
+        bytes,
+    };
     if slot.hash != expected {
         return Err(Error::HashMismatch {
-            name,
+            name: name.to_string(),
             found: slot.hash,
             expected,
         });
