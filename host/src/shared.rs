@@ -49,6 +49,23 @@ impl GuestBytes for SharedBytes<'_> {
     }
 }
 
+/// `cells`, exactly 8 bytes at an 8-aligned address, as one atomic word; `None` otherwise.
+///
+/// The pointer is derived from the slice, so that it may be used for all 8 bytes: one derived
+/// from a reference to the first cell alone may only touch that byte (Stacked Borrows; Miri
+/// reports the difference, see the test below).
+fn as_atomic(cells: &[UnsafeCell<u8>]) -> Option<&AtomicU64> {
+    let ptr = cells.as_ptr();
+    if cells.len() != 8 || !(ptr as usize).is_multiple_of(8) {
+        return None;
+    }
+    // SAFETY: the 8 bytes are live for the lifetime of `cells`, which the result borrows, and
+    // 8-aligned; they are `UnsafeCell`s, so shared mutation through them is allowed, and every
+    // host access to them is atomic (the guest's own accesses are wasm, which cannot cause
+    // undefined behaviour in the host).
+    Some(unsafe { AtomicU64::from_ptr(UnsafeCell::raw_get(ptr).cast::<u64>()) })
+}
+
 fn range(cells: &[UnsafeCell<u8>], addr: u64, len: u64) -> Option<&[UnsafeCell<u8>]> {
     let start = usize::try_from(addr).ok()?;
     let end = usize::try_from(addr.checked_add(len)?).ok()?;
@@ -73,22 +90,19 @@ impl std::fmt::Debug for SharedWord {
 impl SharedWord {
     /// The 8 bytes at `addr` of `memory`, if they are inside it and 8-aligned.
     pub(crate) fn new(memory: &SharedMemory, addr: u64) -> Option<SharedWord> {
-        let cells = range(memory.data(), addr, 8)?;
-        let aligned = (cells.as_ptr() as usize).is_multiple_of(8);
-        aligned.then(|| SharedWord {
+        as_atomic(range(memory.data(), addr, 8)?)?;
+        Some(SharedWord {
             memory: memory.clone(),
             addr: addr as usize,
         })
     }
 
     fn atomic(&self) -> &AtomicU64 {
-        let cell = &self.memory.data()[self.addr];
-        // SAFETY: `new` checked that the 8 bytes at `addr` are inside the memory and 8-aligned;
-        // a shared memory's base never moves and its length never shrinks, and `self.memory`
-        // keeps it alive as long as this reference (borrowed from `self`). Every host access to
-        // guest memory is atomic; the guest's own accesses are wasm, which cannot cause undefined
-        // behaviour in the host.
-        unsafe { AtomicU64::from_ptr(cell.get().cast::<u64>()) }
+        // `new` checked that these 8 bytes are inside the memory and aligned; a shared memory's
+        // base never moves and its length never shrinks, so neither the index nor `as_atomic`
+        // can fail here.
+        let cells = &self.memory.data()[self.addr..self.addr + 8];
+        as_atomic(cells).unwrap_or_else(|| unreachable!("checked by SharedWord::new"))
     }
 
     pub(crate) fn load(&self, order: Ordering) -> u64 {
@@ -97,5 +111,32 @@ impl SharedWord {
 
     pub(crate) fn store(&self, value: u64, order: Ordering) {
         self.atomic().store(value, order);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The one function here that does not need wasmtime, so that Miri can run it:
+    //! `cargo +nightly miri test -p wasmtime-global --lib shared`.
+    use super::*;
+
+    #[test]
+    fn an_atomic_word_covers_its_eight_bytes() {
+        let cells: Vec<UnsafeCell<u8>> = (0..24).map(|_| UnsafeCell::new(0)).collect();
+        let start = (0..8)
+            .find(|&i| (cells[i..].as_ptr() as usize).is_multiple_of(8))
+            .expect("an aligned start among any 8");
+        let word = as_atomic(&cells[start..start + 8]).expect("8 aligned bytes");
+        word.store(0x0102_0304_0506_0708, Ordering::SeqCst);
+        assert_eq!(word.load(Ordering::SeqCst), 0x0102_0304_0506_0708);
+        let bytes = SharedBytes(&cells);
+        let mut out = [0; 8];
+        assert!(bytes.read(start as u64, &mut out));
+        assert_eq!(u64::from_le_bytes(out), 0x0102_0304_0506_0708);
+        assert!(
+            as_atomic(&cells[start + 1..start + 9]).is_none(),
+            "misaligned"
+        );
+        assert!(as_atomic(&cells[start..start + 7]).is_none(), "too short");
     }
 }
