@@ -34,6 +34,15 @@ pub enum Error {
         /// Whole seconds of the duration.
         secs: u64,
     },
+    /// [`sync_on_epoch`](crate::sync_on_epoch) was given 0 ticks, or more than
+    /// [`MAX_EPOCH_TICKS`](crate::MAX_EPOCH_TICKS).
+    #[error("epoch ticks between syncs must be 1 to {max}, not {ticks}")]
+    EpochTicks {
+        /// The ticks given.
+        ticks: u64,
+        /// The most allowed.
+        max: u64,
+    },
     /// The guest exports no linear memory named `memory`.
     #[error("guest exports no memory named \"memory\"")]
     NoMemory,

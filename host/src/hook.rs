@@ -2,7 +2,7 @@
 //! `call-hook` feature) and on every epoch tick while wasm runs; and the same for stores with
 //! async support (feature `async`), which must keep yielding to their executor.
 
-use crate::{GlobalsCtx, sync};
+use crate::{Error, GlobalsCtx, Result, sync};
 #[cfg(feature = "call-hook")]
 use wasmtime::CallHook;
 use wasmtime::{Store, UpdateDeadline};
@@ -21,6 +21,12 @@ use wasmtime::{Store, UpdateDeadline};
 /// thread would not run while the guest loops: use `sync_on_epoch_async` (feature `async`)
 /// there, which syncs and yields.
 ///
+/// # Errors
+///
+/// [`Error::EpochTicks`] if `ticks` is 0 (a sync at every loop back-edge of the guest, which
+/// slows it down a hundredfold) or more than [`MAX_EPOCH_TICKS`] (wasmtime's deadline would
+/// overflow); the store is left as it was.
+///
 /// # Examples
 ///
 /// ```
@@ -31,7 +37,7 @@ use wasmtime::{Store, UpdateDeadline};
 /// config.epoch_interruption(true);
 /// let engine = Engine::new(&config)?;
 /// let mut store = Store::new(&engine, GlobalsCtx::new(&Globals::new()));
-/// wasmtime_global::sync_on_epoch(&mut store, |ctx| ctx, 1);
+/// wasmtime_global::sync_on_epoch(&mut store, |ctx| ctx, 1)?;
 /// // elsewhere, every millisecond: engine.increment_epoch();
 /// # Ok::<(), wasmtime::Error>(())
 /// ```
@@ -39,9 +45,13 @@ pub fn sync_on_epoch<T: 'static>(
     store: &mut Store<T>,
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
     ticks: u64,
-) {
-    sync_at_deadlines(store, get, ticks, UpdateDeadline::Continue);
+) -> Result<()> {
+    sync_at_deadlines(store, get, ticks, UpdateDeadline::Continue)
 }
+
+/// The most ticks between two syncs at epoch deadlines: wasmtime adds them to the current epoch,
+/// which must not overflow (an epoch ticking every microsecond reaches 2^62 in 146,000 years).
+pub const MAX_EPOCH_TICKS: u64 = 1 << 62;
 
 /// Sets `store`'s epoch deadline `ticks` ahead, and a deadline callback that syncs and then
 /// `next(ticks)`.
@@ -50,12 +60,19 @@ fn sync_at_deadlines<T: 'static>(
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
     ticks: u64,
     next: fn(u64) -> UpdateDeadline,
-) {
+) -> Result<()> {
+    if !(1..=MAX_EPOCH_TICKS).contains(&ticks) {
+        return Err(Error::EpochTicks {
+            ticks,
+            max: MAX_EPOCH_TICKS,
+        });
+    }
     store.set_epoch_deadline(ticks);
     store.epoch_deadline_callback(move |mut cx| {
         sync(&mut cx, &get)?;
         Ok(next(ticks))
     });
+    Ok(())
 }
 
 #[cfg(feature = "call-hook")]
@@ -99,6 +116,11 @@ pub fn sync_on_call<T: 'static>(
 /// wasm must run through `*_async` calls: a synchronous call that reaches a deadline traps, as
 /// wasmtime's own yield does.
 ///
+/// # Errors
+///
+/// As [`sync_on_epoch`]: [`Error::EpochTicks`] if `ticks` is 0 or more than
+/// [`MAX_EPOCH_TICKS`].
+///
 /// # Examples
 ///
 /// ```
@@ -109,7 +131,7 @@ pub fn sync_on_call<T: 'static>(
 /// config.epoch_interruption(true);
 /// let engine = Engine::new(&config)?;
 /// let mut store = Store::new(&engine, GlobalsCtx::new(&Globals::new()));
-/// wasmtime_global::sync_on_epoch_async(&mut store, |ctx| ctx, 1);
+/// wasmtime_global::sync_on_epoch_async(&mut store, |ctx| ctx, 1)?;
 /// // elsewhere, every millisecond: engine.increment_epoch();
 /// # Ok::<(), wasmtime::Error>(())
 /// ```
@@ -118,8 +140,8 @@ pub fn sync_on_epoch_async<T: 'static>(
     store: &mut Store<T>,
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
     ticks: u64,
-) {
-    sync_at_deadlines(store, get, ticks, UpdateDeadline::Yield);
+) -> Result<()> {
+    sync_at_deadlines(store, get, ticks, UpdateDeadline::Yield)
 }
 
 /// [`sync_on_call`] for a store with async support: installs, with

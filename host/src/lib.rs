@@ -180,9 +180,9 @@ pub use error::{Error, Result};
 pub use hook::sync_on_call;
 #[cfg(all(feature = "async", feature = "call-hook"))]
 pub use hook::sync_on_call_async;
-pub use hook::sync_on_epoch;
 #[cfg(feature = "async")]
 pub use hook::sync_on_epoch_async;
+pub use hook::{MAX_EPOCH_TICKS, sync_on_epoch};
 pub use linker::add_to_linker;
 pub use registry::{Batch, Globals};
 pub use value::Value;

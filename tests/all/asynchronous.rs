@@ -212,7 +212,7 @@ fn sync_on_epoch_async_syncs_and_still_yields() -> wasmtime::Result<()> {
         });
         let result = runtime().block_on(async {
             let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
-            wasmtime_global::sync_on_epoch_async(&mut store, |ctx| ctx, 1);
+            wasmtime_global::sync_on_epoch_async(&mut store, |ctx| ctx, 1)?;
             let instance = async_linker(&engine)?
                 .instantiate_async(&mut store, &module)
                 .await?;

@@ -172,6 +172,33 @@ fn a_spinning_guest_sees_a_set_from_another_thread() -> wasmtime::Result<()> {
     Ok(())
 }
 
+/// 0 ticks (a sync at every loop back-edge) and a count that would overflow wasmtime's deadline
+/// are refused with a typed error; the largest allowed count works (issue 11: `u64::MAX`
+/// panicked inside wasmtime, 0 slowed a loop a hundredfold).
+#[test]
+fn epoch_ticks_out_of_range_are_refused() -> wasmtime::Result<()> {
+    use wasmtime_global::{Error, MAX_EPOCH_TICKS};
+    let engine = ticking_engine()?;
+    let (_, module) = profile_guests(&engine)?.remove(1);
+    let globals = Globals::new();
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    for ticks in [0, MAX_EPOCH_TICKS + 1, u64::MAX] {
+        assert_eq!(
+            wasmtime_global::sync_on_epoch(&mut guest.store, |h| &mut h.globals, ticks),
+            Err(Error::EpochTicks {
+                ticks,
+                max: MAX_EPOCH_TICKS
+            })
+        );
+    }
+    wasmtime_global::sync_on_epoch(&mut guest.store, |h| &mut h.globals, MAX_EPOCH_TICKS)?;
+    engine.increment_epoch();
+    guest.init()?;
+    globals.set_u64("TEST_UINT64", 5)?;
+    assert_eq!(guest.get(UINT64)?, 5);
+    Ok(())
+}
+
 #[test]
 fn an_ordinary_memory_is_synced_every_epoch_tick() -> wasmtime::Result<()> {
     let engine = ticking_engine()?;
@@ -179,7 +206,7 @@ fn an_ordinary_memory_is_synced_every_epoch_tick() -> wasmtime::Result<()> {
     for (which, module) in profile_guests(&engine)? {
         let globals = Globals::new();
         let mut guest = Guest::new(&engine, &module, &globals)?;
-        wasmtime_global::sync_on_epoch(&mut guest.store, |h| &mut h.globals, 1);
+        wasmtime_global::sync_on_epoch(&mut guest.store, |h| &mut h.globals, 1)?;
         guest.init()?;
         // The call hook also counts wasmtime's epoch callbacks; the guest's own imports are the
         // declarations.
