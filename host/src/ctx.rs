@@ -1,13 +1,13 @@
 //! [`GlobalsCtx`]: what one store knows of the globals its instances declared, and [`sync`].
 
-use crate::registry::{CHANGES_AFTER_VALUE, SharedDeclaration, TableKey};
-use crate::table::ValidSlot;
+use crate::registry::{SharedDeclaration, TableKey};
+use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Globals, Result, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{AsContextMut, Memory, SharedMemory};
-use wasmtime_global_abi::{Header, Status, ValueType};
+use wasmtime_global_abi::{Status, ValueType};
 
 /// The per-store state of wasmtime-global: put one in each store's data and hand
 /// [`add_to_linker`](crate::add_to_linker) a closure that finds it.
@@ -165,8 +165,6 @@ pub struct Declaration {
     /// one (written by [`sync`]).
     pub shared: bool,
 }
-
-const GENERATION_OFFSET: u64 = core::mem::offset_of!(Header, generation) as u64;
 
 /// Up to this many memories or tables, a store finds one by scanning a vector rather than by a
 /// hash lookup: most stores have one instance (one per request, say), and a store that never
@@ -354,11 +352,7 @@ impl GlobalsCtx {
         let Some(old) = self.tables[table].slots.get(slot.index) else {
             return Ok(false);
         };
-        let same = *old.name == *slot.name
-            && old.hash == slot.hash
-            && old.ty == slot.ty
-            && old.default == slot.default;
-        if same {
+        if slot.declares(&old.name, old.hash, old.ty, old.default) {
             Ok(true)
         } else {
             Err(Error::SlotRedeclared {

@@ -1,13 +1,13 @@
 //! [`Globals`]: the one registry an embedder shares across every store and thread.
 
 use crate::shared::SharedWord;
-use crate::table::ValidSlot;
+use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Result, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use wasmtime::SharedMemory;
-use wasmtime_global_abi::{Header, Slot, ValueType, check_name};
+use wasmtime_global_abi::{ValueType, check_name};
 
 /// The registry of values the host sets: wazero-global's `New()`.
 ///
@@ -193,11 +193,6 @@ pub(crate) struct SharedDeclaration<'a> {
     pub(crate) table: TableKey,
     pub(crate) slot: &'a ValidSlot,
 }
-
-const GENERATION_OFFSET: u64 = core::mem::offset_of!(Header, generation) as u64;
-/// `changes` follows `value` in a slot.
-pub(crate) const CHANGES_AFTER_VALUE: u64 =
-    (core::mem::offset_of!(Slot, changes) - core::mem::offset_of!(Slot, value)) as u64;
 
 impl SharedTarget {
     fn bits(&self, value: Option<Value>) -> u64 {
@@ -628,11 +623,7 @@ impl Globals {
             .get_mut(&key)
             .and_then(|t| t.slots.get_mut(&slot.index))
         {
-            if !(*known.name == *slot.name
-                && known.hash == slot.hash
-                && known.ty == slot.ty
-                && known.default == slot.default)
-            {
+            if !slot.declares(&known.name, known.hash, known.ty, known.default) {
                 return Err(Error::SlotRedeclared {
                     index: slot.index,
                     name: known.name.to_string(),

@@ -11,6 +11,12 @@ use wasmtime_global_abi::{
     self as abi, HEADER_SIZE, Header, MAX_CAPACITY, SLOT_SIZE, Slot, TABLE_ALIGN, ValueType,
 };
 
+/// Offset of the header's `generation` from the table address.
+pub(crate) const GENERATION_OFFSET: u64 = core::mem::offset_of!(Header, generation) as u64;
+/// Offset of a slot's `changes` from its `value` (the field after it).
+pub(crate) const CHANGES_AFTER_VALUE: u64 =
+    (core::mem::offset_of!(Slot, changes) - core::mem::offset_of!(Slot, value)) as u64;
+
 /// A slot that passed validation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValidSlot {
@@ -26,6 +32,14 @@ pub struct ValidSlot {
     pub default: u64,
     /// Address in guest memory of the slot's value field.
     pub value_addr: u64,
+}
+
+impl ValidSlot {
+    /// Whether this slot declares what an earlier declaration of its slot did: a slot declared
+    /// again must not change (`spec/ABI.md` §7.3).
+    pub(crate) fn declares(&self, name: &str, hash: u64, ty: ValueType, default: u64) -> bool {
+        *self.name == *name && self.hash == hash && self.ty == ty && self.default == default
+    }
 }
 
 /// A valid name (`spec/ABI.md` §5), copied out of guest memory into a buffer of its own: a

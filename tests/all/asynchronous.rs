@@ -29,6 +29,21 @@ fn sdk_guest(engine: &Engine) -> wasmtime::Result<Module> {
     Module::from_file(engine, guests::SCENARIO)
 }
 
+/// A new store on `engine` taking values from `globals`, set up by `configure`, with the Rust SDK's
+/// scenario guest instantiated in it through `instantiate_async`.
+async fn sdk_instance(
+    engine: &Engine,
+    globals: &Globals,
+    configure: impl FnOnce(&mut Store<GlobalsCtx>),
+) -> wasmtime::Result<(Store<GlobalsCtx>, wasmtime::Instance)> {
+    let mut store = Store::new(engine, GlobalsCtx::new(globals));
+    configure(&mut store);
+    let instance = async_linker(engine)?
+        .instantiate_async(&mut store, &sdk_guest(engine)?)
+        .await?;
+    Ok((store, instance))
+}
+
 async fn get(
     store: &mut Store<GlobalsCtx>,
     instance: &wasmtime::Instance,
@@ -78,10 +93,7 @@ fn call_async_whose_first_read_declares() -> wasmtime::Result<()> {
     runtime().block_on(async {
         let engine = async_engine(false)?;
         let globals = Globals::new();
-        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
-        let instance = async_linker(&engine)?
-            .instantiate_async(&mut store, &sdk_guest(&engine)?)
-            .await?;
+        let (mut store, instance) = sdk_instance(&engine, &globals, |_| ()).await?;
         assert_eq!(get(&mut store, &instance, UINT64).await?, 42, "the default");
         assert_eq!(store.data().stats().declare_calls, 1);
         globals.set_u64("TEST_UINT64", 43)?;
@@ -96,11 +108,10 @@ fn a_store_whose_epoch_deadlines_yield_declares() -> wasmtime::Result<()> {
     runtime().block_on(async {
         let engine = async_engine(true)?;
         let globals = Globals::new();
-        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
-        store.epoch_deadline_async_yield_and_update(1);
-        let instance = async_linker(&engine)?
-            .instantiate_async(&mut store, &sdk_guest(&engine)?)
-            .await?;
+        let (mut store, instance) = sdk_instance(&engine, &globals, |store| {
+            store.epoch_deadline_async_yield_and_update(1);
+        })
+        .await?;
         engine.increment_epoch(); // the next check in the guest yields
         assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
         assert_eq!(store.data().declarations().len(), 1);
@@ -130,12 +141,11 @@ fn a_store_with_an_async_call_hook_declares() -> wasmtime::Result<()> {
     runtime().block_on(async {
         let engine = async_engine(false)?;
         let globals = Globals::new();
-        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
         let calls = Arc::new(AtomicU64::new(0));
-        store.call_hook_async(Counting(Arc::clone(&calls)));
-        let instance = async_linker(&engine)?
-            .instantiate_async(&mut store, &sdk_guest(&engine)?)
-            .await?;
+        let (mut store, instance) = sdk_instance(&engine, &globals, |store| {
+            store.call_hook_async(Counting(Arc::clone(&calls)));
+        })
+        .await?;
         assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
         assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
         assert_eq!(
@@ -257,11 +267,10 @@ fn sync_on_call_async_syncs_on_every_entry() -> wasmtime::Result<()> {
     runtime().block_on(async {
         let engine = async_engine(false)?;
         let globals = Globals::new();
-        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
-        wasmtime_global::sync_on_call_async(&mut store, |ctx| ctx);
-        let instance = async_linker(&engine)?
-            .instantiate_async(&mut store, &sdk_guest(&engine)?)
-            .await?;
+        let (mut store, instance) = sdk_instance(&engine, &globals, |store| {
+            wasmtime_global::sync_on_call_async(store, |ctx| ctx);
+        })
+        .await?;
         assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
         globals.set_u64("TEST_UINT64", 8)?;
         assert_eq!(
