@@ -1,8 +1,9 @@
 //! [`GlobalsCtx`]: what one store knows of the globals its instances declared, and [`sync`].
 
+use crate::limits::{DECLARATION_BYTES, TABLE_BYTES};
 use crate::registry::{SharedDeclaration, TableKey};
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
-use crate::{Error, Globals, Result, Value};
+use crate::{Error, Globals, Limit, Limits, Result, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +55,11 @@ pub struct GlobalsCtx {
     /// Writes planned by a sync, kept to reuse the allocation.
     writes: Vec<Write>,
     stats: Stats,
+    limits: Limits,
+    /// Slots declared, all tables together.
+    declared: u32,
+    /// What the declarations are charged against [`Limits::host_bytes`].
+    host_bytes: u64,
 }
 
 /// A memory that holds a table.
@@ -73,6 +79,11 @@ struct Table {
     /// For a table in a shared memory, its key in the registry.
     shared: Option<TableKey>,
     slots: Slots,
+    /// Slots declared in this table.
+    count: u32,
+    /// How many slots of the table each name has, once the table has as many slots as
+    /// [`Limits::same_name_slots`] (before that, no name can have too many).
+    per_name: Option<HashMap<Arc<str>, u32>>,
 }
 
 /// A table's declared slots, by index: a vector as long as the highest index declared, so a
@@ -172,9 +183,15 @@ pub struct Declaration {
 const SCAN: usize = 8;
 
 impl GlobalsCtx {
-    /// A ctx that takes values from `globals`.
+    /// A ctx that takes values from `globals`, with the default [`Limits`].
     #[must_use]
     pub fn new(globals: &Globals) -> GlobalsCtx {
+        GlobalsCtx::with_limits(globals, Limits::default())
+    }
+
+    /// A ctx that takes values from `globals` and holds its store's guests to `limits`.
+    #[must_use]
+    pub fn with_limits(globals: &Globals, limits: Limits) -> GlobalsCtx {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         GlobalsCtx {
             globals: globals.clone(),
@@ -190,7 +207,24 @@ impl GlobalsCtx {
             unindexed: Vec::new(),
             writes: Vec::new(),
             stats: Stats::default(),
+            limits,
+            declared: 0,
+            host_bytes: 0,
         }
+    }
+
+    /// The limits this ctx holds its store's guests to.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The host memory this store's declarations are charged, in bytes: an upper bound of what
+    /// the host allocated for them (see [`Limits::host_bytes`]). Falls to 0 at
+    /// [`reset`](GlobalsCtx::reset).
+    #[must_use]
+    pub fn host_bytes(&self) -> u64 {
+        self.host_bytes
     }
 
     /// The registry this ctx takes values from.
@@ -235,6 +269,8 @@ impl GlobalsCtx {
         self.by_name.clear();
         self.unindexed.clear();
         self.synced = self.globals.version();
+        self.declared = 0;
+        self.host_bytes = 0;
     }
 
     fn release(&mut self) {
@@ -291,7 +327,11 @@ impl GlobalsCtx {
 
     /// The table at `addr` of memory `memory` (recorded, or `None` for a memory not seen
     /// before, which is recorded now with base address `base`), recorded if it is new.
-    fn table(&mut self, memory: Result<usize, (GuestMemory, usize)>, addr: u32) -> usize {
+    fn table(
+        &mut self,
+        memory: core::result::Result<usize, (GuestMemory, usize)>,
+        addr: u32,
+    ) -> Result<usize> {
         let memory = match memory {
             Ok(i) => i,
             Err((memory, base)) => {
@@ -309,7 +349,7 @@ impl GlobalsCtx {
         if let Some((m, a, t)) = self.last_table
             && (m, a) == (memory, addr)
         {
-            return t;
+            return Ok(t);
         }
         let known = if self.tables.len() <= SCAN {
             self.tables
@@ -320,8 +360,12 @@ impl GlobalsCtx {
         };
         if let Some(t) = known {
             self.last_table = Some((memory, addr, t));
-            return t;
+            return Ok(t);
         }
+        if self.tables.len() >= self.limits.tables as usize {
+            return Err(self.over(Limit::Tables));
+        }
+        self.charge(TABLE_BYTES)?;
         let shared = match &self.memories[memory] {
             GuestMemory::Shared(m) => Some((m.data().as_ptr() as usize, addr)),
             GuestMemory::Plain(_) => None,
@@ -331,6 +375,8 @@ impl GlobalsCtx {
             addr,
             shared,
             slots: Slots::default(),
+            count: 0,
+            per_name: None,
         });
         let t = self.tables.len() - 1;
         if self.tables.len() > SCAN {
@@ -343,7 +389,58 @@ impl GlobalsCtx {
             }
         }
         self.last_table = Some((memory, addr, t));
-        t
+        Ok(t)
+    }
+
+    fn over(&self, limit: Limit) -> Error {
+        let max = match limit {
+            Limit::Declarations => self.limits.declarations.into(),
+            Limit::Tables => self.limits.tables.into(),
+            Limit::SameNameSlots => self.limits.same_name_slots.into(),
+            Limit::HostBytes => self.limits.host_bytes,
+        };
+        Error::LimitExceeded { limit, max }
+    }
+
+    /// Charges `bytes` against [`Limits::host_bytes`], or fails with nothing charged.
+    fn charge(&mut self, bytes: u64) -> Result<()> {
+        match self.host_bytes.checked_add(bytes) {
+            Some(total) if total <= self.limits.host_bytes => {
+                self.host_bytes = total;
+                Ok(())
+            }
+            _ => Err(self.over(Limit::HostBytes)),
+        }
+    }
+
+    fn refund(&mut self, bytes: u64) {
+        self.host_bytes -= bytes;
+    }
+
+    /// Checks that one more slot named `name` in `table` stays within the limits, and charges
+    /// it; [`record`](GlobalsCtx::record) then counts it.
+    /// Returns the bytes charged, for [`refund`](GlobalsCtx::refund) if the declaration fails.
+    fn admit(&mut self, table: usize, name: &str) -> Result<u64> {
+        if self.declared >= self.limits.declarations {
+            return Err(self.over(Limit::Declarations));
+        }
+        let limit = self.limits.same_name_slots;
+        let t = &mut self.tables[table];
+        if t.count >= limit {
+            let per_name = t.per_name.get_or_insert_with(|| {
+                let mut counts = HashMap::<Arc<str>, u32>::new();
+                for (_, d) in t.slots.iter() {
+                    *counts.entry(Arc::clone(&d.name)).or_default() += 1;
+                }
+                counts
+            });
+            if per_name.get(name).is_some_and(|&n| n >= limit) {
+                return Err(self.over(Limit::SameNameSlots));
+            }
+        }
+        let bytes = DECLARATION_BYTES + name.len() as u64;
+        self.charge(bytes)?;
+        Ok(bytes)
     }
 
     /// Whether slot `slot.index` of `table` is already declared: the same again is `true`,
@@ -363,7 +460,13 @@ impl GlobalsCtx {
     }
 
     fn record(&mut self, table: usize, name: Arc<str>, slot: &ValidSlot, written_at: u64) {
-        self.tables[table].slots.insert(
+        self.declared += 1;
+        let t = &mut self.tables[table];
+        t.count += 1;
+        if let Some(per_name) = &mut t.per_name {
+            *per_name.entry(Arc::clone(&name)).or_default() += 1;
+        }
+        t.slots.insert(
             slot.index,
             Declared {
                 name,
@@ -389,7 +492,7 @@ impl GlobalsCtx {
         let table = self.table(
             memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
             table_addr,
-        );
+        )?;
         if self.redeclared(table, slot)? {
             let bits = self
                 .globals
@@ -398,11 +501,14 @@ impl GlobalsCtx {
             write_value(data, slot, bits)?;
             return Ok(Status::Ok);
         }
+        let charged = self.admit(table, &slot.name)?;
         let Some((name, value, version)) = self.globals.declare(&slot.name, slot.ty) else {
+            self.refund(charged);
             return Ok(Status::TypeMismatch);
         };
         let bits = value.map_or(slot.default, Value::to_bits);
         if let Err(e) = write_value(data, slot, bits) {
+            self.refund(charged);
             self.globals.undeclare(self.id, false, [(&*name, None)]);
             return Err(e);
         }
@@ -426,22 +532,35 @@ impl GlobalsCtx {
         let table = self.table(
             memory.map_err(|(m, base)| (GuestMemory::Shared(m), base)),
             table_addr,
-        );
+        )?;
+        let redeclared = self.redeclared(table, slot)?;
+        let charged = if redeclared {
+            0
+        } else {
+            self.admit(table, &slot.name)?
+        };
         let GuestMemory::Shared(memory) = &self.memories[self.tables[table].memory] else {
             unreachable!("a table's memory keeps its kind");
         };
         let key = self.tables[table]
             .shared
             .unwrap_or((memory.data().as_ptr() as usize, table_addr));
-        let redeclared = self.redeclared(table, slot)?;
         let declaration = SharedDeclaration {
             owner: self.id,
             memory,
             table: key,
             slot,
         };
-        let Some(name) = self.globals.declare_shared(declaration)? else {
-            return Ok(Status::TypeMismatch);
+        let name = match self.globals.declare_shared(declaration) {
+            Ok(Some(name)) => name,
+            Ok(None) => {
+                self.refund(charged);
+                return Ok(Status::TypeMismatch);
+            }
+            Err(e) => {
+                self.refund(charged);
+                return Err(e);
+            }
         };
         if !redeclared {
             self.record(table, name, slot, 0);

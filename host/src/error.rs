@@ -1,5 +1,6 @@
 //! The one error type of the host crate.
 
+use crate::Limit;
 use wasmtime_global_abi::{NameError, ValueType};
 
 /// Everything that can go wrong, on the embedder's side or because of what a guest wrote.
@@ -147,6 +148,14 @@ pub enum Error {
         index: u32,
         /// The name it was first declared with.
         name: String,
+    },
+    /// A declaration would take the store past one of its [`Limits`](crate::Limits).
+    #[error("store limit reached: at most {max} {limit}")]
+    LimitExceeded {
+        /// The limit.
+        limit: Limit,
+        /// Its value.
+        max: u64,
     },
     /// Writing a value into guest memory failed (the memory no longer holds the slot).
     #[error("cannot write the value of slot {index} at {addr:#x}: outside guest memory")]

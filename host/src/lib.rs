@@ -164,6 +164,7 @@
 mod ctx;
 mod error;
 mod hook;
+mod limits;
 mod linker;
 mod registry;
 #[expect(
@@ -183,6 +184,7 @@ pub use hook::sync_on_call_async;
 #[cfg(feature = "async")]
 pub use hook::sync_on_epoch_async;
 pub use hook::{MAX_EPOCH_TICKS, sync_on_epoch};
+pub use limits::{Limit, Limits};
 pub use linker::add_to_linker;
 pub use registry::{Batch, Globals};
 pub use value::Value;

@@ -3,6 +3,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Bytes allocated and not yet freed.
 pub static HELD: AtomicIsize = AtomicIsize::new(0);
@@ -25,3 +26,11 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
+
+/// Held by every test of a binary that counts, so that no other test of it allocates meanwhile
+/// (the harness runs a binary's tests on several threads).
+#[allow(dead_code)] // not every binary has more than one test
+pub fn alone() -> MutexGuard<'static, ()> {
+    static ALONE: Mutex<()> = Mutex::new(());
+    ALONE.lock().unwrap_or_else(PoisonError::into_inner)
+}

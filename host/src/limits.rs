@@ -1,0 +1,93 @@
+//! [`Limits`]: how much one store's guests may make the host hold.
+
+/// What one store's guests may declare, so that no guest makes the host hold, or write at every
+/// change, more than its embedder allows. A declaration past a limit traps the guest with
+/// [`Error::LimitExceeded`](crate::Error::LimitExceeded), which names the limit; what was
+/// declared before stays declared.
+///
+/// wasmtime's [`ResourceLimiter`](wasmtime::ResourceLimiter) does not see the host's own memory:
+/// these limits are what bounds it. The defaults let a store hold thousands of globals in many
+/// instances and bound what a hostile guest can make the host hold to about 4 MiB a store.
+///
+/// ```
+/// use wasmtime_global::{Globals, GlobalsCtx, Limits};
+///
+/// let globals = Globals::new();
+/// let limits = Limits {
+///     declarations: 256,
+///     ..Limits::default()
+/// };
+/// let ctx = GlobalsCtx::with_limits(&globals, limits);
+/// assert_eq!(ctx.limits().declarations, 256);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Slots declared, all tables of the store together (a slot declared again counts once).
+    /// Default 16,384.
+    pub declarations: u32,
+    /// Tables declared into (a table is a memory and an address). Default 256.
+    pub tables: u32,
+    /// Slots of one name in one table. A set writes every slot of its name, so this bounds what
+    /// one table adds to each set of a name; it is per table, not per store, so that every
+    /// instance of one module in one store may declare the same names. Default 16.
+    pub same_name_slots: u32,
+    /// Bytes of host memory that the store's declarations may hold, as
+    /// [`GlobalsCtx::host_bytes`](crate::GlobalsCtx::host_bytes) counts them (an upper bound of
+    /// what they allocate). Default 4 MiB.
+    pub host_bytes: u64,
+}
+
+impl Limits {
+    /// No limit: for guests the embedder trusts.
+    pub const UNLIMITED: Limits = Limits {
+        declarations: u32::MAX,
+        tables: u32::MAX,
+        same_name_slots: u32::MAX,
+        host_bytes: u64::MAX,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            declarations: 16 * 1024,
+            tables: 256,
+            same_name_slots: 16,
+            host_bytes: 4 << 20,
+        }
+    }
+}
+
+/// One of the [`Limits`], as [`Error::LimitExceeded`](crate::Error::LimitExceeded) names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// [`Limits::declarations`].
+    Declarations,
+    /// [`Limits::tables`].
+    Tables,
+    /// [`Limits::same_name_slots`].
+    SameNameSlots,
+    /// [`Limits::host_bytes`].
+    HostBytes,
+}
+
+impl core::fmt::Display for Limit {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Limit::Declarations => "declarations",
+            Limit::Tables => "tables",
+            Limit::SameNameSlots => "slots of one name in one table",
+            Limit::HostBytes => "host bytes",
+        })
+    }
+}
+
+/// What a declaration is charged against [`Limits::host_bytes`], besides its name's bytes: the
+/// store's record of the slot and its place in the indexes (about 90 bytes, measured by the
+/// `sync` benchmark), the registry's entry for the name if the store is the first to declare it
+/// (about 170), and for a shared slot the registry's record of it and its target (about 150).
+/// Charged in full for every declaration, so the count is an upper bound.
+pub(crate) const DECLARATION_BYTES: u64 = 448;
+/// What a table is charged, besides its slots: the store's record of it, and its memory's.
+pub(crate) const TABLE_BYTES: u64 = 256;

@@ -1,0 +1,204 @@
+//! [`Limits`]: a declaration past each limit traps with the limit named, what was declared
+//! before stays declared, and the bytes a store is charged bound what the host allocates.
+//!
+//! Its own test binary, because it counts every allocation of the process.
+
+use std::sync::atomic::Ordering;
+use wasmtime::{Engine, Linker, Module, Store};
+use wasmtime_global::{Error, Globals, GlobalsCtx, Limit, Limits};
+
+mod counting;
+mod shell;
+
+use counting::{HELD, alone};
+use shell::Shell;
+
+fn names(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:04}")).collect()
+}
+
+/// The limit error a trap carries.
+fn limit(trap: wasmtime::Error) -> Error {
+    trap.downcast_ref::<Error>()
+        .cloned()
+        .unwrap_or_else(|| panic!("not a wasmtime-global error: {trap:?}"))
+}
+
+#[test]
+fn the_defaults_are_as_documented() {
+    let _alone = alone();
+    let limits = Limits::default();
+    assert_eq!(limits.declarations, 16_384);
+    assert_eq!(limits.tables, 256);
+    assert_eq!(limits.same_name_slots, 16);
+    assert_eq!(limits.host_bytes, 4 << 20);
+    assert_eq!(GlobalsCtx::new(&Globals::new()).limits(), limits);
+}
+
+#[test]
+fn declarations_past_the_limit_trap_and_the_earlier_ones_stay() -> wasmtime::Result<()> {
+    let _alone = alone();
+    let globals = Globals::new();
+    let limits = Limits {
+        declarations: 5,
+        ..Limits::default()
+    };
+    let mut shell = Shell::with_limits(&globals, limits)?;
+    shell.write(&names("d", 8), wasmtime_global::ValueType::U64)?;
+    for i in 0..5 {
+        assert_eq!(shell.declare(i)?, 0);
+    }
+    let err = limit(shell.declare(5).expect_err("the sixth declaration traps"));
+    assert_eq!(
+        err,
+        Error::LimitExceeded {
+            limit: Limit::Declarations,
+            max: 5
+        }
+    );
+    assert_eq!(err.to_string(), "store limit reached: at most 5 declarations");
+    // A slot declared again is not a new declaration.
+    assert_eq!(shell.declare(4)?, 0);
+    assert_eq!(shell.store.data().declarations().len(), 5);
+    globals.set("d0004", 9)?;
+    assert_eq!(globals.declared_type("d0005"), None, "nothing of the refused one is kept");
+    Ok(())
+}
+
+#[test]
+fn slots_of_one_name_in_one_table_are_bounded_but_not_across_tables() -> wasmtime::Result<()> {
+    let _alone = alone();
+    let globals = Globals::new();
+    let limits = Limits {
+        same_name_slots: 3,
+        ..Limits::default()
+    };
+    let mut shell = Shell::with_limits(&globals, limits)?;
+    let mut table = vec!["SAME".to_owned(); 5];
+    table[3] = "OTHER".to_owned();
+    shell.write(&table, wasmtime_global::ValueType::U64)?;
+    for i in 0..4 {
+        assert_eq!(shell.declare(i)?, 0, "slot {i}");
+    }
+    let err = limit(shell.declare(4).expect_err("a fourth SAME traps"));
+    assert_eq!(
+        err,
+        Error::LimitExceeded {
+            limit: Limit::SameNameSlots,
+            max: 3
+        }
+    );
+
+    // Four instances of one module in one store: four tables, each with SAME once.
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    let module = Module::new(&engine, ONE_NAME)?;
+    let mut store = Store::new(&engine, GlobalsCtx::with_limits(&globals, limits));
+    for _ in 0..4 {
+        let instance = linker.instantiate(&mut store, &module)?;
+        let declare = instance.get_typed_func::<(), i32>(&mut store, "declare")?;
+        assert_eq!(declare.call(&mut store, ())?, 0);
+    }
+    assert_eq!(store.data().declarations().len(), 4);
+    Ok(())
+}
+
+/// A guest that declares one global, `SAME` (U64), in its own table.
+const ONE_NAME: &str = r#"
+(module
+  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "SAME")
+  (data (i32.const 1024) "WGTB\02\00\00\00\40\00\00\00\01\00\00\00\01\00\00\00")
+  (data (i32.const 1088) "\5b\bb\ee\22\24\5f\93\1d\00\01\00\00\04\00\00\00\02")
+  (func (export "declare") (result i32) (call $declare (i32.const 1024) (i32.const 0))))
+"#;
+
+#[test]
+fn tables_past_the_limit_trap() -> wasmtime::Result<()> {
+    let _alone = alone();
+    let globals = Globals::new();
+    let limits = Limits {
+        tables: 2,
+        ..Limits::default()
+    };
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    let module = Module::new(&engine, ONE_NAME)?;
+    let mut store = Store::new(&engine, GlobalsCtx::with_limits(&globals, limits));
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        let instance = linker.instantiate(&mut store, &module)?;
+        let declare = instance.get_typed_func::<(), i32>(&mut store, "declare")?;
+        outcomes.push(declare.call(&mut store, ()).map_err(limit));
+    }
+    assert_eq!(
+        outcomes,
+        [
+            Ok(0),
+            Ok(0),
+            Err(Error::LimitExceeded {
+                limit: Limit::Tables,
+                max: 2
+            })
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn host_bytes_are_charged_per_table_and_per_declaration() -> wasmtime::Result<()> {
+    let _alone = alone();
+    let globals = Globals::new();
+    let limits = Limits {
+        host_bytes: 2000,
+        ..Limits::default()
+    };
+    let mut shell = Shell::with_limits(&globals, limits)?;
+    shell.write(&names("b", 5), wasmtime_global::ValueType::U64)?;
+    // A table 256, each declaration 448 + its name's 5 bytes: three fit in 2,000, four do not.
+    for i in 0..3 {
+        assert_eq!(shell.declare(i)?, 0);
+    }
+    assert_eq!(shell.store.data().host_bytes(), 256 + 3 * 453);
+    let err = limit(shell.declare(3).expect_err("the fourth is past 2,000 bytes"));
+    assert_eq!(
+        err,
+        Error::LimitExceeded {
+            limit: Limit::HostBytes,
+            max: 2000
+        }
+    );
+    assert_eq!(shell.store.data().host_bytes(), 256 + 3 * 453, "nothing charged");
+    shell.store.data_mut().reset();
+    assert_eq!(shell.store.data().host_bytes(), 0);
+    Ok(())
+}
+
+/// The charge is an upper bound of what the host allocates for a store's declarations: with
+/// the shortest and the longest names, new to the registry or not.
+#[test]
+fn the_bytes_charged_bound_the_bytes_allocated() -> wasmtime::Result<()> {
+    let _alone = alone();
+    for (prefix, pad) in [("s", 0), ("l", 250)] {
+        let globals = Globals::new();
+        let mut shell = Shell::with_limits(&globals, Limits::UNLIMITED)?;
+        // Warm up what the engine and the store allocate once.
+        shell.declare_all(&names("warm", 4))?;
+        shell.store.data_mut().reset();
+        let table: Vec<String> = names(prefix, 1024)
+            .into_iter()
+            .map(|n| format!("{n}{}", "x".repeat(pad)))
+            .collect();
+        let before = HELD.load(Ordering::Relaxed);
+        shell.declare_all(&table)?;
+        let held = (HELD.load(Ordering::Relaxed) - before) as u64;
+        let charged = shell.store.data().host_bytes();
+        println!("{prefix}: 1,024 declarations hold {held} bytes, charged {charged}");
+        assert!(held <= charged, "{held} bytes held, {charged} charged");
+    }
+    Ok(())
+}
+
