@@ -10,38 +10,17 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use wasmtime::{Config, Engine, Linker, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx, Limits};
 
-/// `run(name, hash, n)` declares slots 0 to n - 1 of its table (capacity 65,536, at 65,536) as
-/// U64 globals named by the one-byte name at `name`; returns how many the host accepted.
-const GUEST: &str = r#"
-(module
-  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
-  (memory (export "memory") 66 66 shared)
-  (data (i32.const 256) "HU")
-  (data (i32.const 65536) "WGTB\02\00\00\00\40\00\00\00\00\00\01\00")
-  (func (export "run") (param $name i32) (param $hash i64) (param $n i32) (result i32)
-    (local $i i32) (local $s i32)
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (local.set $s (i32.add (i32.const 65600) (i32.shl (local.get $i) (i32.const 6))))
-        (i64.store (local.get $s) (local.get $hash))
-        (i32.store offset=8 (local.get $s) (local.get $name))
-        (i32.store offset=12 (local.get $s) (i32.const 1))
-        (i32.store offset=16 (local.get $s) (i32.const 2))
-        (i32.atomic.store (i32.const 65552) (i32.add (local.get $i) (i32.const 1)))
-        (br_if $done (call $declare (i32.const 65536) (local.get $i)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next)))
-    (local.get $i)))
-"#;
+const GUEST: &str = include_str!("hostile.wat");
 
 const H: (i32, i64) = (256, 0xaf64054c86023237_u64 as i64);
 const U: (i32, i64) = (257, 0xaf64084c86023750_u64 as i64);
+/// Not a name: [`Host::guest`] declares as many different names.
+const DISTINCT: i32 = -1;
 
 struct Host {
     engine: Engine,
@@ -75,23 +54,34 @@ impl Host {
     ) -> wasmtime::Result<(Store<GlobalsCtx>, usize)> {
         let mut store = Store::new(&self.engine, GlobalsCtx::with_limits(globals, limits));
         let instance = self.linker.instantiate(&mut store, &self.module)?;
-        let run = instance.get_typed_func::<(i32, i64, i32), i32>(&mut store, "run")?;
         // A trap at a limit is the point: count what was declared before it.
-        let _ = run.call(&mut store, (name, hash, n));
+        if name == DISTINCT {
+            let run = instance.get_typed_func::<i32, i32>(&mut store, "distinct")?;
+            let _ = run.call(&mut store, n);
+        } else {
+            let run = instance.get_typed_func::<(i32, i32, i64, i32), i32>(&mut store, "run")?;
+            let _ = run.call(&mut store, (name, 1, hash, n));
+        }
         let declared = store.data().declarations().len();
         Ok((store, declared))
     }
 }
 
-/// Latencies of `samples` sets of `U`, sorted, in nanoseconds.
-fn unrelated_sets(globals: &Globals, samples: usize) -> Vec<u64> {
-    let mut latencies: Vec<u64> = (0..samples as u64)
-        .map(|i| {
-            let start = Instant::now();
-            globals.set("U", i).expect("U is a valid name");
-            start.elapsed().as_nanos() as u64
-        })
-        .collect();
+/// Latencies of sets of `U`, one after another, for at least `time` and until `enough()`,
+/// sorted, in nanoseconds.
+fn unrelated_sets(globals: &Globals, time: Duration, enough: impl Fn() -> bool) -> Vec<u64> {
+    // Room made and its pages touched beforehand, so that recording a latency never waits for
+    // the kernel (which another thread's dropped store may keep busy unmapping its memory).
+    let mut latencies = vec![u64::MAX; 16 << 20];
+    let began = Instant::now();
+    let mut n = 0;
+    while (began.elapsed() < time || !enough()) && n < latencies.len() {
+        let start = Instant::now();
+        globals.set("U", n as u64).expect("U is a valid name");
+        latencies[n] = start.elapsed().as_nanos() as u64;
+        n += 1;
+    }
+    latencies.truncate(n);
     latencies.sort_unstable();
     latencies
 }
@@ -113,13 +103,20 @@ fn report(what: &str, latencies: &[u64]) {
 fn main() -> wasmtime::Result<()> {
     let plan = common::Plan::from_args();
     common::preamble(&plan);
-    let samples = if plan.samples < 21 { 2_000 } else { 20_000 };
+    let time = if plan.samples < 21 {
+        Duration::from_millis(300)
+    } else {
+        Duration::from_secs(2)
+    };
     let host = Host::new()?;
     let raised = Limits {
         same_name_slots: u32::MAX,
         ..Limits::UNLIMITED
     };
-    for (label, limits) in [("default limits", Limits::default()), ("limits raised", raised)] {
+    for (label, limits) in [
+        ("default limits", Limits::default()),
+        ("limits raised", raised),
+    ] {
         let globals = Globals::new();
         let (_good, one) = host.guest(&globals, limits, U, 1)?;
         assert_eq!(one, 1, "the well-behaved guest declares U");
@@ -128,9 +125,10 @@ fn main() -> wasmtime::Result<()> {
             .collect::<wasmtime::Result<_>>()?;
         let declared: Vec<usize> = hostile.iter().map(|(_, n)| *n).collect();
         println!(
-            "{label}: four hostile guests declared H in {declared:?} slots; {samples} sets of U"
+            "{label}: four hostile guests declared H in {declared:?} slots; sets of U for {time:?} \
+             or more"
         );
-        let idle = unrelated_sets(&globals, samples);
+        let idle = unrelated_sets(&globals, time, || true);
         report("no other thread", &idle);
 
         let stop = AtomicBool::new(false);
@@ -142,27 +140,60 @@ fn main() -> wasmtime::Result<()> {
                     globals.set("H", value).expect("H is a valid name");
                 }
             });
-            let latencies = unrelated_sets(&globals, samples);
+            let latencies = unrelated_sets(&globals, time, || true);
             stop.store(true, Ordering::Relaxed);
             latencies
         });
         report("another thread sets H in a loop", &looped);
 
         let stop = AtomicBool::new(false);
+        let made = AtomicUsize::new(0);
         let churned = std::thread::scope(|s| {
             s.spawn(|| {
                 while !stop.load(Ordering::Relaxed) {
-                    let made = host.guest(&globals, limits, H, 65_536);
-                    drop(made.expect("a hostile store"));
+                    let store = host.guest(&globals, limits, H, 65_536);
+                    drop(store.expect("a hostile store"));
+                    made.fetch_add(1, Ordering::Relaxed);
                 }
             });
-            // Let the first hostile store fill up before timing.
-            std::thread::sleep(Duration::from_millis(20));
-            let latencies = unrelated_sets(&globals, samples);
+            let latencies = unrelated_sets(&globals, time, || made.load(Ordering::Relaxed) >= 3);
             stop.store(true, Ordering::Relaxed);
             latencies
         });
-        report("another thread makes and drops a hostile store", &churned);
+        report(
+            &format!(
+                "another thread makes and drops hostile stores ({} made)",
+                made.load(Ordering::Relaxed)
+            ),
+            &churned,
+        );
+
+        let stop = AtomicBool::new(false);
+        let sizes = std::sync::Mutex::new(Vec::new());
+        let churned = std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let (store, n) = host
+                        .guest(&globals, limits, (DISTINCT, 0), 65_536)
+                        .expect("a hostile store");
+                    sizes.lock().expect("not poisoned").push(n);
+                    drop(store);
+                }
+            });
+            let enough = || sizes.lock().expect("not poisoned").len() >= 3;
+            let latencies = unrelated_sets(&globals, time, enough);
+            stop.store(true, Ordering::Relaxed);
+            latencies
+        });
+        let sizes = sizes.into_inner().expect("not poisoned");
+        report(
+            &format!(
+                "another thread makes and drops stores of {} different names ({} stores)",
+                sizes.first().copied().unwrap_or(0),
+                sizes.len()
+            ),
+            &churned,
+        );
         println!();
     }
     Ok(())

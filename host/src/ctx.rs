@@ -550,6 +550,7 @@ impl GlobalsCtx {
             memory,
             table: key,
             slot,
+            again: redeclared,
         };
         let name = match self.globals.declare_shared(declaration) {
             Ok(Some(name)) => name,

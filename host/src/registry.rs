@@ -3,11 +3,12 @@
 use crate::shared::SharedWord;
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Result, Value};
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::{Arc, Weak};
 use wasmtime::SharedMemory;
-use wasmtime_global_abi::{ValueType, check_name};
+use wasmtime_global_abi::{ValueType, check_name, fnv1a64};
 
 /// The registry of values the host sets: wazero-global's `New()`.
 ///
@@ -53,41 +54,27 @@ struct Inner {
 struct State {
     /// Incremented by every change.
     version: u64,
-    entries: HashMap<Arc<str>, Entry>,
+    entries: Entries,
     /// For every name whose last change is still of interest, the version of that change. One
     /// row per name, so a sync reads only the names changed since it last ran.
     changes: BTreeMap<u64, Arc<str>>,
-    /// How many times a name lost its last declaration with nothing set for it, since the last
-    /// [sweep](State::sweep): about how many entries are kept idle (see [`Globals::undeclare`]).
-    released: AtomicUsize,
+    /// Names that lost their last declaration with nothing set for them, since the last
+    /// [sweep](Globals::sweep): the entries kept idle (see [`Globals::undeclare`]), and perhaps
+    /// some declared again since. A lock of its own, as it grows under the registry's read lock.
+    idle: Mutex<Vec<Arc<str>>>,
     /// Every table in a shared memory that some store declared a slot of, whichever store: one
     /// memory may be used by instances of several stores (the wasi-threads shape), and each
-    /// table must be written as one, with one generation.
-    shared_tables: HashMap<TableKey, SharedTableState>,
+    /// table must be written as one, with one generation. Weak: a table lives while a name's
+    /// entry lists it or a write to it is under way, and one key never has two live tables.
+    shared_tables: HashMap<TableKey, Weak<SharedTable>>,
+    /// Live entries of `shared_tables` at its last sweep of dead ones.
+    shared_tables_swept: usize,
 }
 
 /// A table in a shared memory: the memory's base address and the table's address in it. A shared
 /// memory never moves, and the registry keeps every memory in this map alive (its
 /// [`SharedTable`] holds a handle), so no other memory can take the same base address meanwhile.
 pub(crate) type TableKey = (usize, u32);
-
-#[derive(Debug)]
-struct SharedTableState {
-    table: Arc<SharedTable>,
-    slots: HashMap<u32, SharedSlot>,
-}
-
-/// A declared slot of a shared table, and the stores ([`GlobalsCtx`](crate::GlobalsCtx) ids)
-/// that declared it.
-#[derive(Debug)]
-struct SharedSlot {
-    name: Arc<str>,
-    hash: u64,
-    ty: ValueType,
-    default: u64,
-    value: SharedWord,
-    owners: Vec<u64>,
-}
 
 #[derive(Debug)]
 struct Entry {
@@ -97,8 +84,16 @@ struct Entry {
     declared: Declarations,
     /// The version of the name's last change while declared; 0 for none (versions start at 1).
     changed_at: u64,
-    /// Declared slots in shared memories, written at every change.
-    shared: Vec<SharedTarget>,
+    /// The shared tables that hold slots of this name, written at every change.
+    shared: Vec<NameTable>,
+}
+
+/// A shared table that holds slots of a name, and how many declarations of the name (one per
+/// store and slot) it holds.
+#[derive(Debug)]
+struct NameTable {
+    table: Arc<SharedTable>,
+    declarations: u32,
 }
 
 /// A name's live declarations, across every store, and the type they fix, in one word, so that a
@@ -164,24 +159,271 @@ impl Declarations {
     }
 }
 
+/// The registry's entries, split by name into shards that each grow, rehash and shrink on their
+/// own: a registry of many names never moves all of them at once while it holds its lock (one
+/// table of 65,536 entries took 14 ms to grow, most of it faulting in the new table's pages).
+#[derive(Debug)]
+struct Entries {
+    shards: Box<[HashMap<Arc<str>, Entry>]>,
+    len: usize,
+}
+
+/// How many shards [`Entries`] has: a power of two.
+const SHARDS: usize = 64;
+
+impl Default for Entries {
+    fn default() -> Entries {
+        Entries {
+            shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
+            len: 0,
+        }
+    }
+}
+
+impl Entries {
+    /// The shard of `name`: the top bits of its FNV-1a hash. A guest can pick names that share
+    /// a shard; then the registry is one table, as if it had no shards.
+    fn shard(name: &str) -> usize {
+        (fnv1a64(name.as_bytes()) >> (64 - SHARDS.trailing_zeros())) as usize
+    }
+
+    fn get(&self, name: &str) -> Option<&Entry> {
+        self.shards[Entries::shard(name)].get(name)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Entry> {
+        self.shards[Entries::shard(name)].get_mut(name)
+    }
+
+    fn get_key_value(&self, name: &str) -> Option<(&Arc<str>, &Entry)> {
+        self.shards[Entries::shard(name)].get_key_value(name)
+    }
+
+    fn insert(&mut self, key: Arc<str>, entry: Entry) {
+        if self.shards[Entries::shard(&key)]
+            .insert(key, entry)
+            .is_none()
+        {
+            self.len += 1;
+        }
+    }
+
+    /// Removes `name`'s entry. A hash map keeps its capacity; a shard gives it back once three
+    /// quarters are unused, so the registry's memory follows what it holds. Each shrink halves
+    /// the shard at least, so the rehashing costs O(1) per removal, amortised.
+    fn remove(&mut self, name: &str) {
+        let shard = &mut self.shards[Entries::shard(name)];
+        if shard.remove(name).is_some() {
+            self.len -= 1;
+        }
+        let (len, capacity) = (shard.len(), shard.capacity());
+        if capacity > 16 && len < capacity / 4 {
+            shard.shrink_to(len * 2);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Entry)> {
+        self.shards.iter().flatten()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Entry> {
+        self.shards.iter().flat_map(HashMap::values)
+    }
+}
+
 /// How many idle entries the registry keeps at least (see [`Globals::undeclare`]).
 const IDLE_KEPT: usize = 1024;
 
-/// A declared slot in a shared memory: one per slot, however many stores declared it.
+/// How many names [`Globals::undeclare`] releases under one hold of the registry's lock.
+const UNDECLARE_CHUNK: usize = 256;
+
+/// A table in a shared memory, however many stores declared slots of it.
+///
+/// Its slots are written outside the registry's lock, under the table's own, so that a set of
+/// one name waits only for writes to the tables that name is in. Writes to a table may come in
+/// another order than their changes were made (two threads' sets, released from the registry's
+/// lock in one order, reach the table in the other), so each name remembers the newest change
+/// written into the table, and an older one is not written over it.
 #[derive(Debug)]
-struct SharedTarget {
-    /// The slot's table, shared by every slot of the table.
-    table: Arc<SharedTable>,
-    index: u32,
-    value: SharedWord,
-    changes: SharedWord,
-    default: u64,
+pub(crate) struct SharedTable {
+    generation: SharedWord,
+    slots: Mutex<TableSlots>,
 }
 
-/// The header of a table in a shared memory.
+#[derive(Debug, Default)]
+struct TableSlots {
+    slots: HashMap<u32, SharedSlot>,
+    names: HashMap<Arc<str>, NameSlots>,
+}
+
+/// The slots of one name in a shared table, and the newest change of the name written into them:
+/// the version it was made at (0 for none) and the value.
+#[derive(Debug, Default)]
+struct NameSlots {
+    slots: Vec<u32>,
+    written: (u64, Option<Value>),
+}
+
+/// A declared slot of a shared table, and the stores ([`GlobalsCtx`](crate::GlobalsCtx) ids)
+/// that declared it.
 #[derive(Debug)]
-struct SharedTable {
-    generation: SharedWord,
+struct SharedSlot {
+    name: Arc<str>,
+    hash: u64,
+    ty: ValueType,
+    default: u64,
+    value: SharedWord,
+    changes: SharedWord,
+    owners: Vec<u64>,
+    /// The version of the change of the name last written into the slot (or that was current
+    /// when the slot was declared).
+    written: u64,
+}
+
+impl SharedSlot {
+    fn bits(&self, value: Option<Value>) -> u64 {
+        value.map_or(self.default, Value::to_bits)
+    }
+}
+
+/// Changes to write into one shared table: each name with the version of its change and its
+/// value.
+type TableWrites = (Arc<SharedTable>, Vec<Change>);
+type Change = (Arc<str>, u64, Option<Value>);
+
+impl SharedTable {
+    fn lock(&self) -> MutexGuard<'_, TableSlots> {
+        self.slots.lock()
+    }
+
+    /// Writes `changes` into every slot of their names, inside one odd generation
+    /// (`spec/ABI.md` §10); a slot that already holds a newer change of its name is left as it is.
+    fn write(&self, changes: &[Change]) {
+        let mut table = self.lock();
+        let TableSlots { slots, names } = &mut *table;
+        let mut due = Vec::with_capacity(changes.len());
+        for (name, at, value) in changes {
+            // A name without slots here yet has a declaration on its way, which takes the value
+            // from here.
+            let known = names.entry(Arc::clone(name)).or_default();
+            if known.written.0 < *at {
+                known.written = (*at, *value);
+                if !known.slots.is_empty() {
+                    due.push((name, *at, *value));
+                }
+            }
+        }
+        if due.is_empty() {
+            return;
+        }
+        let start = self.generation.load(Ordering::Relaxed);
+        // Odd: a write is in progress. The fence keeps every value store below after it.
+        self.generation
+            .store(start.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        for (name, at, value) in due {
+            for index in names.get(name).map_or(&[][..], |n| &n.slots) {
+                let Some(slot) = slots.get_mut(index).filter(|s| s.written < at) else {
+                    continue;
+                };
+                slot.written = at;
+                slot.value.store(slot.bits(value), Ordering::Relaxed);
+                let changes = slot.changes.load(Ordering::Relaxed);
+                slot.changes
+                    .store(changes.wrapping_add(1), Ordering::Release);
+            }
+        }
+        // Even again: release, so a reader that sees it sees every value above.
+        self.generation
+            .store(start.wrapping_add(2), Ordering::Release);
+    }
+
+    /// Records `owner`'s declaration of `slot` (named `name`) and writes its value: the newest
+    /// change of the name, of `newest` (the name's last change when the registry counted the
+    /// declaration) and what was written here since. The slot's first declaration takes its
+    /// `value` and `changes` fields.
+    fn record(
+        &self,
+        owner: u64,
+        slot: &ValidSlot,
+        name: &Arc<str>,
+        newest: (u64, Option<Value>),
+        value: SharedWord,
+        changes: SharedWord,
+    ) -> Result<()> {
+        let mut table = self.lock();
+        let TableSlots { slots, names } = &mut *table;
+        if let Some(d) = slots.get(&slot.index)
+            && !slot.declares(&d.name, d.hash, d.ty, d.default)
+        {
+            return Err(Error::SlotRedeclared {
+                index: slot.index,
+                name: d.name.to_string(),
+            });
+        }
+        let known = names.entry(Arc::clone(name)).or_default();
+        let (at, current) = if known.written.0 > newest.0 {
+            known.written
+        } else {
+            newest
+        };
+        let declared = match slots.entry(slot.index) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let d = o.into_mut();
+                if !d.owners.contains(&owner) {
+                    d.owners.push(owner);
+                }
+                d
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                known.slots.push(slot.index);
+                v.insert(SharedSlot {
+                    name: Arc::clone(name),
+                    hash: slot.hash,
+                    ty: slot.ty,
+                    default: slot.default,
+                    value,
+                    changes,
+                    owners: vec![owner],
+                    written: 0,
+                })
+            }
+        };
+        // Storing the value again, though the slot holds it already, is what a declaration
+        // promises (§7.3); it is not a change, so neither `changes` nor `generation` moves.
+        declared.written = declared.written.max(at);
+        declared
+            .value
+            .store(declared.bits(current), Ordering::Release);
+        Ok(())
+    }
+
+    /// Releases `owner`'s declarations of the slots `indexes`; a slot no store declares any
+    /// more is forgotten.
+    fn release(&self, owner: u64, indexes: &[u32]) {
+        let mut table = self.lock();
+        let TableSlots { slots, names } = &mut *table;
+        for index in indexes {
+            let std::collections::hash_map::Entry::Occupied(mut o) = slots.entry(*index) else {
+                continue;
+            };
+            o.get_mut().owners.retain(|&o| o != owner);
+            if !o.get().owners.is_empty() {
+                continue;
+            }
+            let slot = o.remove();
+            if let Some(known) = names.get_mut(&slot.name) {
+                known.slots.retain(|i| i != index);
+                if known.slots.is_empty() {
+                    names.remove(&slot.name);
+                }
+            }
+        }
+    }
 }
 
 /// A slot of a shared memory that passed validation, as [`Globals::declare_shared`] takes it.
@@ -192,12 +434,8 @@ pub(crate) struct SharedDeclaration<'a> {
     pub(crate) memory: &'a SharedMemory,
     pub(crate) table: TableKey,
     pub(crate) slot: &'a ValidSlot,
-}
-
-impl SharedTarget {
-    fn bits(&self, value: Option<Value>) -> u64 {
-        value.map_or(self.default, Value::to_bits)
-    }
+    /// Whether the store declared this slot before (then it is not counted again).
+    pub(crate) again: bool,
 }
 
 /// Several changes that every instance sees all at once or not at all: see [`Globals::batch`].
@@ -275,39 +513,28 @@ impl State {
                 self.changes.remove(&entry.changed_at);
             }
             self.entries.remove(name);
-            self.shrink();
         }
     }
 
-    /// A hash map keeps its capacity; give it back once three quarters are unused, so the
-    /// registry's memory follows what it holds. Each shrink halves the table at least, so the
-    /// rehashing costs O(1) per removal, amortised.
-    fn shrink(&mut self) {
-        let (len, capacity) = (self.entries.len(), self.entries.capacity());
-        if capacity > 1024 && len < capacity / 4 {
-            self.entries.shrink_to(len * 2);
+    /// Notes `key`, a name that lost its last declaration with nothing set for it; returns
+    /// whether it is time to [sweep](Globals::sweep).
+    fn released(&self, key: &Arc<str>) -> bool {
+        let mut idle = self.idle.lock();
+        idle.push(Arc::clone(key));
+        idle.len() > IDLE_KEPT && idle.len() * 2 > self.entries.len()
+    }
+
+    /// Forgets up to `n` of the idle names that nothing is set for and nobody declares again;
+    /// returns whether any are left to look at.
+    fn sweep_some(&mut self, n: usize) -> bool {
+        let idle = self.idle.get_mut();
+        let from = idle.len().saturating_sub(n);
+        let some: Vec<Arc<str>> = idle.drain(from..).collect();
+        let more = !idle.is_empty();
+        for key in some {
+            self.collect(&key);
         }
-    }
-
-    /// Counts a name that lost its last declaration with nothing set for it; returns whether it
-    /// is time to [sweep](State::sweep).
-    fn released(&self) -> bool {
-        let released = self.released.fetch_add(1, Ordering::Relaxed) + 1;
-        released > IDLE_KEPT && released * 2 > self.entries.len()
-    }
-
-    /// Forgets every entry that nothing is set for and nobody declares.
-    fn sweep(&mut self) {
-        let changes = &mut self.changes;
-        self.entries.retain(|_, e| {
-            let keep = e.value.is_some() || e.declared.any();
-            if !keep && e.changed_at != 0 {
-                changes.remove(&e.changed_at);
-            }
-            keep
-        });
-        *self.released.get_mut() = 0;
-        self.shrink();
+        more
     }
 
     fn key(&mut self, name: &str) -> Arc<str> {
@@ -364,31 +591,87 @@ impl State {
         }
     }
 
-    /// Writes the current value of every shared slot of `keys`, each table's writes inside one
-    /// odd generation (`spec/ABI.md` §10).
-    fn write_shared(&self, keys: &[Arc<str>]) {
-        let mut writes: Vec<(&SharedTarget, u64)> = keys
-            .iter()
-            .filter_map(|k| self.entries.get(k))
-            .flat_map(|e| e.shared.iter().map(move |t| (t, t.bits(e.value))))
-            .collect();
-        writes.sort_by_key(|(t, _)| Arc::as_ptr(&t.table));
-        for table in writes.chunk_by(|a, b| Arc::ptr_eq(&a.0.table, &b.0.table)) {
-            let generation = &table[0].0.table.generation;
-            let start = generation.load(Ordering::Relaxed);
-            // Odd: a write is in progress. The fence keeps every value store below after it.
-            generation.store(start.wrapping_add(1), Ordering::Relaxed);
-            fence(Ordering::Release);
-            for (target, bits) in table {
-                target.value.store(*bits, Ordering::Relaxed);
-                let changes = target.changes.load(Ordering::Relaxed);
-                target
-                    .changes
-                    .store(changes.wrapping_add(1), Ordering::Release);
+    /// The writes into shared tables that the changes of `keys` call for, by table.
+    fn shared_writes(&self, keys: &[Arc<str>]) -> Vec<TableWrites> {
+        let mut by_table: Vec<TableWrites> = Vec::new();
+        for key in keys {
+            let Some(entry) = self.entries.get(key) else {
+                continue;
+            };
+            for t in &entry.shared {
+                let change = (Arc::clone(key), entry.changed_at, entry.value);
+                match by_table
+                    .iter_mut()
+                    .find(|(table, _)| Arc::ptr_eq(table, &t.table))
+                {
+                    Some((_, changes)) => changes.push(change),
+                    None => by_table.push((Arc::clone(&t.table), vec![change])),
+                }
             }
-            // Even again: release, so a reader that sees it sees every value above.
-            generation.store(start.wrapping_add(2), Ordering::Release);
         }
+        by_table
+    }
+
+    /// Releases a declaration of each name of `names`, and of its shared slot from the shared
+    /// table's count for the name, adding the slot to `tables` to release there; returns
+    /// whether it is time to sweep.
+    fn undeclare_shared<'a>(
+        &mut self,
+        names: impl Iterator<Item = (&'a str, Option<(TableKey, u32)>)>,
+        tables: &mut Vec<(Arc<SharedTable>, Vec<u32>)>,
+    ) -> bool {
+        let mut sweep = false;
+        for (name, slot) in names {
+            let Some(entry) = self.entries.get_mut(name) else {
+                continue;
+            };
+            let last = entry.declared.remove();
+            if let Some((key, index)) = slot
+                && let Some(table) = self.shared_tables.get(&key).and_then(Weak::upgrade)
+            {
+                if let Some(i) = entry
+                    .shared
+                    .iter()
+                    .position(|t| Arc::ptr_eq(&t.table, &table))
+                {
+                    entry.shared[i].declarations -= 1;
+                    if entry.shared[i].declarations == 0 {
+                        entry.shared.swap_remove(i);
+                    }
+                }
+                match tables.iter_mut().find(|(t, _)| Arc::ptr_eq(t, &table)) {
+                    Some((_, indexes)) => indexes.push(index),
+                    None => tables.push((table, vec![index])),
+                }
+            }
+            if last && entry.value.is_none() {
+                let key = Arc::clone(&entry.key);
+                sweep |= self.released(&key);
+            }
+        }
+        sweep
+    }
+
+    /// The table at `key`, made if there is none; `generation` makes its generation field.
+    fn shared_table(
+        &mut self,
+        key: TableKey,
+        generation: impl FnOnce() -> Result<SharedWord>,
+    ) -> Result<Arc<SharedTable>> {
+        if let Some(table) = self.shared_tables.get(&key).and_then(Weak::upgrade) {
+            return Ok(table);
+        }
+        let table = Arc::new(SharedTable {
+            generation: generation()?,
+            slots: Mutex::default(),
+        });
+        self.shared_tables.insert(key, Arc::downgrade(&table));
+        // Forget dead tables once they are as many as the live ones were: O(1) a table.
+        if self.shared_tables.len() > 2 * self.shared_tables_swept.max(16) {
+            self.shared_tables.retain(|_, t| t.strong_count() > 0);
+            self.shared_tables_swept = self.shared_tables.len();
+        }
+        Ok(table)
     }
 }
 
@@ -513,8 +796,14 @@ impl Globals {
         }
         changed.sort();
         changed.dedup();
-        state.write_shared(&changed);
+        let writes = state.shared_writes(&changed);
         self.publish(&state);
+        // Fair: a thread that sets in a loop cannot keep others from the lock.
+        RwLockWriteGuard::unlock_fair(state);
+        // Outside the registry's lock: a set waits only for the tables its own names are in.
+        for (table, changes) in &writes {
+            table.write(changes);
+        }
         Ok(olds)
     }
 
@@ -590,11 +879,13 @@ impl Globals {
         Some((key, value, state.version))
     }
 
-    /// Records a declaration of a slot in a shared memory and writes the slot's current value,
-    /// under the lock, so that no concurrent change is lost. The slot is one target however many
-    /// stores declare it, and its table one table, so a set writes it once, inside one odd
-    /// generation of its table (`spec/ABI.md` §10.3). Returns the name's key, or `None` if the
-    /// name is known with another type.
+    /// Records a declaration of a slot in a shared memory and writes the slot's current value.
+    /// The slot is one slot however many stores declare it, and its table one table, so a set
+    /// writes it once, inside one odd generation of its table (`spec/ABI.md` §10.3). Returns the
+    /// name's key, or `None` if the name is known with another type.
+    ///
+    /// The registry's lock is held only to count the declaration; the slot is recorded and
+    /// written under its table's lock, as sets write it.
     ///
     /// # Errors
     ///
@@ -609,6 +900,7 @@ impl Globals {
             memory,
             table: key,
             slot,
+            again,
         } = declaration;
         let word = |addr: u64| {
             SharedWord::new(memory, addr).ok_or(Error::WriteOutOfBounds {
@@ -616,74 +908,46 @@ impl Globals {
                 addr,
             })
         };
-        let mut state = self.write();
-        let state = &mut *state;
-        if let Some(known) = state
-            .shared_tables
-            .get_mut(&key)
-            .and_then(|t| t.slots.get_mut(&slot.index))
-        {
-            if !slot.declares(&known.name, known.hash, known.ty, known.default) {
-                return Err(Error::SlotRedeclared {
-                    index: slot.index,
-                    name: known.name.to_string(),
-                });
-            }
-            if !known.owners.contains(&owner)
-                && let Some(entry) = state.entries.get(&known.name)
-                // The slot's own declarations fix the name's type, so this cannot fail.
-                && entry.declared.add(known.ty, None).is_ok()
-            {
-                known.owners.push(owner);
-            }
-            // The host has kept the slot current since its first declaration; storing the
-            // value again, under the lock, is what a declaration promises (§7.3), and is not a
-            // change.
-            let value = state.entries.get(&known.name).and_then(|e| e.value);
-            known.value.store(
-                value.map_or(known.default, Value::to_bits),
-                Ordering::Release,
-            );
-            return Ok(Some(Arc::clone(&known.name)));
-        }
-        let generation = word(u64::from(key.1) + GENERATION_OFFSET)?;
         let value = word(slot.value_addr)?;
         let changes = word(slot.value_addr + CHANGES_AFTER_VALUE)?;
-        let Ok((name, _)) = declare_in(state, &slot.name, slot.ty) else {
-            return Ok(None);
+        let (name, table, newest) = {
+            let mut state = self.write();
+            let state = &mut *state;
+            let table = state.shared_table(key, || word(u64::from(key.1) + GENERATION_OFFSET))?;
+            let name = if again {
+                match state.entries.get(&slot.name) {
+                    Some(entry) => Arc::clone(&entry.key),
+                    None => return Ok(None),
+                }
+            } else {
+                match declare_in(state, &slot.name, slot.ty) {
+                    Ok((name, _)) => name,
+                    Err(_) => return Ok(None),
+                }
+            };
+            let Some(entry) = state.entries.get_mut(&name) else {
+                return Ok(None);
+            };
+            if !again {
+                match entry
+                    .shared
+                    .iter_mut()
+                    .find(|t| Arc::ptr_eq(&t.table, &table))
+                {
+                    Some(t) => t.declarations += 1,
+                    None => entry.shared.push(NameTable {
+                        table: Arc::clone(&table),
+                        declarations: 1,
+                    }),
+                }
+            }
+            (name, table, (entry.changed_at, entry.value))
         };
-        let table = state
-            .shared_tables
-            .entry(key)
-            .or_insert_with(|| SharedTableState {
-                table: Arc::new(SharedTable { generation }),
-                slots: HashMap::new(),
-            });
-        table.slots.insert(
-            slot.index,
-            SharedSlot {
-                name: Arc::clone(&name),
-                hash: slot.hash,
-                ty: slot.ty,
-                default: slot.default,
-                value: value.clone(),
-                owners: vec![owner],
-            },
-        );
-        let target = SharedTarget {
-            table: Arc::clone(&table.table),
-            index: slot.index,
-            value,
-            changes,
-            default: slot.default,
-        };
-        if let Some(entry) = state.entries.get_mut(&name) {
-            target
-                .value
-                .store(target.bits(entry.value), Ordering::Release);
-            entry.shared.push(target);
+        let recorded = table.record(owner, slot, &name, newest, value, changes);
+        if recorded.is_err() && !again {
+            self.undeclare(owner, true, [(&*name, Some((key, slot.index)))]);
         }
-        Ok(Some(name))
+        recorded.map(|()| Some(name))
     }
 
     /// Releases one declaration of each name in `names` by the store `owner`; a name with a
@@ -702,64 +966,38 @@ impl Globals {
         shared: bool,
         names: impl IntoIterator<Item = (&'a str, Option<(TableKey, u32)>)>,
     ) {
-        let sweep = if shared {
-            let mut state = self.write();
-            let sweep = self.undeclare_shared(&mut state, owner, names);
-            sweep.then_some(state)
-        } else {
-            // Ordinary slots change only counts: the read lock is enough.
-            let state = self.read();
-            let mut sweep = false;
-            for (name, _) in names {
-                if let Some(entry) = state.entries.get(name)
-                    && entry.declared.remove()
-                    && entry.value.is_none()
-                {
-                    sweep |= state.released();
-                }
-            }
-            drop(state);
-            sweep.then(|| self.write())
-        };
-        if let Some(mut state) = sweep {
-            state.sweep();
-        }
-    }
-
-    /// [`Globals::undeclare`] with the write lock, for names that may have shared slots; returns
-    /// whether it is time to sweep.
-    fn undeclare_shared<'a>(
-        &self,
-        state: &mut State,
-        owner: u64,
-        names: impl IntoIterator<Item = (&'a str, Option<(TableKey, u32)>)>,
-    ) -> bool {
         let mut sweep = false;
-        for (name, shared) in names {
-            let Some(entry) = state.entries.get_mut(name) else {
-                continue;
-            };
-            let last = entry.declared.remove();
-            if let Some((key, index)) = shared
-                && let Some(table) = state.shared_tables.get_mut(&key)
-                && let Some(slot) = table.slots.get_mut(&index)
-            {
-                slot.owners.retain(|&o| o != owner);
-                if slot.owners.is_empty() {
-                    table.slots.remove(&index);
-                    entry
-                        .shared
-                        .retain(|t| !(t.index == index && Arc::ptr_eq(&t.table, &table.table)));
-                    if table.slots.is_empty() {
-                        state.shared_tables.remove(&key);
+        let mut tables: Vec<(Arc<SharedTable>, Vec<u32>)> = Vec::new();
+        let mut names = names.into_iter().peekable();
+        // A chunk of names at a time, so that a store that declared many names does not keep
+        // the registry from everyone else while it goes.
+        while names.peek().is_some() {
+            let chunk = names.by_ref().take(UNDECLARE_CHUNK);
+            if shared {
+                let mut state = self.write();
+                sweep |= state.undeclare_shared(chunk, &mut tables);
+                RwLockWriteGuard::unlock_fair(state);
+            } else {
+                // Ordinary slots change only counts: the read lock is enough.
+                let state = self.read();
+                for (name, _) in chunk {
+                    if let Some(entry) = state.entries.get(name)
+                        && entry.declared.remove()
+                        && entry.value.is_none()
+                    {
+                        sweep |= state.released(&entry.key);
                     }
                 }
-            }
-            if last && entry.value.is_none() {
-                sweep |= state.released();
+                RwLockReadGuard::unlock_fair(state);
             }
         }
-        sweep
+        if sweep {
+            self.sweep();
+        }
+        // Outside the registry's lock, as sets write them.
+        for (table, indexes) in tables {
+            table.release(owner, &indexes);
+        }
     }
 
     /// Calls `f` with every name changed after version `since`, the version of its last change
@@ -780,19 +1018,27 @@ impl Globals {
         self.inner.version.store(state.version, Ordering::Release);
     }
 
-    // No code panics while holding the lock, so a poisoned lock still holds consistent state.
+    /// Forgets the idle entries, a chunk at a time, so that others get the lock in between.
+    fn sweep(&self) {
+        loop {
+            let mut state = self.write();
+            let more = state.sweep_some(UNDECLARE_CHUNK);
+            RwLockWriteGuard::unlock_fair(state);
+            if !more {
+                break;
+            }
+        }
+    }
+
+    /// The registry's lock is parking_lot's: eventually fair (a thread that takes it in a loop
+    /// hands it to a waiter within about half a millisecond), and fair at once where it is
+    /// released with `unlock_fair`, as `apply` and `undeclare` do.
     fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.inner
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.state.read()
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.inner
-            .state
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.state.write()
     }
 }
 

@@ -124,7 +124,7 @@ fn two_million_names_set_then_deleted_give_their_memory_back() {
     let left = HELD.load(Ordering::Relaxed) - before;
     println!("after deleting them all: {left} bytes held");
     assert!(globals.is_empty());
-    // The registry keeps a table of up to 1024 buckets (about 100 KiB) however many names
-    // came and went; 91 KiB measured.
+    // The registry keeps 64 shards of up to 16 buckets (about 90 KiB) however many names came
+    // and went.
     assert!(left < 128 * 1024, "{left} bytes still held after del");
 }

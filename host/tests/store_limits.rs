@@ -56,12 +56,19 @@ fn declarations_past_the_limit_trap_and_the_earlier_ones_stay() -> wasmtime::Res
             max: 5
         }
     );
-    assert_eq!(err.to_string(), "store limit reached: at most 5 declarations");
+    assert_eq!(
+        err.to_string(),
+        "store limit reached: at most 5 declarations"
+    );
     // A slot declared again is not a new declaration.
     assert_eq!(shell.declare(4)?, 0);
     assert_eq!(shell.store.data().declarations().len(), 5);
     globals.set("d0004", 9)?;
-    assert_eq!(globals.declared_type("d0005"), None, "nothing of the refused one is kept");
+    assert_eq!(
+        globals.declared_type("d0005"),
+        None,
+        "nothing of the refused one is kept"
+    );
     Ok(())
 }
 
@@ -163,7 +170,11 @@ fn host_bytes_are_charged_per_table_and_per_declaration() -> wasmtime::Result<()
         assert_eq!(shell.declare(i)?, 0);
     }
     assert_eq!(shell.store.data().host_bytes(), 256 + 3 * 453);
-    let err = limit(shell.declare(3).expect_err("the fourth is past 2,000 bytes"));
+    let err = limit(
+        shell
+            .declare(3)
+            .expect_err("the fourth is past 2,000 bytes"),
+    );
     assert_eq!(
         err,
         Error::LimitExceeded {
@@ -171,7 +182,11 @@ fn host_bytes_are_charged_per_table_and_per_declaration() -> wasmtime::Result<()
             max: 2000
         }
     );
-    assert_eq!(shell.store.data().host_bytes(), 256 + 3 * 453, "nothing charged");
+    assert_eq!(
+        shell.store.data().host_bytes(),
+        256 + 3 * 453,
+        "nothing charged"
+    );
     shell.store.data_mut().reset();
     assert_eq!(shell.store.data().host_bytes(), 0);
     Ok(())
@@ -201,4 +216,3 @@ fn the_bytes_charged_bound_the_bytes_allocated() -> wasmtime::Result<()> {
     }
     Ok(())
 }
-

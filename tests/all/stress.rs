@@ -1,7 +1,9 @@
 //! Concurrency stress: threads set, delete and batch values while other threads create stores,
 //! declare, read in loops, sync and drop them (shared-memory stores are dropped while sets fan
-//! out to them). Every value set has equal 32-bit halves, so a torn read shows. At the end every
-//! live instance reads exactly what the registry holds.
+//! out to them). Every value set has equal 32-bit halves, so a torn read shows. Beside them,
+//! hostile guests come and go: each declares one of those names in thousands of slots of a shared
+//! table, or runs into a limit and traps; and a thread times sets of a name no guest declares. At
+//! the end every live instance, hostile ones included, reads exactly what the registry holds.
 //!
 //! Runs for `WASMTIME_GLOBAL_STRESS_SECS` seconds (default 5); the soak is the same test, longer:
 //! `WASMTIME_GLOBAL_STRESS_SECS=600 cargo test --release -p wasmtime-global-tests --test all stress`.
@@ -9,8 +11,8 @@
 use crate::conformance::shared_reference;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use wasmtime::{Engine, Module};
-use wasmtime_global::{Globals, Value};
+use wasmtime::{Engine, Linker, Module, Store, TypedFunc};
+use wasmtime_global::{Error, Globals, GlobalsCtx, Limit, Limits, Value};
 use wasmtime_global_conformance::profile::{GLOBALS, Global};
 use wasmtime_global_tests::{Guest, engine};
 
@@ -63,6 +65,92 @@ struct Counts {
     dropped: AtomicU64,
     reads: AtomicU64,
     syncs: AtomicU64,
+    hostile: AtomicU64,
+    trapped: AtomicU64,
+}
+
+/// A hostile guest (`host/benches/hostile.wat`) that declared `conf.u64` in `slots` slots.
+struct Hostile {
+    store: Store<GlobalsCtx>,
+    value: TypedFunc<i32, i64>,
+    slots: i32,
+}
+
+/// How many slots of `conf.u64` a trusted hostile guest declares.
+const HOSTILE_SLOTS: i32 = 4096;
+
+/// Makes and drops hostile guests until `stop`; returns the last one, alive. Three in four are
+/// trusted (no limits) and declare `conf.u64` in [`HOSTILE_SLOTS`] slots, so that every set of it
+/// writes that many more; the fourth has the default limits and traps at the 17th.
+fn hostile(
+    engine: &Engine,
+    globals: &Globals,
+    stop: &AtomicBool,
+    counts: &Counts,
+) -> wasmtime::Result<Option<Hostile>> {
+    let module = Module::new(engine, include_str!("../../host/benches/hostile.wat"))?;
+    let mut linker = Linker::new(engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    let name = "conf.u64";
+    let hash = wasmtime_global::abi::fnv1a64(name.as_bytes()) as i64;
+    let mut last = None;
+    let mut k = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        k += 1;
+        let trusted = !k.is_multiple_of(4);
+        let limits = if trusted {
+            Limits::UNLIMITED
+        } else {
+            Limits::default()
+        };
+        let mut store = Store::new(engine, GlobalsCtx::with_limits(globals, limits));
+        let instance = linker.instantiate(&mut store, &module)?;
+        let run = instance.get_typed_func::<(i32, i32, i64, i32), i32>(&mut store, "run")?;
+        let value = instance.get_typed_func::<i32, i64>(&mut store, "value")?;
+        match run.call(&mut store, (264, name.len() as i32, hash, HOSTILE_SLOTS)) {
+            Ok(slots) => {
+                assert!(
+                    trusted,
+                    "an untrusted guest declared {slots} slots of one name"
+                );
+                assert_eq!(slots, HOSTILE_SLOTS);
+                last = Some(Hostile {
+                    store,
+                    value,
+                    slots,
+                });
+            }
+            Err(trap) => {
+                assert!(!trusted, "a trusted hostile guest trapped: {trap:?}");
+                assert_eq!(
+                    trap.downcast_ref::<Error>(),
+                    Some(&Error::LimitExceeded {
+                        limit: Limit::SameNameSlots,
+                        max: 16
+                    })
+                );
+                counts.trapped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        counts.hostile.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(last)
+}
+
+/// Sets a name that no guest declares, one set after another, until `stop`; returns the
+/// latencies, sorted, in nanoseconds.
+fn unrelated(globals: &Globals, stop: &AtomicBool) -> Vec<u64> {
+    let mut latencies = Vec::with_capacity(1 << 20);
+    let mut k = 0;
+    while !stop.load(Ordering::Relaxed) && latencies.len() < latencies.capacity() {
+        k += 1;
+        let start = Instant::now();
+        globals.set("stress.unrelated", k).expect("a valid name");
+        latencies.push(start.elapsed().as_nanos() as u64);
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    latencies.sort_unstable();
+    latencies
 }
 
 /// Reads global `g` of `guest` and checks it is its default or an untorn pattern.
@@ -162,8 +250,10 @@ fn stores_come_and_go_while_values_change() -> wasmtime::Result<()> {
     let stop = AtomicBool::new(false);
     let counts = Counts::default();
     let start = Instant::now();
-    let live = std::thread::scope(|s| -> wasmtime::Result<Vec<Guest>> {
+    let (live, last_hostile, latencies) = std::thread::scope(|s| {
         let _stop = StopOnDrop(&stop);
+        let hostile = s.spawn(|| hostile(&engine, &globals, &stop, &counts));
+        let unrelated = s.spawn(|| unrelated(&globals, &stop));
         for seed in [1, 2] {
             let (globals, stop, counts) = (&globals, &stop, &counts);
             s.spawn(move || writer(globals, stop, counts, seed * 0x9e37_79b9));
@@ -182,7 +272,9 @@ fn stores_come_and_go_while_values_change() -> wasmtime::Result<()> {
         for churner in churners {
             live.extend(churner.join().expect("no panic in a store thread")?);
         }
-        Ok(live)
+        let last_hostile = hostile.join().expect("no panic in the hostile thread")?;
+        let latencies = unrelated.join().expect("no panic in the timing thread");
+        wasmtime::Result::<_>::Ok((live, last_hostile, latencies))
     })?;
     let elapsed = start.elapsed().as_secs_f64();
 
@@ -200,11 +292,34 @@ fn stores_come_and_go_while_values_change() -> wasmtime::Result<()> {
             checked += 1;
         }
     }
+    // A trusted hostile guest's slots are written like any other.
+    let Some(mut hostile) = last_hostile else {
+        panic!("no trusted hostile guest in {secs} s");
+    };
+    let expected = match globals.get("conf.u64") {
+        Some(Value::Bits(bits)) => bits,
+        None => 0,
+        Some(other) => panic!("conf.u64: {other:?} was never set"),
+    };
+    for i in 0..hostile.slots {
+        let read = hostile.value.call(&mut hostile.store, i)? as u64;
+        assert_eq!(read, expected, "slot {i} of the last hostile guest");
+    }
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize] as f64 / 1e6;
+    println!(
+        "{} sets of a name no guest declares (a timing, not a test: 7 threads on this machine's \
+         cores): p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        latencies.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
     let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let changes = n(&counts.sets) + n(&counts.dels) + n(&counts.batches);
     println!(
         "{elapsed:.1} s: {} sets, {} dels, {} batches ({:.0} changes/s); {} instances created, \
-         {} dropped; {} reads, {} syncs ({:.0} reads/s); {checked} final reads exact",
+         {} dropped; {} reads, {} syncs ({:.0} reads/s); {checked} final reads exact; {} \
+         hostile guests ({} trapped at a limit)",
         n(&counts.sets),
         n(&counts.dels),
         n(&counts.batches),
@@ -214,7 +329,10 @@ fn stores_come_and_go_while_values_change() -> wasmtime::Result<()> {
         n(&counts.reads),
         n(&counts.syncs),
         n(&counts.reads) as f64 / elapsed,
+        n(&counts.hostile),
+        n(&counts.trapped),
     );
     assert!(n(&counts.created) > 10 && n(&counts.dropped) > 5 && changes > 1000);
+    assert!(n(&counts.trapped) > 0 && n(&counts.hostile) > n(&counts.trapped));
     Ok(())
 }
