@@ -4,7 +4,7 @@ use crate::limits::{DECLARATION_BYTES, TABLE_BYTES};
 use crate::registry::{SharedDeclaration, TableKey};
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Globals, Limit, Limits, Result, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{AsContextMut, Memory, SharedMemory};
@@ -56,6 +56,8 @@ pub struct GlobalsCtx {
     writes: Vec<Write>,
     stats: Stats,
     limits: Limits,
+    /// The most recent refusals.
+    refusals: VecDeque<Refusal>,
     /// Slots declared, all tables together.
     declared: u32,
     /// What the declarations are charged against [`Limits::host_bytes`].
@@ -149,6 +151,8 @@ pub struct Stats {
     pub declare_calls: u64,
     /// Calls to [`sync`], including those that found nothing to do.
     pub syncs: u64,
+    /// Declarations refused with `TYPE_MISMATCH` (see [`GlobalsCtx::refusals`]).
+    pub refusals: u64,
     /// Value fields written by [`sync`].
     pub writes: u64,
     /// Recorded memories that declarations looked at again to find their memory: a declaration
@@ -176,6 +180,31 @@ pub struct Declaration {
     /// one (written by [`sync`]).
     pub shared: bool,
 }
+
+/// A declaration the host refused with `TYPE_MISMATCH` because its name is fixed to another type,
+/// as [`GlobalsCtx::refusals`] lists it. The guest sees only the status; what it does then is up
+/// to its SDK (the Rust SDK panics at the global's first read, which traps with `unreachable`):
+/// this is where the embedder learns why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refusal {
+    /// The address of the slot's table in its memory.
+    pub table_addr: u32,
+    /// The slot index.
+    pub index: u32,
+    /// The name.
+    pub name: String,
+    /// The type the guest declared.
+    pub declared: ValueType,
+    /// The type the name is fixed to.
+    pub fixed: ValueType,
+    /// Whether the embedder fixed it ([`Globals::define`]); if not, a live declaration by another
+    /// guest, or a typed value set, did.
+    pub defined: bool,
+}
+
+/// How many [`Refusal`]s a ctx keeps: the most recent.
+const REFUSALS_KEPT: usize = 16;
 
 /// Up to this many memories or tables, a store finds one by scanning a vector rather than by a
 /// hash lookup: most stores have one instance (one per request, say), and a store that never
@@ -208,9 +237,17 @@ impl GlobalsCtx {
             writes: Vec::new(),
             stats: Stats::default(),
             limits,
+            refusals: VecDeque::new(),
             declared: 0,
             host_bytes: 0,
         }
+    }
+
+    /// The most recent declarations the host refused with `TYPE_MISMATCH` (up to 16, oldest
+    /// first; [`Stats::refusals`] counts them all). Kept across [`reset`](GlobalsCtx::reset).
+    #[must_use]
+    pub fn refusals(&self) -> Vec<Refusal> {
+        self.refusals.iter().cloned().collect()
     }
 
     /// The limits this ctx holds its store's guests to.
@@ -413,6 +450,23 @@ impl GlobalsCtx {
         }
     }
 
+    /// Notes that the declaration of `slot` in `table` was refused because its name is fixed to
+    /// the type `fixed`.
+    fn refuse(&mut self, table: usize, slot: &ValidSlot, fixed: ValueType) {
+        self.stats.refusals += 1;
+        if self.refusals.len() == REFUSALS_KEPT {
+            self.refusals.pop_front();
+        }
+        self.refusals.push_back(Refusal {
+            table_addr: self.tables[table].addr,
+            index: slot.index,
+            name: slot.name.to_string(),
+            declared: slot.ty,
+            fixed,
+            defined: self.globals.definition(&slot.name).is_some(),
+        });
+    }
+
     fn refund(&mut self, bytes: u64) {
         self.host_bytes -= bytes;
     }
@@ -496,15 +550,19 @@ impl GlobalsCtx {
         if self.redeclared(table, slot)? {
             let bits = self
                 .globals
-                .get(&slot.name)
+                .current(&slot.name)
                 .map_or(slot.default, Value::to_bits);
             write_value(data, slot, bits)?;
             return Ok(Status::Ok);
         }
         let charged = self.admit(table, &slot.name)?;
-        let Some((name, value, version)) = self.globals.declare(&slot.name, slot.ty) else {
-            self.refund(charged);
-            return Ok(Status::TypeMismatch);
+        let (name, value, version) = match self.globals.declare(&slot.name, slot.ty) {
+            Ok(declared) => declared,
+            Err(fixed) => {
+                self.refund(charged);
+                self.refuse(table, slot, fixed);
+                return Ok(Status::TypeMismatch);
+            }
         };
         let bits = value.map_or(slot.default, Value::to_bits);
         if let Err(e) = write_value(data, slot, bits) {
@@ -553,9 +611,10 @@ impl GlobalsCtx {
             again: redeclared,
         };
         let name = match self.globals.declare_shared(declaration) {
-            Ok(Some(name)) => name,
-            Ok(None) => {
+            Ok(Ok(name)) => name,
+            Ok(Err(fixed)) => {
                 self.refund(charged);
+                self.refuse(table, slot, fixed);
                 return Ok(Status::TypeMismatch);
             }
             Err(e) => {

@@ -175,7 +175,7 @@ mod shared;
 pub mod table;
 mod value;
 
-pub use ctx::{Declaration, GlobalsCtx, Stats, sync};
+pub use ctx::{Declaration, GlobalsCtx, Refusal, Stats, sync};
 pub use error::{Error, Result};
 #[cfg(feature = "call-hook")]
 pub use hook::sync_on_call;
@@ -186,7 +186,7 @@ pub use hook::sync_on_epoch_async;
 pub use hook::{MAX_EPOCH_TICKS, sync_on_epoch};
 pub use limits::{Limit, Limits};
 pub use linker::add_to_linker;
-pub use registry::{Batch, Globals};
+pub use registry::{Batch, Definition, Globals};
 pub use value::Value;
 pub use wasmtime_global_abi as abi;
 pub use wasmtime_global_abi::ValueType;

@@ -86,6 +86,20 @@ struct Entry {
     changed_at: u64,
     /// The shared tables that hold slots of this name, written at every change.
     shared: Vec<NameTable>,
+    /// The type and default the embedder fixed ([`Globals::define`]). Boxed: few names have
+    /// one, and every entry's size counts (a registry of millions of names).
+    defined: Option<Box<Definition>>,
+}
+
+/// A name's type, and optionally its default, as the embedder fixed them with
+/// [`Globals::define`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Definition {
+    /// The only type guests may declare the name with.
+    pub ty: ValueType,
+    /// What every guest reads while no value is set, instead of its own default; `None`: each
+    /// guest's own default.
+    pub default: Option<Value>,
 }
 
 /// A shared table that holds slots of a name, and how many declarations of the name (one per
@@ -485,7 +499,36 @@ impl Entry {
             declared: Declarations::default(),
             changed_at: 0,
             shared: Vec::new(),
+            defined: None,
         }
+    }
+
+    /// What guests read: the value set, else the embedder's default, else (`None`) their own.
+    fn current(&self) -> Option<Value> {
+        self.value.or(self.defined.as_ref().and_then(|d| d.default))
+    }
+
+    /// Whether the entry holds something of the embedder's: a value or a definition.
+    fn held(&self) -> bool {
+        self.value.is_some() || self.defined.is_some()
+    }
+
+    /// The type a declaration must have when nobody declares the name: the defined type, else
+    /// the type of a typed value set.
+    fn fixed_type(&self) -> Option<ValueType> {
+        self.defined
+            .as_ref()
+            .map(|d| d.ty)
+            .or(self.value.and_then(Value::ty))
+    }
+}
+
+/// Whether guests would read the same: both `None`, or the same value.
+fn same(a: Option<Value>, b: Option<Value>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.same(b),
+        (None, None) => true,
+        _ => false,
     }
 }
 
@@ -506,7 +549,7 @@ impl State {
     /// Forgets `name` if nothing is set for it and nobody declares it.
     fn collect(&mut self, name: &str) {
         if let Some(entry) = self.entries.get(name)
-            && entry.value.is_none()
+            && !entry.held()
             && !entry.declared.any()
         {
             if entry.changed_at != 0 {
@@ -551,7 +594,10 @@ impl State {
     /// Checks that `value` may be set for `name`.
     fn check(&self, name: &str, value: Option<Value>) -> Result<()> {
         checked(name)?;
-        let declared = self.entries.get(name).and_then(|e| e.declared.ty());
+        let declared = self
+            .entries
+            .get(name)
+            .and_then(|e| e.declared.ty().or(e.defined.as_ref().map(|d| d.ty)));
         if let (Some(declared), Some(given)) = (declared, value.and_then(Value::ty))
             && declared != given
         {
@@ -569,12 +615,7 @@ impl State {
     fn change(&mut self, name: &str, value: Option<Value>) -> (Option<Value>, Option<Arc<str>>) {
         let entry = self.entries.get(name);
         let old = entry.and_then(|e| e.value);
-        let same = match (old, value) {
-            (Some(a), Some(b)) => a.same(b),
-            (None, None) => true,
-            _ => false,
-        };
-        if same {
+        if same(old, value) {
             return (old, None);
         }
         let declared = entry.is_some_and(|e| e.declared.any());
@@ -599,7 +640,7 @@ impl State {
                 continue;
             };
             for t in &entry.shared {
-                let change = (Arc::clone(key), entry.changed_at, entry.value);
+                let change = (Arc::clone(key), entry.changed_at, entry.current());
                 match by_table
                     .iter_mut()
                     .find(|(table, _)| Arc::ptr_eq(table, &t.table))
@@ -644,7 +685,7 @@ impl State {
                     None => tables.push((table, vec![index])),
                 }
             }
-            if last && entry.value.is_none() {
+            if last && !entry.held() {
                 let key = Arc::clone(&entry.key);
                 sweep |= self.released(&key);
             }
@@ -826,6 +867,113 @@ impl Globals {
         all
     }
 
+    /// Fixes `name`'s type, and optionally the default every guest reads while no value is set,
+    /// so that no guest can declare it with another type first (a guest that does gets
+    /// `TYPE_MISMATCH`, recorded in its store's [`refusals`](crate::GlobalsCtx::refusals)),
+    /// and typed sets of another type are refused. Call it before guests run. Defining a name
+    /// again replaces its definition; [`undefine`](Globals::undefine) removes it. `del` of a
+    /// defined name brings back the defined default, not each guest's own.
+    ///
+    /// ```
+    /// use wasmtime_global::{Globals, Value, ValueType};
+    ///
+    /// let globals = Globals::new();
+    /// globals.define("MAX_ITEMS", ValueType::U64, Some(Value::U64(100)))?;
+    /// assert!(globals.set_f64("MAX_ITEMS", 1.5).is_err());
+    /// globals.set_u64("MAX_ITEMS", 250)?;
+    /// # Ok::<(), wasmtime_global::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`]; [`Error::TypeMismatch`] if `default` is typed and of another type,
+    /// or if live instances declared `name`, or a typed value set for it is, of another type.
+    pub fn define(&self, name: &str, ty: ValueType, default: Option<Value>) -> Result<()> {
+        checked(name)?;
+        let mismatch = |declared: ValueType, given: ValueType| Error::TypeMismatch {
+            name: name.to_owned(),
+            declared,
+            given,
+        };
+        if let Some(given) = default.and_then(Value::ty)
+            && given != ty
+        {
+            return Err(mismatch(ty, given));
+        }
+        let mut state = self.write();
+        if let Some(entry) = state.entries.get(name)
+            && let Some(other) = entry
+                .declared
+                .ty()
+                .or(entry.value.and_then(Value::ty))
+                .filter(|&t| t != ty)
+        {
+            return Err(mismatch(other, ty));
+        }
+        let key = state.key(name);
+        self.redefine(state, &key, Some(Box::new(Definition { ty, default })));
+        Ok(())
+    }
+
+    /// Removes `name`'s definition ([`Globals::define`]); returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`].
+    pub fn undefine(&self, name: &str) -> Result<Option<Definition>> {
+        checked(name)?;
+        let state = self.write();
+        let Some(entry) = state.entries.get(name) else {
+            return Ok(None);
+        };
+        let (key, old) = (Arc::clone(&entry.key), entry.defined.as_deref().copied());
+        self.redefine(state, &key, None);
+        Ok(old)
+    }
+
+    /// `name`'s definition ([`Globals::define`]), if it has one.
+    #[must_use]
+    pub fn definition(&self, name: &str) -> Option<Definition> {
+        self.read()
+            .entries
+            .get(name)
+            .and_then(|e| e.defined.as_deref().copied())
+    }
+
+    /// Gives `key`'s entry the definition `defined`; if what guests read changes, writes it as a
+    /// set would.
+    fn redefine(
+        &self,
+        mut state: RwLockWriteGuard<'_, State>,
+        key: &Arc<str>,
+        defined: Option<Box<Definition>>,
+    ) {
+        let Some(entry) = state.entries.get_mut(key) else {
+            return;
+        };
+        let before = entry.current();
+        entry.defined = defined;
+        let changed = !same(before, entry.current()) && entry.declared.any();
+        let writes = if changed {
+            state.bump(key);
+            state.shared_writes(std::slice::from_ref(key))
+        } else {
+            state.collect(key);
+            Vec::new()
+        };
+        self.publish(&state);
+        RwLockWriteGuard::unlock_fair(state);
+        for (table, changes) in &writes {
+            table.write(changes);
+        }
+    }
+
+    /// What guests that declare `name` read: the value set, else the defined default (`None`:
+    /// their own default).
+    pub(crate) fn current(&self, name: &str) -> Option<Value> {
+        self.read().entries.get(name).and_then(Entry::current)
+    }
+
     /// The type live instances declared `name` with, if any instance declared it.
     #[must_use]
     pub fn declared_type(&self, name: &str) -> Option<ValueType> {
@@ -837,7 +985,7 @@ impl Globals {
     #[must_use]
     pub fn len(&self) -> usize {
         let state = self.read();
-        let held = |e: &&Entry| e.value.is_some() || e.declared.any();
+        let held = |e: &&Entry| e.held() || e.declared.any();
         state.entries.values().filter(held).count()
     }
 
@@ -855,34 +1003,31 @@ impl Globals {
     }
 
     /// Records a declaration of `name` as `ty`; returns the registry's key for the name, the
-    /// value set, and the registry version that value is current at (a sync skips the name's
-    /// changes up to it), or `None` if the name is known with another type.
+    /// value guests read (set, or defined), and the registry version that value is current at (a
+    /// sync skips the name's changes up to it), or `Err` with the type the name is fixed to.
     pub(crate) fn declare(
         &self,
         name: &str,
         ty: ValueType,
-    ) -> Option<(Arc<str>, Option<Value>, u64)> {
+    ) -> core::result::Result<(Arc<str>, Option<Value>, u64), ValueType> {
         // A name the registry knows (every declaration after its first, in any store) needs only
         // the read lock: the count is atomic, and no value or version changes meanwhile.
         {
             let state = self.read();
             if let Some(entry) = state.entries.get(name) {
-                entry
-                    .declared
-                    .add(ty, entry.value.and_then(Value::ty))
-                    .ok()?;
-                return Some((Arc::clone(&entry.key), entry.value, state.version));
+                entry.declared.add(ty, entry.fixed_type())?;
+                return Ok((Arc::clone(&entry.key), entry.current(), state.version));
             }
         }
         let mut state = self.write();
-        let (key, value) = declare_in(&mut state, name, ty).ok()?;
-        Some((key, value, state.version))
+        let (key, value) = declare_in(&mut state, name, ty)?;
+        Ok((key, value, state.version))
     }
 
     /// Records a declaration of a slot in a shared memory and writes the slot's current value.
     /// The slot is one slot however many stores declare it, and its table one table, so a set
     /// writes it once, inside one odd generation of its table (`spec/ABI.md` §10.3). Returns the
-    /// name's key, or `None` if the name is known with another type.
+    /// name's key, or `Err` with the type the name is fixed to.
     ///
     /// The registry's lock is held only to count the declaration; the slot is recorded and
     /// written under its table's lock, as sets write it.
@@ -894,7 +1039,7 @@ impl Globals {
     pub(crate) fn declare_shared(
         &self,
         declaration: SharedDeclaration<'_>,
-    ) -> Result<Option<Arc<str>>> {
+    ) -> Result<core::result::Result<Arc<str>, ValueType>> {
         let SharedDeclaration {
             owner,
             memory,
@@ -915,18 +1060,19 @@ impl Globals {
             let state = &mut *state;
             let table = state.shared_table(key, || word(u64::from(key.1) + GENERATION_OFFSET))?;
             let name = if again {
+                // The store holds a declaration of the name, so the entry is there.
                 match state.entries.get(&slot.name) {
                     Some(entry) => Arc::clone(&entry.key),
-                    None => return Ok(None),
+                    None => return Ok(Err(slot.ty)),
                 }
             } else {
                 match declare_in(state, &slot.name, slot.ty) {
                     Ok((name, _)) => name,
-                    Err(_) => return Ok(None),
+                    Err(fixed) => return Ok(Err(fixed)),
                 }
             };
             let Some(entry) = state.entries.get_mut(&name) else {
-                return Ok(None);
+                return Ok(Err(slot.ty));
             };
             if !again {
                 match entry
@@ -941,13 +1087,13 @@ impl Globals {
                     }),
                 }
             }
-            (name, table, (entry.changed_at, entry.value))
+            (name, table, (entry.changed_at, entry.current()))
         };
         let recorded = table.record(owner, slot, &name, newest, value, changes);
         if recorded.is_err() && !again {
             self.undeclare(owner, true, [(&*name, Some((key, slot.index)))]);
         }
-        recorded.map(|()| Some(name))
+        recorded.map(|()| Ok(name))
     }
 
     /// Releases one declaration of each name in `names` by the store `owner`; a name with a
@@ -983,7 +1129,7 @@ impl Globals {
                 for (name, _) in chunk {
                     if let Some(entry) = state.entries.get(name)
                         && entry.declared.remove()
-                        && entry.value.is_none()
+                        && !entry.held()
                     {
                         sweep |= state.released(&entry.key);
                     }
@@ -1009,7 +1155,7 @@ impl Globals {
     ) -> u64 {
         let state = self.read();
         for (&at, name) in state.changes.range(since + 1..) {
-            f(name, at, state.entries.get(name).and_then(|e| e.value));
+            f(name, at, state.entries.get(name).and_then(Entry::current));
         }
         state.version
     }
@@ -1050,8 +1196,8 @@ fn declare_in(
     ty: ValueType,
 ) -> core::result::Result<(Arc<str>, Option<Value>), ValueType> {
     if let Some(entry) = state.entries.get(name) {
-        entry.declared.add(ty, entry.value.and_then(Value::ty))?;
-        return Ok((Arc::clone(&entry.key), entry.value));
+        entry.declared.add(ty, entry.fixed_type())?;
+        return Ok((Arc::clone(&entry.key), entry.current()));
     }
     let key: Arc<str> = Arc::from(name);
     let entry = Entry::new(&key);

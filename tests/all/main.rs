@@ -6,6 +6,7 @@ mod identity;
 mod limits;
 mod live;
 mod malformed;
+mod owned;
 mod registry;
 mod scenarios;
 mod spec;

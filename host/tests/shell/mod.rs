@@ -46,6 +46,16 @@ impl Shell {
 
     /// Writes a table of `names` (all of type `ty`, default 0).
     pub fn write(&mut self, names: &[String], ty: ValueType) -> wasmtime::Result<()> {
+        self.write_with_default(names, ty, 0)
+    }
+
+    /// Writes a table of `names`, all of type `ty` with default `default`.
+    pub fn write_with_default(
+        &mut self,
+        names: &[String],
+        ty: ValueType,
+        default: u64,
+    ) -> wasmtime::Result<()> {
         let memory = self
             .instance
             .get_memory(&mut self.store, "memory")
@@ -63,12 +73,26 @@ impl Shell {
                 name_addr: at,
                 name_len: name.len() as u32,
                 ty: ty.tag(),
+                default,
                 ..Slot::ZERO
             };
             let addr = u64::from(TABLE) + abi::slot_offset(i as u32);
             memory.write(&mut self.store, addr as usize, bytemuck::bytes_of(&slot))?;
         }
         Ok(())
+    }
+
+    /// Syncs the store, then reads slot `i`'s value field.
+    pub fn value(&mut self, i: u32) -> wasmtime::Result<u64> {
+        wasmtime_global::sync(&mut self.store, |ctx| ctx)?;
+        let memory = self
+            .instance
+            .get_memory(&mut self.store, "memory")
+            .expect("exported");
+        let addr = u64::from(TABLE) + abi::slot_offset(i) + u64::from(Slot::VALUE_OFFSET);
+        let mut word = [0; 8];
+        memory.read(&self.store, addr as usize, &mut word)?;
+        Ok(u64::from_le_bytes(word))
     }
 
     /// Declares slot `i`: the status, or the trap.
