@@ -1,6 +1,6 @@
 //! [`GlobalsCtx`]: what one store knows of the globals its instances declared, and [`sync`].
 
-use crate::limits::{DECLARATION_BYTES, TABLE_BYTES};
+use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
 use crate::registry::{SharedDeclaration, TableKey};
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Globals, Limit, Limits, Result, Value};
@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{AsContextMut, Memory, SharedMemory};
-use wasmtime_global_abi::{Status, ValueType};
+use wasmtime_global_abi::{self as abi, Status, ValueType};
 
 /// The per-store state of wasmtime-global: put one in each store's data and hand
 /// [`add_to_linker`](crate::add_to_linker) a closure that finds it.
@@ -85,7 +85,11 @@ struct Table {
     count: u32,
     /// How many slots of the table each name has, once the table has as many slots as
     /// [`Limits::same_name_slots`] (before that, no name can have too many).
-    per_name: Option<HashMap<Arc<str>, u32>>,
+    /// Keyed by the name's hash (a valid slot's hash is its name's): two names of one hash
+    /// would share a count, which only makes the limit stricter for the guest that chose them.
+    /// Boxed: most tables never need it, and every table carries the field (48 bytes unboxed).
+    #[allow(clippy::box_collection, reason = "a smaller Table; the map is built rarely")]
+    per_name: Option<Box<HashMap<u64, u32>>>,
 }
 
 /// A table's declared slots, by index: a vector as long as the highest index declared, so a
@@ -116,13 +120,13 @@ impl Slots {
     }
 }
 
+/// A declared slot, as small as it can be (a store may hold thousands): its hash is its name's,
+/// and its address follows from its table's and its index.
 #[derive(Debug)]
 struct Declared {
     name: Arc<str>,
-    hash: u64,
     ty: ValueType,
     default: u64,
-    value_addr: u64,
     /// The registry version of the value written at declaration: a sync does not write the
     /// name's changes up to that version again.
     written_at: u64,
@@ -471,10 +475,10 @@ impl GlobalsCtx {
         self.host_bytes -= bytes;
     }
 
-    /// Checks that one more slot named `name` in `table` stays within the limits, and charges
-    /// it; [`record`](GlobalsCtx::record) then counts it.
-    /// Returns the bytes charged, for [`refund`](GlobalsCtx::refund) if the declaration fails.
-    fn admit(&mut self, table: usize, name: &str) -> Result<u64> {
+    /// Checks that one more slot like `slot` in `table` stays within the limits, and charges it;
+    /// [`record`](GlobalsCtx::record) then counts it. Returns the bytes charged, for
+    /// [`refund`](GlobalsCtx::refund) if the declaration fails.
+    fn admit(&mut self, table: usize, slot: &ValidSlot) -> Result<u64> {
         if self.declared >= self.limits.declarations {
             return Err(self.over(Limit::Declarations));
         }
@@ -482,17 +486,21 @@ impl GlobalsCtx {
         let t = &mut self.tables[table];
         if t.count >= limit {
             let per_name = t.per_name.get_or_insert_with(|| {
-                let mut counts = HashMap::<Arc<str>, u32>::new();
+                let mut counts = HashMap::<u64, u32>::new();
                 for (_, d) in t.slots.iter() {
-                    *counts.entry(Arc::clone(&d.name)).or_default() += 1;
+                    *counts.entry(abi::fnv1a64(d.name.as_bytes())).or_default() += 1;
                 }
-                counts
+                Box::new(counts)
             });
-            if per_name.get(name).is_some_and(|&n| n >= limit) {
+            if per_name.get(&slot.hash).is_some_and(|&n| n >= limit) {
                 return Err(self.over(Limit::SameNameSlots));
             }
         }
-        let bytes = DECLARATION_BYTES + name.len() as u64;
+        let each = match t.shared {
+            Some(_) => SHARED_DECLARATION_BYTES,
+            None => DECLARATION_BYTES,
+        };
+        let bytes = each + slot.name.len() as u64;
         self.charge(bytes)?;
         Ok(bytes)
     }
@@ -503,7 +511,7 @@ impl GlobalsCtx {
         let Some(old) = self.tables[table].slots.get(slot.index) else {
             return Ok(false);
         };
-        if slot.declares(&old.name, old.hash, old.ty, old.default) {
+        if slot.declares(&old.name, old.ty, old.default) {
             Ok(true)
         } else {
             Err(Error::SlotRedeclared {
@@ -518,16 +526,14 @@ impl GlobalsCtx {
         let t = &mut self.tables[table];
         t.count += 1;
         if let Some(per_name) = &mut t.per_name {
-            *per_name.entry(Arc::clone(&name)).or_default() += 1;
+            *per_name.entry(slot.hash).or_default() += 1;
         }
         t.slots.insert(
             slot.index,
             Declared {
                 name,
-                hash: slot.hash,
                 ty: slot.ty,
                 default: slot.default,
-                value_addr: slot.value_addr,
                 written_at,
             },
         );
@@ -555,7 +561,7 @@ impl GlobalsCtx {
             write_value(data, slot, bits)?;
             return Ok(Status::Ok);
         }
-        let charged = self.admit(table, &slot.name)?;
+        let charged = self.admit(table, slot)?;
         let (name, value, version) = match self.globals.declare(&slot.name, slot.ty) {
             Ok(declared) => declared,
             Err(fixed) => {
@@ -595,7 +601,7 @@ impl GlobalsCtx {
         let charged = if redeclared {
             0
         } else {
-            self.admit(table, &slot.name)?
+            self.admit(table, slot)?
         };
         let GuestMemory::Shared(memory) = &self.memories[self.tables[table].memory] else {
             unreachable!("a table's memory keeps its kind");
@@ -657,7 +663,7 @@ impl GlobalsCtx {
                     writes.push(Write {
                         memory: *memory,
                         table: r.table,
-                        addr: d.value_addr,
+                        addr: value_addr(table.addr, r.index),
                         bits: value.map_or(d.default, Value::to_bits),
                         index: r.index,
                     });
@@ -677,6 +683,11 @@ impl Drop for GlobalsCtx {
     fn drop(&mut self) {
         self.release();
     }
+}
+
+/// The address of the value field of slot `index` of the table at `table`.
+fn value_addr(table: u32, index: u32) -> u64 {
+    u64::from(table) + abi::slot_offset(index) + u64::from(abi::Slot::VALUE_OFFSET)
 }
 
 fn write_value(data: &mut [u8], slot: &ValidSlot, bits: u64) -> Result<()> {

@@ -287,11 +287,11 @@ struct NameSlots {
 #[derive(Debug)]
 struct SharedSlot {
     name: Arc<str>,
-    hash: u64,
     ty: ValueType,
     default: u64,
-    value: SharedWord,
-    changes: SharedWord,
+    /// The address of the slot's `value` (its `changes` follows), both checked to be words of
+    /// the table's memory when the slot was first declared.
+    value_addr: u32,
     owners: Vec<u64>,
     /// The version of the change of the name last written into the slot (or that was current
     /// when the slot was declared).
@@ -345,10 +345,14 @@ impl SharedTable {
                     continue;
                 };
                 slot.written = at;
-                slot.value.store(slot.bits(value), Ordering::Relaxed);
-                let changes = slot.changes.load(Ordering::Relaxed);
-                slot.changes
-                    .store(changes.wrapping_add(1), Ordering::Release);
+                let addr = u64::from(slot.value_addr);
+                let fields = (self.generation.at(addr), self.generation.at(addr + 8));
+                let (Some(value_field), Some(changes_field)) = fields else {
+                    continue; // Checked at declaration: a shared memory never shrinks.
+                };
+                value_field.store(slot.bits(value), Ordering::Relaxed);
+                let changes = changes_field.load(Ordering::Relaxed);
+                changes_field.store(changes.wrapping_add(1), Ordering::Release);
             }
         }
         // Even again: release, so a reader that sees it sees every value above.
@@ -358,21 +362,20 @@ impl SharedTable {
 
     /// Records `owner`'s declaration of `slot` (named `name`) and writes its value: the newest
     /// change of the name, of `newest` (the name's last change when the registry counted the
-    /// declaration) and what was written here since. The slot's first declaration takes its
-    /// `value` and `changes` fields.
+    /// declaration) and what was written here since. The caller checked that the slot's `value`
+    /// and `changes` fields, at `value_addr`, are words of the table's memory.
     fn record(
         &self,
         owner: u64,
         slot: &ValidSlot,
         name: &Arc<str>,
         newest: (u64, Option<Value>),
-        value: SharedWord,
-        changes: SharedWord,
+        value_addr: u32,
     ) -> Result<()> {
         let mut table = self.lock();
         let TableSlots { slots, names } = &mut *table;
         if let Some(d) = slots.get(&slot.index)
-            && !slot.declares(&d.name, d.hash, d.ty, d.default)
+            && !slot.declares(&d.name, d.ty, d.default)
         {
             return Err(Error::SlotRedeclared {
                 index: slot.index,
@@ -394,14 +397,14 @@ impl SharedTable {
                 d
             }
             std::collections::hash_map::Entry::Vacant(v) => {
+                // Most names have one slot in a table, and most tables one of each name.
+                known.slots.reserve_exact(1);
                 known.slots.push(slot.index);
                 v.insert(SharedSlot {
                     name: Arc::clone(name),
-                    hash: slot.hash,
                     ty: slot.ty,
                     default: slot.default,
-                    value,
-                    changes,
+                    value_addr,
                     owners: vec![owner],
                     written: 0,
                 })
@@ -410,9 +413,9 @@ impl SharedTable {
         // Storing the value again, though the slot holds it already, is what a declaration
         // promises (§7.3); it is not a change, so neither `changes` nor `generation` moves.
         declared.written = declared.written.max(at);
-        declared
-            .value
-            .store(declared.bits(current), Ordering::Release);
+        if let Some(field) = self.generation.at(declared.value_addr.into()) {
+            field.store(declared.bits(current), Ordering::Release);
+        }
         Ok(())
     }
 
@@ -1053,8 +1056,13 @@ impl Globals {
                 addr,
             })
         };
-        let value = word(slot.value_addr)?;
-        let changes = word(slot.value_addr + CHANGES_AFTER_VALUE)?;
+        // Both fields words of the memory, so that writes to them need no other check.
+        word(slot.value_addr)?;
+        word(slot.value_addr + CHANGES_AFTER_VALUE)?;
+        let value_addr = u32::try_from(slot.value_addr).map_err(|_| Error::WriteOutOfBounds {
+            index: slot.index,
+            addr: slot.value_addr,
+        })?;
         let (name, table, newest) = {
             let mut state = self.write();
             let state = &mut *state;
@@ -1081,15 +1089,19 @@ impl Globals {
                     .find(|t| Arc::ptr_eq(&t.table, &table))
                 {
                     Some(t) => t.declarations += 1,
-                    None => entry.shared.push(NameTable {
-                        table: Arc::clone(&table),
-                        declarations: 1,
-                    }),
+                    None => {
+                        // Most names are in one shared table, if any.
+                        entry.shared.reserve_exact(1);
+                        entry.shared.push(NameTable {
+                            table: Arc::clone(&table),
+                            declarations: 1,
+                        });
+                    }
                 }
             }
             (name, table, (entry.changed_at, entry.current()))
         };
-        let recorded = table.record(owner, slot, &name, newest, value, changes);
+        let recorded = table.record(owner, slot, &name, newest, value_addr);
         if recorded.is_err() && !again {
             self.undeclare(owner, true, [(&*name, Some((key, slot.index)))]);
         }

@@ -105,6 +105,12 @@ impl SharedWord {
         as_atomic(cells).unwrap_or_else(|| unreachable!("checked by SharedWord::new"))
     }
 
+    /// The word at `addr` of the same memory, if it is inside it and 8-aligned: a way to reach
+    /// other words of the memory without holding a handle to it for each.
+    pub(crate) fn at(&self, addr: u64) -> Option<&AtomicU64> {
+        as_atomic(range(self.memory.data(), addr, 8)?)
+    }
+
     pub(crate) fn load(&self, order: Ordering) -> u64 {
         self.atomic().load(order)
     }

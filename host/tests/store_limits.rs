@@ -160,33 +160,26 @@ fn host_bytes_are_charged_per_table_and_per_declaration() -> wasmtime::Result<()
     let _alone = alone();
     let globals = Globals::new();
     let limits = Limits {
-        host_bytes: 2000,
+        host_bytes: 1400,
         ..Limits::default()
     };
     let mut shell = Shell::with_limits(&globals, limits)?;
     shell.write(&names("b", 5), wasmtime_global::ValueType::U64)?;
-    // A table 256, each declaration 448 + its name's 5 bytes: three fit in 2,000, four do not.
-    for i in 0..3 {
+    // A table 256, each declaration 256 + its name's 5 bytes: four fit in 1,400, five do not.
+    for i in 0..4 {
         assert_eq!(shell.declare(i)?, 0);
     }
-    assert_eq!(shell.store.data().host_bytes(), 256 + 3 * 453);
-    let err = limit(
-        shell
-            .declare(3)
-            .expect_err("the fourth is past 2,000 bytes"),
-    );
+    let charged = 256 + 4 * 261;
+    assert_eq!(shell.store.data().host_bytes(), charged);
+    let err = limit(shell.declare(4).expect_err("the fifth is past 1,400 bytes"));
     assert_eq!(
         err,
         Error::LimitExceeded {
             limit: Limit::HostBytes,
-            max: 2000
+            max: 1400
         }
     );
-    assert_eq!(
-        shell.store.data().host_bytes(),
-        256 + 3 * 453,
-        "nothing charged"
-    );
+    assert_eq!(shell.store.data().host_bytes(), charged, "nothing charged");
     shell.store.data_mut().reset();
     assert_eq!(shell.store.data().host_bytes(), 0);
     Ok(())
@@ -214,5 +207,41 @@ fn the_bytes_charged_bound_the_bytes_allocated() -> wasmtime::Result<()> {
         println!("{prefix}: 1,024 declarations hold {held} bytes, charged {charged}");
         assert!(held <= charged, "{held} bytes held, {charged} charged");
     }
+    Ok(())
+}
+
+/// The same bound for slots in a shared memory, which the registry records as well.
+#[test]
+fn the_bytes_charged_bound_the_bytes_allocated_in_a_shared_memory() -> wasmtime::Result<()> {
+    let _alone = alone();
+    let mut config = wasmtime::Config::new();
+    config.shared_memory(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, include_str!("../benches/hostile.wat"))?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    let globals = Globals::new();
+    // Warm up what the engine and the registry allocate once.
+    {
+        let mut store = Store::new(
+            &engine,
+            GlobalsCtx::with_limits(&globals, Limits::UNLIMITED),
+        );
+        let instance = linker.instantiate(&mut store, &module)?;
+        let distinct = instance.get_typed_func::<i32, i32>(&mut store, "distinct")?;
+        assert_eq!(distinct.call(&mut store, 4)?, 4);
+    }
+    let mut store = Store::new(
+        &engine,
+        GlobalsCtx::with_limits(&globals, Limits::UNLIMITED),
+    );
+    let instance = linker.instantiate(&mut store, &module)?;
+    let distinct = instance.get_typed_func::<i32, i32>(&mut store, "distinct")?;
+    let before = HELD.load(Ordering::Relaxed);
+    assert_eq!(distinct.call(&mut store, 1024)?, 1024);
+    let held = (HELD.load(Ordering::Relaxed) - before) as u64;
+    let charged = store.data().host_bytes();
+    println!("shared: 1,024 declarations hold {held} bytes, charged {charged}");
+    assert!(held <= charged, "{held} bytes held, {charged} charged");
     Ok(())
 }
