@@ -24,8 +24,9 @@ use wasmtime_global_abi::{self as abi, Status, ValueType};
 ///
 /// A ctx refers to its store's memories. After [`wasmtime::Store::into_data`] the instances are
 /// gone but the ctx still names them: call [`GlobalsCtx::reset`] before putting it in another
-/// store, or make a new one. Syncing a ctx that names another store's memories panics inside
-/// wasmtime, as any use of a wasmtime handle with the wrong store does.
+/// store, or make a new one. A ctx that names another store's memories panics inside wasmtime at
+/// the next declaration or sync, as any use of a wasmtime handle with the wrong store does
+/// (wasmtime has no public way to ask which store a handle belongs to).
 #[derive(Debug)]
 pub struct GlobalsCtx {
     globals: Globals,

@@ -105,11 +105,55 @@
 //! # Ok::<(), wasmtime::Error>(())
 //! ```
 //!
+//! # Guests you do not trust
+//!
+//! - [`Limits`], per store ([`GlobalsCtx::with_limits`]): declarations, tables, slots of one name
+//!   in one table, and the host memory they hold. A declaration past one traps with
+//!   [`Error::LimitExceeded`]. The defaults bound a store to about 4 MiB of host memory.
+//! - [`Globals::define`]: a name's type, and optionally a default every guest reads while nothing
+//!   is set, fixed by the embedder before guests run, so that no guest declares it first with
+//!   another type.
+//! - [`GlobalsCtx::refusals`]: the declarations refused with `TYPE_MISMATCH`, and why. A guest
+//!   only sees the status (the Rust SDK panics at the global's first read).
+//! - A set of one name waits for no other name's guests (next section).
+//!
+//! ```
+//! use wasmtime_global::{Error, Globals, GlobalsCtx, Limit, Limits, Value, ValueType};
+//! # use wasmtime::{Engine, Linker, Module, Store};
+//!
+//! let globals = Globals::new();
+//! globals.define("MAX_ITEMS", ValueType::U64, Some(Value::U64(100)))?;
+//! # let engine = Engine::default();
+//! # let mut linker = Linker::new(&engine);
+//! # wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+//! # let module = Module::new(&engine, include_str!("doc/max_items.wat"))?;
+//! // The guest's own default is 10; it reads the embedder's.
+//! let mut store = Store::new(&engine, GlobalsCtx::with_limits(&globals, Limits::default()));
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let max_items = instance.get_typed_func::<(), i64>(&mut store, "max_items")?;
+//! assert_eq!(max_items.call(&mut store, ())?, 100);
+//!
+//! // A store allowed no table at all: the guest's first declaration traps, naming the limit.
+//! let none = Limits { tables: 0, ..Limits::default() };
+//! let mut store = Store::new(&engine, GlobalsCtx::with_limits(&globals, none));
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let max_items = instance.get_typed_func::<(), i64>(&mut store, "max_items")?;
+//! let trap = max_items.call(&mut store, ()).unwrap_err();
+//! assert_eq!(
+//!     trap.downcast_ref::<Error>(),
+//!     Some(&Error::LimitExceeded { limit: Limit::Tables, max: 0 })
+//! );
+//! # Ok::<(), wasmtime::Error>(())
+//! ```
+//!
 //! # Synchronization
 //!
-//! The registry ([`Globals`]) is one `RwLock`: every `set`, `del` and [`Batch`] validates all its
-//! changes, then applies them under the write lock, records each changed name with a new version
-//! number, and publishes the newest version with a release store.
+//! The registry ([`Globals`]) has one lock, parking_lot's `RwLock`, released fairly by writers
+//! (a thread that sets in a loop hands it to the next waiter). Every `set`, `del` and [`Batch`]
+//! validates all its changes, then applies them under the write lock, records each changed name
+//! with a new version number, and publishes the newest version with a release store. Its entries
+//! are split into shards by name, so that no single rehash of a large registry holds the lock for
+//! long, and a store that goes releases its declarations a chunk at a time.
 //!
 //! **Ordinary (not shared) memories.** Rust gives no way to write them from another thread while
 //! the guest may run, so every write holds the store:
@@ -129,20 +173,25 @@
 //! while a long-running guest loops.
 //!
 //! **Shared memories.** The guest may run on other threads at any moment, so the host writes them
-//! from the thread that calls `set`, with atomics only, under the registry's write lock (one
-//! writer at a time):
+//! from the thread that calls `set`, with atomics only. It does so after releasing the registry's
+//! lock, under a lock of each table's own, so that a set waits only for writes to the tables its
+//! names are in (a guest that declared a name in thousands of slots slows the sets of that name,
+//! no other). Two sets released in one order may reach a table in the other, so each name
+//! remembers, per table, the version of the newest change written there, and each slot the
+//! version of its own value: an older change is never written over a newer one.
 //!
 //! 1. At declaration the host copies the header, slot and name out of the memory with atomic byte
 //!    loads and validates the copies; it keeps a [`wasmtime::SharedMemory`] handle (which owns the
 //!    bytes, so a dropped store cannot leave a dangling write) and the validated, 8-aligned
-//!    addresses of the slot's `value` and `changes` and the table's `generation`. It stores the
-//!    current value under the write lock, so no concurrent change is lost. A table is known by
+//!    addresses of the slot's `value` and `changes` and the table's `generation`. It counts the
+//!    declaration under the registry's lock, then records the slot and stores the newest value
+//!    under the table's lock, so no concurrent change is lost. A table is known by
 //!    its memory's base address (a shared memory never moves, and the handle keeps it alive) and
 //!    its own address, in the registry, not per store: instances of several stores that import
 //!    one shared memory share its tables, and each slot is written once per change however many
 //!    stores declared it.
-//! 2. For each table a change writes: store `generation + 1` (relaxed), then a release fence, so
-//!    the odd generation is ordered before the value stores.
+//! 2. For each table a change writes, under its lock: store `generation + 1` (relaxed), then a
+//!    release fence, so the odd generation is ordered before the value stores.
 //! 3. Store each value (relaxed), then `changes + 1` (release: a guest that loads the new count
 //!    with acquire also sees the value).
 //! 4. Store `generation + 2` (release: a guest that loads it with acquire sees every value of
@@ -154,9 +203,11 @@
 //!
 //! Store drop and [`wasmtime::Store::into_data`]: the store's [`GlobalsCtx`] holds only wasmtime
 //! handles, so nothing dangles. Dropping the ctx releases its declarations and removes the shared
-//! slots that no other store declared from the registry (a set racing with the drop writes a memory the handle still keeps
-//! alive); a ctx taken out with `into_data` must be [reset](GlobalsCtx::reset) before it serves
-//! another store.
+//! slots that no other store declared from the registry (a set racing with the drop writes a
+//! memory the table's handle still keeps alive); a ctx taken out with `into_data` must be
+//! [reset](GlobalsCtx::reset) before it serves another store: wasmtime offers no way to tell
+//! which store a handle belongs to without panicking, so a ctx that still names another store's
+//! memories panics inside wasmtime at its next declaration or sync.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(unsafe_code)]
