@@ -89,7 +89,10 @@ struct Table {
     /// Keyed by the name's hash (a valid slot's hash is its name's): two names of one hash
     /// would share a count, which only makes the limit stricter for the guest that chose them.
     /// Boxed: most tables never need it, and every table carries the field (48 bytes unboxed).
-    #[allow(clippy::box_collection, reason = "a smaller Table; the map is built rarely")]
+    #[allow(
+        clippy::box_collection,
+        reason = "a smaller Table; the map is built rarely"
+    )]
     per_name: Option<Box<HashMap<u64, u32>>>,
 }
 
