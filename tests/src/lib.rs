@@ -37,6 +37,17 @@ pub mod guests {
     pub const C_VECTORS: &str = env!("GUEST_C_VECTORS");
     /// Why the C guests were not built.
     pub const C_SKIPPED: Option<&str> = option_env!("GUEST_C_SKIPPED");
+    /// The conformance profile through the Go SDK (`guests/go/conformance`), a wasip1 reactor;
+    /// empty where Go could not build it, and then [`GO_SKIPPED`] says why.
+    pub const GO_CONFORMANCE: &str = env!("GUEST_GO_CONFORMANCE");
+    /// wazero-global's test module on the Go SDK (`guests/go/seed`).
+    pub const GO_SEED: &str = env!("GUEST_GO_SEED");
+    /// The read benchmark's Go guest (`guests/go/bench`).
+    pub const GO_BENCH: &str = env!("GUEST_GO_BENCH");
+    /// The `go` command that built them.
+    pub const GO_BIN: &str = env!("GUEST_GO_BIN");
+    /// Why the Go guests were not built.
+    pub const GO_SKIPPED: Option<&str> = option_env!("GUEST_GO_SKIPPED");
 }
 
 /// A store's data in the tests.

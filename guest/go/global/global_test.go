@@ -1,0 +1,299 @@
+//go:build !wasip1
+
+package global
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// fake is a host for tests off wasm: it validates what a real host validates that matters here,
+// fixes a name's type at its first declaration, and writes values as a host would.
+type fake struct {
+	values map[string]uint64
+	types  map[string]Type
+	calls  int
+}
+
+func newFake(t *testing.T, capacityN int) *fake {
+	t.Helper()
+	f := installFake(capacityN, t.Fatalf)
+	t.Cleanup(func() { fakeHost = nil })
+	return f
+}
+
+// installFake makes a new table of capacityN slots and a fake host; fail reports a broken rule.
+func installFake(capacityN int, fail func(string, ...any)) *fake {
+	mu.Lock()
+	capacity, mem, names, refused, failures = capacityN, nil, nil, map[refusal]error{}, nil
+	published.Store(nil)
+	mu.Unlock()
+	f := &fake{values: map[string]uint64{}, types: map[string]Type{}}
+	fakeHost = func(h *header, index uint32) int32 {
+		f.calls++
+		if h.magic != magic || h.version != abiVersion || h.slotSize != slotSize || index >= h.count {
+			fail("bad table or index %d: %+v", index, *h)
+		}
+		s := &mem[1+index]
+		name := names[index]
+		if s.hash != Hash(name) || s.nameLen != uint32(len(name)) {
+			fail("slot %d does not describe %q", index, name)
+		}
+		if ty, ok := f.types[name]; ok && ty != Type(s.ty) {
+			return 1
+		}
+		f.types[name] = Type(s.ty)
+		if v, ok := f.values[name]; ok {
+			s.value = v
+		} else {
+			s.value = s.deflt
+		}
+		return 0
+	}
+	return f
+}
+
+// set writes name's slots as a sync would: value, changes + 1, generation + 2.
+func (f *fake) set(name string, bits uint64) {
+	f.values[name] = bits
+	h := tableHeader()
+	h.generation++
+	for i := uint32(0); i < h.count; i++ {
+		if names[i] == name && f.types[name] == Type(mem[1+i].ty) {
+			mem[1+i].value = bits
+			mem[1+i].changes++
+		}
+	}
+	h.generation++
+}
+
+func TestReadersReadTheirDefaultsThenWhatTheHostWrites(t *testing.T) {
+	f := newFake(t, DefaultCapacity)
+	testBool := NewBool(`TEST_BOOL`, true)
+	testUint64 := NewUint64(`TEST_UINT64`, 42)
+	testInt64 := NewInt64(`TEST_INT64`, -7)
+	testFloat64 := NewFloat64(`TEST_FLOAT64`, 1.5)
+	testDuration := NewDuration(`TEST_DURATION`, time.Minute)
+	if !testBool() || testUint64() != 42 || testInt64() != -7 || testFloat64() != 1.5 ||
+		testDuration() != time.Minute {
+		t.Fatal("defaults")
+	}
+	f.set(`TEST_BOOL`, 0)
+	f.set(`TEST_UINT64`, 43)
+	f.set(`TEST_INT64`, uint64(1<<63))
+	f.set(`TEST_FLOAT64`, math.Float64bits(math.Inf(-1)))
+	f.set(`TEST_DURATION`, uint64(time.Second))
+	if testBool() || testUint64() != 43 || testInt64() != math.MinInt64 ||
+		!math.IsInf(testFloat64(), -1) || testDuration() != time.Second {
+		t.Fatal("after the host's writes")
+	}
+	f.set(`TEST_BOOL`, 2)
+	if !testBool() {
+		t.Fatal("any bits but 0 are true")
+	}
+	if Err() != nil || f.calls != 5 {
+		t.Fatalf("%v, %d calls", Err(), f.calls)
+	}
+}
+
+func TestReadsAllocateNothing(t *testing.T) {
+	newFake(t, DefaultCapacity)
+	r := NewUint64("x", 1)
+	if n := testing.AllocsPerRun(1000, func() { _ = r() }); n != 0 {
+		t.Fatalf("%v allocations a read", n)
+	}
+}
+
+func TestARefusalIsReportedRememberedAndReadsTheDefault(t *testing.T) {
+	f := newFake(t, DefaultCapacity)
+	if _, err := TryNewFloat64("MAX_ITEMS", 2.5); err != nil {
+		t.Fatal(err)
+	}
+	r, err := TryNewUint64("MAX_ITEMS", 9)
+	if !errors.Is(err, ErrTypeMismatch) || r() != 9 {
+		t.Fatalf("%v, %d", err, r())
+	}
+	count := tableHeader().count
+	if _, err := TryNewUint64("MAX_ITEMS", 9); !errors.Is(err, ErrTypeMismatch) ||
+		tableHeader().count != count || f.calls != 2 {
+		t.Fatal("asking again must not use up a slot or call the host")
+	}
+	n := NewUint64("MAX_ITEMS", 10)
+	if n() != 10 || !errors.Is(Err(), ErrTypeMismatch) {
+		t.Fatalf("%d, %v", n(), Err())
+	}
+	want := `wasmtime-global: cannot declare "MAX_ITEMS": ` + ErrTypeMismatch.Error()
+	if Err().Error() != want {
+		t.Fatalf("%q", Err())
+	}
+}
+
+func TestInvalidNamesUseNoSlot(t *testing.T) {
+	f := newFake(t, DefaultCapacity)
+	for _, name := range []string{"", string(make([]byte, 256)), "a\x00b", "\xff"} {
+		if _, err := Declare(name, TypeUint64, 0); !errors.Is(err, ErrInvalidName) {
+			t.Fatalf("%q: %v", name, err)
+		}
+	}
+	if f.calls != 0 || mem != nil {
+		t.Fatal("nothing declared")
+	}
+	long := string(make([]byte, 255))
+	for i := range len(long) {
+		long = long[:i] + "N" + long[i+1:]
+	}
+	if r, err := TryNewUint64(long, 255); err != nil || r() != 255 || f.calls != 1 {
+		t.Fatalf("the longest name: %v", err)
+	}
+}
+
+func TestTheTableFillsAndCapacityIsSetBeforeTheFirstDeclaration(t *testing.T) {
+	newFake(t, DefaultCapacity)
+	if err := SetCapacity(0); err == nil {
+		t.Fatal("0 slots")
+	}
+	if err := SetCapacity(maxCapacity + 1); err == nil {
+		t.Fatal("past the ABI's limit")
+	}
+	if err := SetCapacity(3); err != nil || Capacity() != 3 {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := Declare("conf.fill", TypeUint64, 7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Declare("conf.fill", TypeUint64, 7); !errors.Is(err, ErrTableFull) {
+		t.Fatal(err)
+	}
+	if err := SetCapacity(100); err == nil {
+		t.Fatal("the table cannot move once the host knows it")
+	}
+	if h := tableHeader(); h.capacity != 3 || h.count != 3 {
+		t.Fatalf("%+v", *h)
+	}
+}
+
+func TestChangesAndConsistentSnapshots(t *testing.T) {
+	f := newFake(t, DefaultCapacity)
+	w, _ := Declare("WIDTH", TypeUint64, 640)
+	h, _ := Declare("HEIGHT", TypeUint64, 480)
+	f.set("WIDTH", 1920)
+	f.set("HEIGHT", 1080)
+	f.set("HEIGHT", 1080)
+	if w.Changes() != 1 || h.Changes() != 2 || w.Err() != nil {
+		t.Fatal("changes")
+	}
+	runs := 0
+	var width, height uint64
+	Consistent(func() {
+		runs++
+		if runs == 1 {
+			// The host writes while the first attempt reads: it must run again.
+			f.set("WIDTH", 1280)
+			f.set("HEIGHT", 720)
+		}
+		width, height = w.Uint64(), h.Uint64()
+	})
+	if runs != 2 || width != 1280 || height != 720 {
+		t.Fatalf("%d runs: %dx%d", runs, width, height)
+	}
+}
+
+// The spec's vectors (spec/vectors/), checked against this package's hash, name rules and layout.
+const vectors = "../../../spec/vectors/"
+
+func TestHashVectors(t *testing.T) {
+	var file struct {
+		Vectors []struct {
+			Bytes, Hash string
+			Valid       bool `json:"valid_name"`
+		}
+	}
+	read(t, "hashes.json", &file)
+	if len(file.Vectors) < 5 {
+		t.Fatal("too few vectors")
+	}
+	for _, v := range file.Vectors {
+		b, err := hex.DecodeString(v.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := "0x" + strconv.FormatUint(Hash(string(b)), 16); !hexEqual(got, v.Hash) {
+			t.Errorf("%q: %s, want %s", b, got, v.Hash)
+		}
+		if (CheckName(string(b)) == nil) != v.Valid {
+			t.Errorf("%q: valid %v", b, v.Valid)
+		}
+	}
+}
+
+func TestLayoutVectors(t *testing.T) {
+	var file struct {
+		Header struct {
+			Fields map[string]any
+			Bytes  string
+		}
+		Slots []struct {
+			Fields map[string]any
+			Bytes  string
+		}
+	}
+	read(t, "layout.json", &file)
+	hf := file.Header.Fields
+	h := header{
+		magic: u32(hf["magic"]), version: u32(hf["version"]), slotSize: u32(hf["slot_size"]),
+		capacity: u32(hf["capacity"]), count: u32(hf["count"]), generation: u64(t, hf["generation"]),
+	}
+	if got := hex.EncodeToString(unsafe.Slice((*byte)(unsafe.Pointer(&h)), headerSize)); got != file.Header.Bytes {
+		t.Errorf("header\n got %s\nwant %s", got, file.Header.Bytes)
+	}
+	if len(file.Slots) != 4 {
+		t.Fatalf("%d slots", len(file.Slots))
+	}
+	for i, v := range file.Slots {
+		f := v.Fields
+		s := slot{
+			hash: u64(t, f["hash"]), nameAddr: u32(f["name_addr"]), nameLen: u32(f["name_len"]),
+			ty: u32(f["ty"]), deflt: u64(t, f["default"]), value: u64(t, f["value"]),
+			changes: u64(t, f["changes"]),
+		}
+		if got := hex.EncodeToString(unsafe.Slice((*byte)(unsafe.Pointer(&s)), slotSize)); got != v.Bytes {
+			t.Errorf("slot %d\n got %s\nwant %s", i, got, v.Bytes)
+		}
+	}
+}
+
+func read(t *testing.T, name string, into any) {
+	t.Helper()
+	b, err := os.ReadFile(vectors + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, into); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func u32(v any) uint32 { return uint32(v.(float64)) }
+
+func u64(t *testing.T, v any) uint64 {
+	n, err := strconv.ParseUint(v.(string)[2:], 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func hexEqual(a, b string) bool {
+	x, err1 := strconv.ParseUint(a[2:], 16, 64)
+	y, err2 := strconv.ParseUint(b[2:], 16, 64)
+	return err1 == nil && err2 == nil && x == y
+}

@@ -1,0 +1,121 @@
+package global
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// The table lives in the Go heap, which never moves an object, and holds no pointers, so the
+// host may write into it and the garbage collector never looks inside. Package variables keep it
+// and every declared name's bytes (which the host reads at declaration) alive.
+var (
+	mu       sync.Mutex
+	capacity = DefaultCapacity
+	mem      []slot // mem[0] is the header, mem[1+i] slot i
+	names    []string
+	refused  = map[refusal]error{}
+	failures []error
+	// The header, once the table exists: for Consistent, which takes no lock.
+	published atomic.Pointer[header]
+)
+
+type refusal struct {
+	name string
+	ty   Type
+}
+
+func tableHeader() *header { return (*header)(unsafe.Pointer(&mem[0])) }
+
+// addr is p's address in the guest's memory: on wasm, a 32-bit offset.
+func addr(p unsafe.Pointer) uint32 { return uint32(uintptr(p)) }
+
+// SetCapacity sets how many globals the table holds (1 to 65,536; DefaultCapacity until then).
+// It must come before the first declaration: the table does not move once the host knows it.
+func SetCapacity(n int) error {
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case mem != nil:
+		return errors.New("global: SetCapacity after the first declaration")
+	case n < 1 || n > maxCapacity:
+		return errors.New("global: capacity " + strconv.Itoa(n) + " is not 1 to 65536")
+	}
+	capacity = n
+	return nil
+}
+
+// Capacity is the number of globals the table holds.
+func Capacity() int {
+	mu.Lock()
+	defer mu.Unlock()
+	return capacity
+}
+
+// declare fills the next slot of the table and asks the host to declare it (spec/ABI.md §7.2).
+func declare(name string, t Type, def uint64) (*slot, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// A refusal is remembered, so that asking again does not use up another slot (§7.4).
+	if err, ok := refused[refusal{name, t}]; ok {
+		return nil, err
+	}
+	if mem == nil {
+		mem = make([]slot, capacity+1)
+		*tableHeader() = header{
+			magic:    magic,
+			version:  abiVersion,
+			slotSize: slotSize,
+			capacity: uint32(capacity),
+		}
+		published.Store(tableHeader())
+	}
+	h := tableHeader()
+	if int(h.count) >= capacity {
+		return nil, ErrTableFull
+	}
+	i := h.count
+	names = append(names, name)
+	s := &mem[1+i]
+	*s = slot{
+		hash:     Hash(name),
+		nameAddr: addr(unsafe.Pointer(unsafe.StringData(name))),
+		nameLen:  uint32(len(name)),
+		ty:       uint32(t),
+		deflt:    def,
+		value:    def, // read as the default even if the declaration fails
+	}
+	h.count = i + 1
+	switch status := hostDeclare(h, i); status {
+	case 0:
+		return s, nil
+	case 1:
+		err := ErrTypeMismatch
+		refused[refusal{name, t}] = err
+		return nil, err
+	default:
+		err := wrap(ErrUnknownStatus, strconv.Itoa(int(status)))
+		refused[refusal{name, t}] = err
+		return nil, err
+	}
+}
+
+// record keeps a failed declaration for Err.
+func record(name string, err error) {
+	mu.Lock()
+	defer mu.Unlock()
+	failures = append(failures, &declareError{name, err})
+}
+
+// Err reports every declaration of a New… function that failed (nil if none did): such a global
+// reads its default for good. TryNew… and Declare return the error instead.
+func Err() error {
+	mu.Lock()
+	defer mu.Unlock()
+	return errors.Join(failures...)
+}

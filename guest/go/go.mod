@@ -1,0 +1,3 @@
+module github.com/wasmtime-global/wasmtime-global/guest/go
+
+go 1.24
