@@ -2,16 +2,19 @@ package global
 
 import (
 	"errors"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 )
 
-// The table lives in the Go heap, which never moves an object, and holds no pointers, so the
-// host may write into it and the garbage collector never looks inside. Package variables keep it
-// and every declared name's bytes (which the host reads at declaration) alive.
+// The table lives in the Go heap, pinned (runtime.Pinner: Go's documented promise that an object
+// neither moves nor is freed), and holds no pointers, so the host may write into it and the
+// garbage collector never looks inside. Every declared name's bytes (which the host reads at
+// declaration) are pinned as well, and package variables keep both referenced.
 var (
+	pinner   runtime.Pinner
 	mu       sync.Mutex
 	capacity = DefaultCapacity
 	mem      []slot // mem[0] is the header, mem[1+i] slot i
@@ -67,6 +70,7 @@ func declare(name string, t Type, def uint64) (*slot, error) {
 	}
 	if mem == nil {
 		mem = make([]slot, capacity+1)
+		pinner.Pin(&mem[0])
 		*tableHeader() = header{
 			magic:    magic,
 			version:  abiVersion,
@@ -81,6 +85,7 @@ func declare(name string, t Type, def uint64) (*slot, error) {
 	}
 	i := h.count
 	names = append(names, name)
+	pinner.Pin(unsafe.StringData(name))
 	s := &mem[1+i]
 	*s = slot{
 		hash:     Hash(name),
