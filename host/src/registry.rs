@@ -5,6 +5,7 @@ use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Result, Value};
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::{Arc, Weak};
 use wasmtime::SharedMemory;
@@ -85,7 +86,7 @@ struct Entry {
     /// The version of the name's last change while declared; 0 for none (versions start at 1).
     changed_at: u64,
     /// The shared tables that hold slots of this name, written at every change.
-    shared: Vec<NameTable>,
+    shared: NameTables,
     /// The type and default the embedder fixed ([`Globals::define`]). Boxed: few names have
     /// one, and every entry's size counts (a registry of millions of names).
     defined: Option<Box<Definition>>,
@@ -102,12 +103,114 @@ pub struct Definition {
     pub default: Option<Value>,
 }
 
-/// A shared table that holds slots of a name, and how many declarations of the name (one per
-/// store and slot) it holds.
+/// The shared tables that hold slots of a name (`None` for most names: no shared slot).
+#[derive(Debug, Default)]
+struct NameTables(Option<Box<TablesOfName>>);
+
 #[derive(Debug)]
-struct NameTable {
-    table: Arc<SharedTable>,
-    declarations: u32,
+struct TablesOfName {
+    /// The tables, for sets: made again when a table comes or goes (in O(tables), as finding
+    /// one is), so that a set takes one reference to all of them, not one per table.
+    tables: Arc<[Arc<SharedTable>]>,
+    /// How many declarations of the name (one per store and slot) each table of `tables`
+    /// holds, in the same order.
+    counts: Vec<u32>,
+}
+
+impl NameTables {
+    /// Counts one more declaration of the name in `table`.
+    fn add(&mut self, table: &Arc<SharedTable>) {
+        let of = self.0.get_or_insert_with(|| {
+            Box::new(TablesOfName {
+                tables: Arc::new([]),
+                counts: Vec::new(),
+            })
+        });
+        match of.tables.iter().position(|t| Arc::ptr_eq(t, table)) {
+            Some(i) => of.counts[i] += 1,
+            None => {
+                of.tables = of.tables.iter().chain([table]).cloned().collect();
+                of.counts.reserve_exact(1);
+                of.counts.push(1);
+            }
+        }
+    }
+
+    /// Counts one declaration of the name in `table` less; forgets the table at none.
+    fn remove(&mut self, table: &Arc<SharedTable>) {
+        let Some(of) = &mut self.0 else {
+            return;
+        };
+        let Some(i) = of.tables.iter().position(|t| Arc::ptr_eq(t, table)) else {
+            return;
+        };
+        of.counts[i] -= 1;
+        if of.counts[i] == 0 {
+            of.counts.remove(i);
+            if of.counts.is_empty() {
+                self.0 = None;
+            } else {
+                of.tables = of
+                    .tables
+                    .iter()
+                    .filter(|t| !Arc::ptr_eq(t, table))
+                    .cloned()
+                    .collect();
+            }
+        }
+    }
+
+    fn tables(&self) -> &[Arc<SharedTable>] {
+        self.0.as_ref().map_or(&[], |of| &of.tables)
+    }
+}
+
+/// The writes into shared tables that a change calls for, made after the registry's lock is
+/// released.
+enum SharedWrites {
+    /// One name's change, into each of its tables.
+    Name(Arc<[Arc<SharedTable>]>, Change),
+    /// Several names' changes, by table.
+    Grouped(Vec<(Arc<SharedTable>, Vec<Change>)>),
+}
+
+impl SharedWrites {
+    fn apply(&self) {
+        match self {
+            SharedWrites::Name(tables, change) => {
+                for table in tables.iter() {
+                    table.write(std::slice::from_ref(change));
+                }
+            }
+            SharedWrites::Grouped(groups) => {
+                for (table, changes) in groups {
+                    table.write(changes);
+                }
+            }
+        }
+    }
+}
+
+/// Items grouped by shared table, in the order the tables first came, with an index so that
+/// grouping n items costs O(n), however many tables there are.
+#[derive(Default)]
+struct ByTable<T> {
+    groups: Vec<(Arc<SharedTable>, Vec<T>)>,
+    index: HashMap<usize, usize>,
+}
+
+impl<T> ByTable<T> {
+    fn push(&mut self, table: &Arc<SharedTable>, item: T) {
+        let next = self.groups.len();
+        let i = *self
+            .index
+            .entry(Arc::as_ptr(table) as usize)
+            .or_insert(next);
+        if i == next {
+            self.groups.push((Arc::clone(table), Vec::new()));
+        }
+        self.groups[i].1.push(item);
+    }
 }
 
 /// A name's live declarations, across every store, and the type they fix, in one word, so that a
@@ -271,15 +374,71 @@ pub(crate) struct SharedTable {
 #[derive(Debug, Default)]
 struct TableSlots {
     slots: HashMap<u32, SharedSlot>,
-    names: HashMap<Arc<str>, NameSlots>,
+    names: HashMap<NameKey, NameSlots, BuildHasherDefault<PtrHasher>>,
+}
+
+/// A name as the registry's one `Arc` of it, hashed and compared by address: every name a table
+/// holds comes from the registry's entry for it, so a set finds it without hashing or comparing
+/// its bytes. (An entry made again for the same name is another `Arc`; by then no slot of the
+/// old one is declared, and the old key keeps its `Arc`, so no address is reused.)
+#[derive(Clone, Debug)]
+struct NameKey(Arc<str>);
+
+impl PartialEq for NameKey {
+    fn eq(&self, other: &NameKey) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for NameKey {}
+
+impl std::hash::Hash for NameKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(Arc::as_ptr(&self.0).cast::<u8>() as usize);
+    }
+}
+
+/// Hashes one address: a multiply, as the keys are addresses the host chose, not input.
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl std::hash::Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
 }
 
 /// The slots of one name in a shared table, and the newest change of the name written into them:
 /// the version it was made at (0 for none) and the value.
 #[derive(Debug, Default)]
 struct NameSlots {
-    slots: Vec<u32>,
+    slots: Vec<SlotTarget>,
     written: (u64, Option<Value>),
+}
+
+/// What a set needs of a slot, kept with its name so that a set looks nothing up per slot.
+#[derive(Debug)]
+struct SlotTarget {
+    index: u32,
+    /// The address of the slot's `value` (its `changes` follows), both checked to be words of
+    /// the table's memory when the slot was first declared.
+    value_addr: u32,
+    default: u64,
+    /// The version of the change of the name last written into the slot (or that was current
+    /// when the slot was declared).
+    written: u64,
 }
 
 /// A declared slot of a shared table, and the stores ([`GlobalsCtx`](crate::GlobalsCtx) ids)
@@ -293,9 +452,6 @@ struct SharedSlot {
     /// the table's memory when the slot was first declared.
     value_addr: u32,
     owners: Vec<u64>,
-    /// The version of the change of the name last written into the slot (or that was current
-    /// when the slot was declared).
-    written: u64,
 }
 
 impl SharedSlot {
@@ -306,7 +462,6 @@ impl SharedSlot {
 
 /// Changes to write into one shared table: each name with the version of its change and its
 /// value.
-type TableWrites = (Arc<SharedTable>, Vec<Change>);
 type Change = (Arc<str>, u64, Option<Value>);
 
 impl SharedTable {
@@ -318,46 +473,44 @@ impl SharedTable {
     /// (`spec/ABI.md` §10); a slot that already holds a newer change of its name is left as it is.
     fn write(&self, changes: &[Change]) {
         let mut table = self.lock();
-        let TableSlots { slots, names } = &mut *table;
-        let mut due = Vec::with_capacity(changes.len());
+        let mut start = None;
         for (name, at, value) in changes {
             // A name without slots here yet has a declaration on its way, which takes the value
             // from here.
-            let known = names.entry(Arc::clone(name)).or_default();
-            if known.written.0 < *at {
-                known.written = (*at, *value);
-                if !known.slots.is_empty() {
-                    due.push((name, *at, *value));
-                }
+            let known = table.names.entry(NameKey(Arc::clone(name))).or_default();
+            if known.written.0 >= *at {
+                continue;
             }
-        }
-        if due.is_empty() {
-            return;
-        }
-        let start = self.generation.load(Ordering::Relaxed);
-        // Odd: a write is in progress. The fence keeps every value store below after it.
-        self.generation
-            .store(start.wrapping_add(1), Ordering::Relaxed);
-        fence(Ordering::Release);
-        for (name, at, value) in due {
-            for index in names.get(name).map_or(&[][..], |n| &n.slots) {
-                let Some(slot) = slots.get_mut(index).filter(|s| s.written < at) else {
-                    continue;
-                };
-                slot.written = at;
-                let addr = u64::from(slot.value_addr);
+            known.written = (*at, *value);
+            for target in known.slots.iter_mut().filter(|t| t.written < *at) {
+                let addr = u64::from(target.value_addr);
                 let fields = (self.generation.at(addr), self.generation.at(addr + 8));
                 let (Some(value_field), Some(changes_field)) = fields else {
                     continue; // Checked at declaration: a shared memory never shrinks.
                 };
-                value_field.store(slot.bits(value), Ordering::Relaxed);
+                start.get_or_insert_with(|| {
+                    let start = self.generation.load(Ordering::Relaxed);
+                    // Odd: a write is in progress. The fence keeps every value store below
+                    // after it.
+                    self.generation
+                        .store(start.wrapping_add(1), Ordering::Relaxed);
+                    fence(Ordering::Release);
+                    start
+                });
+                target.written = *at;
+                value_field.store(
+                    value.map_or(target.default, Value::to_bits),
+                    Ordering::Relaxed,
+                );
                 let changes = changes_field.load(Ordering::Relaxed);
                 changes_field.store(changes.wrapping_add(1), Ordering::Release);
             }
         }
-        // Even again: release, so a reader that sees it sees every value above.
-        self.generation
-            .store(start.wrapping_add(2), Ordering::Release);
+        if let Some(start) = start {
+            // Even again: release, so a reader that sees it sees every value above.
+            self.generation
+                .store(start.wrapping_add(2), Ordering::Release);
+        }
     }
 
     /// Records `owner`'s declaration of `slot` (named `name`) and writes its value: the newest
@@ -382,7 +535,7 @@ impl SharedTable {
                 name: d.name.to_string(),
             });
         }
-        let known = names.entry(Arc::clone(name)).or_default();
+        let known = names.entry(NameKey(Arc::clone(name))).or_default();
         let (at, current) = if known.written.0 > newest.0 {
             known.written
         } else {
@@ -399,20 +552,23 @@ impl SharedTable {
             std::collections::hash_map::Entry::Vacant(v) => {
                 // Most names have one slot in a table, and most tables one of each name.
                 known.slots.reserve_exact(1);
-                known.slots.push(slot.index);
+                known.slots.push(SlotTarget {
+                    index: slot.index,
+                    value_addr,
+                    default: slot.default,
+                    written: at,
+                });
                 v.insert(SharedSlot {
                     name: Arc::clone(name),
                     ty: slot.ty,
                     default: slot.default,
                     value_addr,
                     owners: vec![owner],
-                    written: 0,
                 })
             }
         };
         // Storing the value again, though the slot holds it already, is what a declaration
         // promises (§7.3); it is not a change, so neither `changes` nor `generation` moves.
-        declared.written = declared.written.max(at);
         if let Some(field) = self.generation.at(declared.value_addr.into()) {
             field.store(declared.bits(current), Ordering::Release);
         }
@@ -424,19 +580,25 @@ impl SharedTable {
     fn release(&self, owner: u64, indexes: &[u32]) {
         let mut table = self.lock();
         let TableSlots { slots, names } = &mut *table;
+        // The slots that go, by name, then one pass over each name's slots: a store that
+        // declared one name in many slots releases them in linear time.
+        let mut gone: HashMap<Arc<str>, std::collections::HashSet<u32>> = HashMap::new();
         for index in indexes {
             let std::collections::hash_map::Entry::Occupied(mut o) = slots.entry(*index) else {
                 continue;
             };
             o.get_mut().owners.retain(|&o| o != owner);
-            if !o.get().owners.is_empty() {
-                continue;
+            if o.get().owners.is_empty() {
+                let slot = o.remove();
+                gone.entry(slot.name).or_default().insert(*index);
             }
-            let slot = o.remove();
-            if let Some(known) = names.get_mut(&slot.name) {
-                known.slots.retain(|i| i != index);
+        }
+        for (name, indexes) in gone {
+            let key = NameKey(name);
+            if let Some(known) = names.get_mut(&key) {
+                known.slots.retain(|t| !indexes.contains(&t.index));
                 if known.slots.is_empty() {
-                    names.remove(&slot.name);
+                    names.remove(&key);
                 }
             }
         }
@@ -501,7 +663,7 @@ impl Entry {
             value: None,
             declared: Declarations::default(),
             changed_at: 0,
-            shared: Vec::new(),
+            shared: NameTables::default(),
             defined: None,
         }
     }
@@ -635,25 +797,31 @@ impl State {
         }
     }
 
-    /// The writes into shared tables that the changes of `keys` call for, by table.
-    fn shared_writes(&self, keys: &[Arc<str>]) -> Vec<TableWrites> {
-        let mut by_table: Vec<TableWrites> = Vec::new();
+    /// The writes into shared tables that the changes of `keys` call for.
+    fn shared_writes(&self, keys: &[Arc<str>]) -> SharedWrites {
+        // One name: its tables are distinct, and need no grouping.
+        if let [key] = keys {
+            return match self.entries.get(key) {
+                Some(entry) => SharedWrites::Name(
+                    entry.shared.0.as_ref().map_or_else(
+                        || Arc::new([]) as Arc<[Arc<SharedTable>]>,
+                        |of| Arc::clone(&of.tables),
+                    ),
+                    (Arc::clone(key), entry.changed_at, entry.current()),
+                ),
+                None => SharedWrites::Grouped(Vec::new()),
+            };
+        }
+        let mut by_table = ByTable::default();
         for key in keys {
             let Some(entry) = self.entries.get(key) else {
                 continue;
             };
-            for t in &entry.shared {
-                let change = (Arc::clone(key), entry.changed_at, entry.current());
-                match by_table
-                    .iter_mut()
-                    .find(|(table, _)| Arc::ptr_eq(table, &t.table))
-                {
-                    Some((_, changes)) => changes.push(change),
-                    None => by_table.push((Arc::clone(&t.table), vec![change])),
-                }
+            for table in entry.shared.tables() {
+                by_table.push(table, (Arc::clone(key), entry.changed_at, entry.current()));
             }
         }
-        by_table
+        SharedWrites::Grouped(by_table.groups)
     }
 
     /// Releases a declaration of each name of `names`, and of its shared slot from the shared
@@ -662,7 +830,7 @@ impl State {
     fn undeclare_shared<'a>(
         &mut self,
         names: impl Iterator<Item = (&'a str, Option<(TableKey, u32)>)>,
-        tables: &mut Vec<(Arc<SharedTable>, Vec<u32>)>,
+        tables: &mut ByTable<u32>,
     ) -> bool {
         let mut sweep = false;
         for (name, slot) in names {
@@ -673,20 +841,8 @@ impl State {
             if let Some((key, index)) = slot
                 && let Some(table) = self.shared_tables.get(&key).and_then(Weak::upgrade)
             {
-                if let Some(i) = entry
-                    .shared
-                    .iter()
-                    .position(|t| Arc::ptr_eq(&t.table, &table))
-                {
-                    entry.shared[i].declarations -= 1;
-                    if entry.shared[i].declarations == 0 {
-                        entry.shared.swap_remove(i);
-                    }
-                }
-                match tables.iter_mut().find(|(t, _)| Arc::ptr_eq(t, &table)) {
-                    Some((_, indexes)) => indexes.push(index),
-                    None => tables.push((table, vec![index])),
-                }
+                entry.shared.remove(&table);
+                tables.push(&table, index);
             }
             if last && !entry.held() {
                 let key = Arc::clone(&entry.key);
@@ -845,9 +1001,7 @@ impl Globals {
         // Fair: a thread that sets in a loop cannot keep others from the lock.
         RwLockWriteGuard::unlock_fair(state);
         // Outside the registry's lock: a set waits only for the tables its own names are in.
-        for (table, changes) in &writes {
-            table.write(changes);
-        }
+        writes.apply();
         Ok(olds)
     }
 
@@ -962,13 +1116,11 @@ impl Globals {
             state.shared_writes(std::slice::from_ref(key))
         } else {
             state.collect(key);
-            Vec::new()
+            SharedWrites::Grouped(Vec::new())
         };
         self.publish(&state);
         RwLockWriteGuard::unlock_fair(state);
-        for (table, changes) in &writes {
-            table.write(changes);
-        }
+        writes.apply();
     }
 
     /// What guests that declare `name` read: the value set, else the defined default (`None`:
@@ -1083,21 +1235,7 @@ impl Globals {
                 return Ok(Err(slot.ty));
             };
             if !again {
-                match entry
-                    .shared
-                    .iter_mut()
-                    .find(|t| Arc::ptr_eq(&t.table, &table))
-                {
-                    Some(t) => t.declarations += 1,
-                    None => {
-                        // Most names are in one shared table, if any.
-                        entry.shared.reserve_exact(1);
-                        entry.shared.push(NameTable {
-                            table: Arc::clone(&table),
-                            declarations: 1,
-                        });
-                    }
-                }
+                entry.shared.add(&table);
             }
             (name, table, (entry.changed_at, entry.current()))
         };
@@ -1125,7 +1263,7 @@ impl Globals {
         names: impl IntoIterator<Item = (&'a str, Option<(TableKey, u32)>)>,
     ) {
         let mut sweep = false;
-        let mut tables: Vec<(Arc<SharedTable>, Vec<u32>)> = Vec::new();
+        let mut tables = ByTable::default();
         let mut names = names.into_iter().peekable();
         // A chunk of names at a time, so that a store that declared many names does not keep
         // the registry from everyone else while it goes.
@@ -1153,7 +1291,7 @@ impl Globals {
             self.sweep();
         }
         // Outside the registry's lock, as sets write them.
-        for (table, indexes) in tables {
+        for (table, indexes) in tables.groups {
             table.release(owner, &indexes);
         }
     }

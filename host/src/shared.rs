@@ -75,9 +75,23 @@ fn range(cells: &[UnsafeCell<u8>], addr: u64, len: u64) -> Option<&[UnsafeCell<u
 /// An aligned 64-bit field of a shared memory, checked once at construction.
 #[derive(Clone)]
 pub(crate) struct SharedWord {
+    /// Keeps the memory, and so `base`, alive; never read otherwise.
+    #[allow(dead_code, reason = "held for its ownership of the memory")]
     memory: SharedMemory,
     addr: usize,
+    /// `memory`'s bytes when the word was made, kept so that reaching other words of the memory
+    /// ([`SharedWord::at`]) need not ask wasmtime for them each time: a shared memory never moves
+    /// and never shrinks, and `memory` keeps it alive as long as this word.
+    base: *const UnsafeCell<u8>,
+    len: usize,
 }
+
+// SAFETY: `base` and `len` describe bytes of `memory`, a `SharedMemory`, which is `Send + Sync`
+// and whose bytes may be accessed from any thread (atomically, as this module does); the pointer
+// is only read through, as `SharedMemory::data` would be.
+unsafe impl Send for SharedWord {}
+// SAFETY: as above.
+unsafe impl Sync for SharedWord {}
 
 impl std::fmt::Debug for SharedWord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,25 +104,36 @@ impl std::fmt::Debug for SharedWord {
 impl SharedWord {
     /// The 8 bytes at `addr` of `memory`, if they are inside it and 8-aligned.
     pub(crate) fn new(memory: &SharedMemory, addr: u64) -> Option<SharedWord> {
-        as_atomic(range(memory.data(), addr, 8)?)?;
+        let data = memory.data();
+        as_atomic(range(data, addr, 8)?)?;
         Some(SharedWord {
             memory: memory.clone(),
             addr: addr as usize,
+            base: data.as_ptr(),
+            len: data.len(),
         })
+    }
+
+    /// The memory's bytes as they were when this word was made (a prefix of them now).
+    fn cells(&self) -> &[UnsafeCell<u8>] {
+        // SAFETY: `base` and `len` came from `self.memory.data()`; `self.memory` keeps the
+        // memory alive while `self` lives, and a shared memory's bytes never move and never
+        // shrink, so they are still valid for `len` bytes and for the lifetime of `&self`.
+        unsafe { std::slice::from_raw_parts(self.base, self.len) }
     }
 
     fn atomic(&self) -> &AtomicU64 {
         // `new` checked that these 8 bytes are inside the memory and aligned; a shared memory's
         // base never moves and its length never shrinks, so neither the index nor `as_atomic`
         // can fail here.
-        let cells = &self.memory.data()[self.addr..self.addr + 8];
+        let cells = &self.cells()[self.addr..self.addr + 8];
         as_atomic(cells).unwrap_or_else(|| unreachable!("checked by SharedWord::new"))
     }
 
     /// The word at `addr` of the same memory, if it is inside it and 8-aligned: a way to reach
     /// other words of the memory without holding a handle to it for each.
     pub(crate) fn at(&self, addr: u64) -> Option<&AtomicU64> {
-        as_atomic(range(self.memory.data(), addr, 8)?)
+        as_atomic(range(self.cells(), addr, 8)?)
     }
 
     pub(crate) fn load(&self, order: Ordering) -> u64 {

@@ -67,20 +67,22 @@ fn call<R: wasmtime::WasmResults>(
 }
 
 #[test]
-fn the_go_sdk_passes_go_vet_and_go_test() {
+fn the_go_sdk_and_guests_pass_go_vet_and_go_test() {
     if go_missing() {
         return;
     }
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest/go");
-    let runs: [(&[&str], Option<&str>); 3] = [
-        (&["vet", "./..."], None),
-        (&["vet", "./..."], Some("wasip1")),
-        (&["test", "-count=1", "./..."], None),
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let runs: [(&str, &[&str], Option<&str>); 4] = [
+        ("guest/go", &["vet", "./..."], None),
+        ("guest/go", &["vet", "./..."], Some("wasip1")),
+        ("guest/go", &["test", "-count=1", "./..."], None),
+        ("guests/go", &["vet", "./..."], Some("wasip1")),
     ];
-    for (args, goos) in runs {
+    for (dir, args, goos) in runs {
         let mut cmd = Command::new(guests::GO_BIN);
         cmd.args(args)
-            .current_dir(&sdk)
+            .current_dir(root.join(dir))
+            .env("GOFLAGS", "-mod=mod")
             .env("GOTOOLCHAIN", "local")
             .env("GOPROXY", "off")
             .env("CGO_ENABLED", "0");
@@ -93,8 +95,11 @@ fn the_go_sdk_passes_go_vet_and_go_test() {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        println!("go {} (GOOS={goos:?}):\n{text}", args.join(" "));
-        assert!(output.status.success(), "go {args:?} failed:\n{text}");
+        println!("{dir}: go {} (GOOS={goos:?}):\n{text}", args.join(" "));
+        assert!(
+            output.status.success(),
+            "{dir}: go {args:?} failed:\n{text}"
+        );
     }
 }
 
