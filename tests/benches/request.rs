@@ -147,7 +147,8 @@ fn redeclare(plan: &Plan, engine: &Engine, instances: usize) -> wasmtime::Result
     let mut linker = Linker::new(engine);
     wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
     let globals = Globals::new();
-    let mut store = Store::new(engine, GlobalsCtx::new(&globals));
+    // Up to 4,000 instances, each a table: past the default limit of 256.
+    let mut store = Store::new(engine, GlobalsCtx::with_limits(&globals, Limits::UNLIMITED));
     let mut last = None;
     for _ in 0..instances {
         let instance = linker.instantiate(&mut store, &module)?;
