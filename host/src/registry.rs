@@ -382,11 +382,30 @@ struct TableSlots {
 /// its bytes. (An entry made again for the same name is another `Arc`; by then no slot of the
 /// old one is declared, and the old key keeps its `Arc`, so no address is reused.)
 #[derive(Clone, Debug)]
-struct NameKey(Arc<str>);
+struct NameKey {
+    /// The address of `name`'s bytes: what the key hashes and compares.
+    address: usize,
+    /// Keeps the address from being reused for another name while the key lives.
+    #[allow(dead_code, reason = "held for its ownership of the name's bytes")]
+    name: Arc<str>,
+}
+
+impl NameKey {
+    fn new(name: &Arc<str>) -> NameKey {
+        NameKey {
+            address: NameKey::address(name),
+            name: Arc::clone(name),
+        }
+    }
+
+    fn address(name: &Arc<str>) -> usize {
+        Arc::as_ptr(name).cast::<u8>() as usize
+    }
+}
 
 impl PartialEq for NameKey {
     fn eq(&self, other: &NameKey) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        self.address == other.address
     }
 }
 
@@ -394,7 +413,14 @@ impl Eq for NameKey {}
 
 impl std::hash::Hash for NameKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_usize(Arc::as_ptr(&self.0).cast::<u8>() as usize);
+        // As the address hashes, so that a table can be asked by address alone (`Borrow`).
+        self.address.hash(state);
+    }
+}
+
+impl std::borrow::Borrow<usize> for NameKey {
+    fn borrow(&self) -> &usize {
+        &self.address
     }
 }
 
@@ -477,7 +503,10 @@ impl SharedTable {
         for (name, at, value) in changes {
             // A name without slots here yet has a declaration on its way, which takes the value
             // from here.
-            let known = table.names.entry(NameKey(Arc::clone(name))).or_default();
+            let known = match table.names.get_mut(&NameKey::address(name)) {
+                Some(known) => known,
+                None => table.names.entry(NameKey::new(name)).or_default(),
+            };
             if known.written.0 >= *at {
                 continue;
             }
@@ -535,7 +564,7 @@ impl SharedTable {
                 name: d.name.to_string(),
             });
         }
-        let known = names.entry(NameKey(Arc::clone(name))).or_default();
+        let known = names.entry(NameKey::new(name)).or_default();
         let (at, current) = if known.written.0 > newest.0 {
             known.written
         } else {
@@ -594,11 +623,11 @@ impl SharedTable {
             }
         }
         for (name, indexes) in gone {
-            let key = NameKey(name);
-            if let Some(known) = names.get_mut(&key) {
+            let address = NameKey::address(&name);
+            if let Some(known) = names.get_mut(&address) {
                 known.slots.retain(|t| !indexes.contains(&t.index));
                 if known.slots.is_empty() {
-                    names.remove(&key);
+                    names.remove(&address);
                 }
             }
         }
