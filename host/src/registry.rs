@@ -6,7 +6,7 @@ use crate::{Error, Result, Value};
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Weak};
 use wasmtime::SharedMemory;
 use wasmtime_global_abi::{ValueType, check_name, fnv1a64};
@@ -368,6 +368,9 @@ const UNDECLARE_CHUNK: usize = 256;
 #[derive(Debug)]
 pub(crate) struct SharedTable {
     generation: SharedWord,
+    /// Declarations counted under the registry's lock and not yet recorded here: while there
+    /// are any, a name whose last slot goes keeps what was written of it, for them.
+    pending: AtomicUsize,
     slots: Mutex<TableSlots>,
 }
 
@@ -626,7 +629,8 @@ impl SharedTable {
             let address = NameKey::address(&name);
             if let Some(known) = names.get_mut(&address) {
                 known.slots.retain(|t| !indexes.contains(&t.index));
-                if known.slots.is_empty() {
+                // A declaration on its way may need what was written of the name: keep it then.
+                if known.slots.is_empty() && self.pending.load(Ordering::Acquire) == 0 {
                     names.remove(&address);
                 }
             }
@@ -892,6 +896,7 @@ impl State {
         }
         let table = Arc::new(SharedTable {
             generation: generation()?,
+            pending: AtomicUsize::new(0),
             slots: Mutex::default(),
         });
         self.shared_tables.insert(key, Arc::downgrade(&table));
@@ -1266,9 +1271,13 @@ impl Globals {
             if !again {
                 entry.shared.add(&table);
             }
+            // Counted under the lock, so that a release the table sees after a set that this
+            // declaration missed keeps what the set wrote.
+            table.pending.fetch_add(1, Ordering::AcqRel);
             (name, table, (entry.changed_at, entry.current()))
         };
         let recorded = table.record(owner, slot, &name, newest, value_addr);
+        table.pending.fetch_sub(1, Ordering::AcqRel);
         if recorded.is_err() && !again {
             self.undeclare(owner, true, [(&*name, Some((key, slot.index)))]);
         }
@@ -1383,4 +1392,84 @@ fn declare_in(
     entry.declared.add(ty, None)?;
     state.entries.insert(Arc::clone(&key), entry);
     Ok((key, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{read_header, read_slot};
+    use wasmtime_global_abi::{Header, Slot, slot_offset};
+
+    /// A guest's table as bytes: slots 0 and 1 both named "N" (U64, default 1).
+    fn slots() -> (ValidSlot, ValidSlot) {
+        let mut bytes = vec![0u8; 4096];
+        let header = Header {
+            count: 2,
+            ..Header::new(2)
+        };
+        bytes[..64].copy_from_slice(bytemuck::bytes_of(&header));
+        bytes[1024] = b'N';
+        for i in 0..2 {
+            let slot = Slot {
+                hash: wasmtime_global_abi::fnv1a64(b"N"),
+                name_addr: 1024,
+                name_len: 1,
+                ty: ValueType::U64.tag(),
+                default: 1,
+                ..Slot::ZERO
+            };
+            let at = slot_offset(i) as usize;
+            bytes[at..at + 64].copy_from_slice(bytemuck::bytes_of(&slot));
+        }
+        let header = read_header(&bytes[..], 0).expect("a valid header");
+        (
+            read_slot(&bytes[..], 0, &header, 0).expect("slot 0"),
+            read_slot(&bytes[..], 0, &header, 1).expect("slot 1"),
+        )
+    }
+
+    /// A race between three threads, played in one: store 2 counts its declaration of slot B
+    /// under the registry's lock; a set of N reaches the table and writes slot A; store 1, the
+    /// only one with slot A, goes; then store 2 records slot B. B must get the set's value, which
+    /// the table learnt, not the older one store 2 saw under the registry's lock.
+    #[test]
+    fn a_declaration_on_its_way_gets_a_change_written_while_the_name_had_no_slot() {
+        let mut config = wasmtime::Config::new();
+        config.shared_memory(true);
+        let engine = wasmtime::Engine::new(&config).expect("an engine");
+        let memory = SharedMemory::new(&engine, wasmtime::MemoryType::shared(1, 1))
+            .expect("a shared memory");
+        let table = SharedTable {
+            generation: SharedWord::new(&memory, GENERATION_OFFSET).expect("a word"),
+            pending: AtomicUsize::new(0),
+            slots: Mutex::default(),
+        };
+        let (a, b) = slots();
+        let name: Arc<str> = Arc::from("N");
+        let addr = |slot: &ValidSlot| u32::try_from(slot.value_addr).expect("small");
+        let value = |slot: &ValidSlot| {
+            table
+                .generation
+                .at(slot.value_addr)
+                .expect("a word")
+                .load(Ordering::Acquire)
+        };
+        table
+            .record(1, &a, &name, (0, None), addr(&a))
+            .expect("slot A");
+        // Store 2 has counted its declaration of slot B, with the name unchanged (version 0).
+        table.pending.fetch_add(1, Ordering::AcqRel);
+        table.write(&[(Arc::clone(&name), 5, Some(Value::U64(7)))]);
+        assert_eq!(value(&a), 7);
+        table.release(1, &[0]);
+        table
+            .record(2, &b, &name, (0, None), addr(&b))
+            .expect("slot B");
+        table.pending.fetch_sub(1, Ordering::AcqRel);
+        assert_eq!(
+            value(&b),
+            7,
+            "slot B reads the change made while it was on its way"
+        );
+    }
 }
