@@ -163,6 +163,13 @@ impl NameTables {
     fn tables(&self) -> &[Arc<SharedTable>] {
         self.0.as_ref().map_or(&[], |of| &of.tables)
     }
+
+    /// The tables as one shared list, for a set to take whole.
+    fn shared_list(&self) -> Arc<[Arc<SharedTable>]> {
+        self.0
+            .as_ref()
+            .map_or_else(|| Arc::new([]) as Arc<[_]>, |of| Arc::clone(&of.tables))
+    }
 }
 
 /// The writes into shared tables that a change calls for, made after the registry's lock is
@@ -836,10 +843,7 @@ impl State {
         if let [key] = keys {
             return match self.entries.get(key) {
                 Some(entry) => SharedWrites::Name(
-                    entry.shared.0.as_ref().map_or_else(
-                        || Arc::new([]) as Arc<[Arc<SharedTable>]>,
-                        |of| Arc::clone(&of.tables),
-                    ),
+                    entry.shared.shared_list(),
                     (Arc::clone(key), entry.changed_at, entry.current()),
                 ),
                 None => SharedWrites::Grouped(Vec::new()),

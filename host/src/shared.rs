@@ -131,7 +131,10 @@ impl SharedWord {
     }
 
     /// The word at `addr` of the same memory, if it is inside it and 8-aligned: a way to reach
-    /// other words of the memory without holding a handle to it for each.
+    /// other words of the memory without holding a handle to it for each. Only the bytes the
+    /// memory had when this word was made are reached: for a table's `generation` word, made at
+    /// the table's first declaration, that covers every slot of the table, which validation
+    /// found inside the memory then.
     pub(crate) fn at(&self, addr: u64) -> Option<&AtomicU64> {
         as_atomic(range(self.cells(), addr, 8)?)
     }

@@ -97,16 +97,8 @@ fn slots_of_one_name_in_one_table_are_bounded_but_not_across_tables() -> wasmtim
     );
 
     // Four instances of one module in one store: four tables, each with SAME once.
-    let engine = Engine::default();
-    let mut linker = Linker::new(&engine);
-    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
-    let module = Module::new(&engine, ONE_NAME)?;
-    let mut store = Store::new(&engine, GlobalsCtx::with_limits(&globals, limits));
-    for _ in 0..4 {
-        let instance = linker.instantiate(&mut store, &module)?;
-        let declare = instance.get_typed_func::<(), i32>(&mut store, "declare")?;
-        assert_eq!(declare.call(&mut store, ())?, 0);
-    }
+    let (outcomes, store) = instances_of_one_name(&globals, limits, 4)?;
+    assert_eq!(outcomes, [Ok(0), Ok(0), Ok(0), Ok(0)]);
     assert_eq!(store.data().declarations().len(), 4);
     Ok(())
 }
@@ -122,6 +114,30 @@ const ONE_NAME: &str = r#"
   (func (export "declare") (result i32) (call $declare (i32.const 1024) (i32.const 0))))
 "#;
 
+/// What a declaration returned, or the error of its trap.
+type Outcome = Result<i32, Error>;
+
+/// `n` instances of [`ONE_NAME`] in one store held to `limits`, each declaring once: what each
+/// declaration returned (a trap as its error), and the store.
+fn instances_of_one_name(
+    globals: &Globals,
+    limits: Limits,
+    n: usize,
+) -> wasmtime::Result<(Vec<Outcome>, Store<GlobalsCtx>)> {
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    let module = Module::new(&engine, ONE_NAME)?;
+    let mut store = Store::new(&engine, GlobalsCtx::with_limits(globals, limits));
+    let mut outcomes = Vec::new();
+    for _ in 0..n {
+        let instance = linker.instantiate(&mut store, &module)?;
+        let declare = instance.get_typed_func::<(), i32>(&mut store, "declare")?;
+        outcomes.push(declare.call(&mut store, ()).map_err(limit));
+    }
+    Ok((outcomes, store))
+}
+
 #[test]
 fn tables_past_the_limit_trap() -> wasmtime::Result<()> {
     let _alone = alone();
@@ -130,17 +146,7 @@ fn tables_past_the_limit_trap() -> wasmtime::Result<()> {
         tables: 2,
         ..Limits::default()
     };
-    let engine = Engine::default();
-    let mut linker = Linker::new(&engine);
-    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
-    let module = Module::new(&engine, ONE_NAME)?;
-    let mut store = Store::new(&engine, GlobalsCtx::with_limits(&globals, limits));
-    let mut outcomes = Vec::new();
-    for _ in 0..3 {
-        let instance = linker.instantiate(&mut store, &module)?;
-        let declare = instance.get_typed_func::<(), i32>(&mut store, "declare")?;
-        outcomes.push(declare.call(&mut store, ()).map_err(limit));
-    }
+    let (outcomes, _store) = instances_of_one_name(&globals, limits, 3)?;
     assert_eq!(
         outcomes,
         [

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -147,10 +148,7 @@ func TestInvalidNamesUseNoSlot(t *testing.T) {
 	if f.calls != 0 || mem != nil {
 		t.Fatal("nothing declared")
 	}
-	long := string(make([]byte, 255))
-	for i := range len(long) {
-		long = long[:i] + "N" + long[i+1:]
-	}
+	long := strings.Repeat("N", MaxNameLen)
 	if r, err := TryNewUint64(long, 255); err != nil || r() != 255 || f.calls != 1 {
 		t.Fatalf("the longest name: %v", err)
 	}
