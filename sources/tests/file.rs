@@ -1,0 +1,249 @@
+//! The watched TOML file, on a real directory with real renames.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wasmtime_global::{Globals, Value, ValueType};
+use wasmtime_global_sources::file::{self, FileError, FileStatus, WatchedFile};
+use wasmtime_global_sources::{Literal, SyntaxError};
+
+/// Long enough for an event on a loaded machine; a test that passes never waits it out.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Writes `text` to a new file beside `path` and renames it over `path`, as editors and deploy
+/// tools do.
+fn replace(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn versions(watch: &WatchedFile, n: u64) -> FileStatus {
+    let (status, done) = watch.wait_for(PATIENCE, |s| s.versions >= n);
+    assert!(done, "waited for version {n}: {status:?}");
+    status
+}
+
+fn failures(watch: &WatchedFile, n: u64) -> FileStatus {
+    let (status, done) = watch.wait_for(PATIENCE, |s| s.failures >= n);
+    assert!(done, "waited for failure {n}: {status:?}");
+    status
+}
+
+fn setup(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("globals.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn parses_every_kind_of_value_and_nested_names() {
+    let parsed = file::parse(
+        r#"
+        FEATURE_X = true
+        MAX_ITEMS = 100
+        OFFSET = -5
+        RATIO = 0.25
+        TIMEOUT = "1m30s"
+        HUGE = "18446744073709551615"
+        [limits]
+        burst = 64
+        [limits.per_tenant]
+        rate = 1.5
+        "#,
+    )
+    .unwrap();
+    let expected = [
+        ("FEATURE_X", Literal::Bool(true)),
+        ("HUGE", Literal::Int(u64::MAX.into())),
+        ("MAX_ITEMS", Literal::Int(100)),
+        ("OFFSET", Literal::Int(-5)),
+        ("RATIO", Literal::Float(0.25)),
+        ("TIMEOUT", Literal::Duration(90_000_000_000)),
+        ("limits.burst", Literal::Int(64)),
+        ("limits.per_tenant.rate", Literal::Float(1.5)),
+    ];
+    let got: Vec<_> = parsed.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn refuses_what_no_global_holds() {
+    let cases: [(&str, fn(&FileError) -> bool); 6] = [
+        ("A = [1, 2]", |e| {
+            matches!(e, FileError::Unsupported { name, kind: "an array" } if name == "A")
+        }),
+        ("A = 1979-05-27", |e| {
+            matches!(e, FileError::Unsupported { name, kind: "a date" } if name == "A")
+        }),
+        ("A = \"soon\"", |e| {
+            matches!(e, FileError::Syntax { name, source: SyntaxError::Unrecognised { text } }
+                if name == "A" && text == "soon")
+        }),
+        ("\"a.b\" = 1\n[a]\nb = 2", |e| {
+            matches!(e, FileError::Duplicate { name } if name == "a.b")
+        }),
+        ("\"\" = 1", |e| matches!(e, FileError::Name { name, .. } if name.is_empty())),
+        ("A = ", |e| {
+            matches!(e, FileError::Toml { message } if message.contains("line 1"))
+        }),
+    ];
+    for (text, expected) in cases {
+        let error = file::parse(text).unwrap_err();
+        assert!(expected(&error), "{text:?} gave {error:?}");
+    }
+}
+
+#[test]
+fn loads_at_start_and_applies_every_replacement_by_rename() {
+    let (_dir, path) = setup("MAX_ITEMS = 1\nGONE = true\n");
+    let globals = Globals::new();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+    assert_eq!(globals.get("MAX_ITEMS"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("GONE"), Some(Value::Bool(true)));
+    for i in 2..=30u64 {
+        replace(&path, &format!("MAX_ITEMS = {i}\nTIMEOUT = \"{i}s\"\n"));
+        let status = versions(&watch, i);
+        assert_eq!(status.names, 2);
+        assert_eq!(globals.get("MAX_ITEMS"), Some(Value::Bits(i)));
+        assert_eq!(
+            globals.get("TIMEOUT"),
+            Some(Value::Duration(i as i64 * 1_000_000_000))
+        );
+        // The name that disappeared from the file is deleted.
+        assert_eq!(globals.get("GONE"), None);
+    }
+    assert_eq!(watch.status().failures, 0);
+}
+
+#[test]
+fn sees_writes_in_place_too() {
+    let (_dir, path) = setup("A = 1\n");
+    let globals = Globals::new();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+    std::fs::write(&path, "A = 2\n").unwrap();
+    versions(&watch, 2);
+    assert_eq!(globals.get("A"), Some(Value::Bits(2)));
+}
+
+#[test]
+fn a_kubernetes_style_swap_of_a_linked_directory_is_seen() {
+    // A ConfigMap volume: globals.toml -> ..data/globals.toml, ..data -> a versioned directory,
+    // replaced by renaming a new link over `..data`.
+    let dir = tempfile::tempdir().unwrap();
+    let version = |n: u32, text: &str| {
+        let v = dir.path().join(format!("..v{n}"));
+        std::fs::create_dir(&v).unwrap();
+        std::fs::write(v.join("globals.toml"), text).unwrap();
+        let tmp = dir.path().join("..data_tmp");
+        std::os::unix::fs::symlink(format!("..v{n}"), &tmp).unwrap();
+        std::fs::rename(&tmp, dir.path().join("..data")).unwrap();
+    };
+    version(1, "A = 1\n");
+    let path = dir.path().join("globals.toml");
+    std::os::unix::fs::symlink("..data/globals.toml", &path).unwrap();
+    let globals = Globals::new();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    for n in 2..=5 {
+        version(n, &format!("A = {n}\n"));
+        versions(&watch, u64::from(n));
+        assert_eq!(globals.get("A"), Some(Value::Bits(u64::from(n))));
+    }
+}
+
+#[test]
+fn a_bad_first_version_is_a_typed_error_and_applies_nothing() {
+    let (_dir, path) = setup("A = 1\nB = [\n");
+    let globals = Globals::new();
+    let error = WatchedFile::start(&path, &globals).unwrap_err();
+    assert!(matches!(error, FileError::Toml { .. }), "{error:?}");
+    assert_eq!(globals.get("A"), None);
+    let missing = WatchedFile::start(path.with_extension("nope"), &globals).unwrap_err();
+    assert!(
+        matches!(&missing, FileError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
+        "{missing:?}"
+    );
+    assert_eq!(file::load(&path, &globals).unwrap_err().to_string(), error.to_string());
+}
+
+#[test]
+fn a_bad_version_keeps_the_last_good_values_until_a_good_one_comes() {
+    let (_dir, path) = setup("A = 1\nB = 2\n");
+    let globals = Globals::new();
+    globals
+        .define("TYPED", ValueType::Bool, None)
+        .unwrap();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+
+    replace(&path, "A = 10\nB = [\n");
+    let status = failures(&watch, 1);
+    assert!(matches!(status.last_error.as_deref(), Some(FileError::Toml { .. })));
+    // A good name beside a bad one is not applied either: a version is all or nothing.
+    replace(&path, "A = 10\nTYPED = 3\n");
+    let status = failures(&watch, 2);
+    match status.last_error.as_deref() {
+        Some(FileError::Type { name, source }) => {
+            assert_eq!(name, "TYPED");
+            assert_eq!(source.ty, ValueType::Bool);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("B"), Some(Value::Bits(2)));
+    assert_eq!(status.versions, 1);
+
+    replace(&path, "A = 10\nTYPED = true\n");
+    let status = versions(&watch, 2);
+    assert!(status.last_error.is_none());
+    assert_eq!(status.failures, 2);
+    assert_eq!(globals.get("A"), Some(Value::Bits(10)));
+    assert_eq!(globals.get("B"), None);
+    assert_eq!(globals.get("TYPED"), Some(Value::Bool(true)));
+}
+
+#[test]
+fn a_deleted_file_keeps_its_values_and_its_return_is_applied() {
+    let (_dir, path) = setup("A = 1\n");
+    let globals = Globals::new();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let status = failures(&watch, 1);
+    assert!(matches!(status.last_error.as_deref(), Some(FileError::Read { .. })));
+    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    // The same text again ends the error.
+    replace(&path, "A = 1\n");
+    let status = versions(&watch, 2);
+    assert!(status.last_error.is_none(), "{status:?}");
+    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+}
+
+#[test]
+fn integers_take_the_type_a_name_has() {
+    let (_dir, path) = setup("U = 5\nI = 5\nF = 5\nN = -5\nD = \"5s\"\n");
+    let globals = Globals::new();
+    globals.define("I", ValueType::I64, None).unwrap();
+    globals.define("F", ValueType::F64, None).unwrap();
+    file::load(&path, &globals).unwrap();
+    assert_eq!(globals.get("U"), Some(Value::Bits(5)));
+    assert_eq!(globals.get("I"), Some(Value::I64(5)));
+    assert_eq!(globals.get("F"), Some(Value::F64(5.0)));
+    assert_eq!(globals.get("N"), Some(Value::I64(-5)));
+    assert_eq!(globals.get("D"), Some(Value::Duration(5_000_000_000)));
+}
+
+#[test]
+fn dropping_the_watch_stops_it_and_keeps_the_values() {
+    let (_dir, path) = setup("A = 1\n");
+    let globals = Globals::new();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+    drop(watch);
+    replace(&path, "A = 2\n");
+    // Another watch sees a later change: by then the first would have seen the earlier one.
+    let other = Globals::new();
+    let again = WatchedFile::start(&path, &other).unwrap();
+    replace(&path, "A = 3\n");
+    versions(&again, 2);
+    assert_eq!(other.get("A"), Some(Value::Bits(3)));
+    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+}
