@@ -217,6 +217,8 @@ pub struct FileStatus {
     pub versions: u64,
     /// Versions refused: not read, not parsed, or not of the names' types.
     pub failures: u64,
+    /// Times the file was read: at start, and at each event in its directory except reads.
+    pub reads: u64,
     /// Names the file sets now (from its last good version).
     pub names: usize,
     /// Why the newest version was refused, while it is the newest; `None` after a good one.
@@ -269,6 +271,7 @@ impl WatchedFile {
                 status: FileStatus {
                     versions: 0,
                     failures: 0,
+                    reads: 1,
                     names: 0,
                     last_error: None,
                 },
@@ -281,6 +284,15 @@ impl WatchedFile {
             source,
         };
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            use notify::EventKind::Access;
+            use notify::event::{AccessKind, AccessMode};
+            // Opening and reading a file, as every reload does, are events too: reading again
+            // for them would never end.
+            if let Ok(notify::Event { kind: Access(kind), .. }) = &event
+                && *kind != AccessKind::Close(AccessMode::Write)
+            {
+                return;
+            }
             let Some(shared) = weak.upgrade() else { return };
             match event {
                 Ok(_) => drop(shared.reload()),
@@ -356,6 +368,7 @@ impl WatchedFile {
 impl Shared {
     fn reload(&self) -> Result<bool, Arc<FileError>> {
         let mut state = self.state.lock();
+        state.status.reads += 1;
         let bytes = match read(&self.path) {
             Ok(bytes) => bytes,
             Err(error) => {

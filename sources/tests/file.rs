@@ -247,3 +247,18 @@ fn dropping_the_watch_stops_it_and_keeps_the_values() {
     assert_eq!(other.get("A"), Some(Value::Bits(3)));
     assert_eq!(globals.get("A"), Some(Value::Bits(1)));
 }
+
+#[test]
+fn reading_the_file_is_not_an_event_that_reads_it_again() {
+    let (dir, path) = setup("A = 1\n");
+    let globals = Globals::new();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+    std::fs::write(dir.path().join("other.txt"), "x").unwrap();
+    replace(&path, "A = 2\n");
+    versions(&watch, 2);
+    // A reload's own open and read of the file must not start another reload: if they did,
+    // the count would run into the thousands while this thread sleeps.
+    std::thread::sleep(Duration::from_millis(300));
+    let reads = watch.status().reads;
+    assert!((2..20).contains(&reads), "{reads} reads");
+}
