@@ -162,8 +162,18 @@ fn flatten(
                     source,
                 })?
             }
-            toml::Value::Array(_) => return Err(FileError::Unsupported { name, kind: "an array" }),
-            toml::Value::Datetime(_) => return Err(FileError::Unsupported { name, kind: "a date" }),
+            toml::Value::Array(_) => {
+                return Err(FileError::Unsupported {
+                    name,
+                    kind: "an array",
+                });
+            }
+            toml::Value::Datetime(_) => {
+                return Err(FileError::Unsupported {
+                    name,
+                    kind: "a date",
+                });
+            }
         };
         if let Err(source) = wasmtime_global::abi::check_name(name.as_bytes()) {
             return Err(FileError::Name { name, source });
@@ -195,14 +205,20 @@ fn read(path: &Path) -> Result<Vec<u8>, FileError> {
 }
 
 /// Applies the file's bytes as one batch: the difference from `applied`.
-fn apply_version(globals: &Globals, applied: &mut Applied, bytes: &[u8]) -> Result<usize, FileError> {
+fn apply_version(
+    globals: &Globals,
+    applied: &mut Applied,
+    bytes: &[u8],
+) -> Result<usize, FileError> {
     let text = std::str::from_utf8(bytes).map_err(|e| FileError::Toml {
         message: format!("not UTF-8: {e}"),
     })?;
     let mut wanted = BTreeMap::new();
     for (name, literal) in parse(text)? {
-        let value = apply::resolve(globals, &name, literal)
-            .map_err(|source| FileError::Type { name: name.clone(), source })?;
+        let value = apply::resolve(globals, &name, literal).map_err(|source| FileError::Type {
+            name: name.clone(),
+            source,
+        })?;
         wanted.insert(name, value);
     }
     let changes = apply::diff(applied, &wanted);
@@ -283,29 +299,32 @@ impl WatchedFile {
             path: dir.clone(),
             source,
         };
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            use notify::EventKind::Access;
-            use notify::event::{AccessKind, AccessMode};
-            // Opening and reading a file, as every reload does, are events too: reading again
-            // for them would never end.
-            if let Ok(notify::Event { kind: Access(kind), .. }) = &event
-                && *kind != AccessKind::Close(AccessMode::Write)
-            {
-                return;
-            }
-            let Some(shared) = weak.upgrade() else { return };
-            match event {
-                Ok(_) => drop(shared.reload()),
-                Err(source) => {
-                    let error = FileError::Watch {
-                        path: shared.path.clone(),
-                        source,
-                    };
-                    shared.refused(&mut shared.state.lock(), error);
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                use notify::EventKind::Access;
+                use notify::event::{AccessKind, AccessMode};
+                // Opening and reading a file, as every reload does, are events too: reading again
+                // for them would never end.
+                if let Ok(notify::Event {
+                    kind: Access(kind), ..
+                }) = &event
+                    && *kind != AccessKind::Close(AccessMode::Write)
+                {
+                    return;
                 }
-            }
-        })
-        .map_err(watch_error)?;
+                let Some(shared) = weak.upgrade() else { return };
+                match event {
+                    Ok(_) => drop(shared.reload()),
+                    Err(source) => {
+                        let error = FileError::Watch {
+                            path: shared.path.clone(),
+                            source,
+                        };
+                        shared.refused(&mut shared.state.lock(), error);
+                    }
+                }
+            })
+            .map_err(watch_error)?;
         // Watch first, then load: a change made meanwhile is seen by one or the other.
         watcher
             .watch(&dir, RecursiveMode::NonRecursive)
@@ -357,7 +376,12 @@ impl WatchedFile {
             if done(&state.status) {
                 return (state.status.clone(), true);
             }
-            if self.shared.changed.wait_until(&mut state, deadline).timed_out() {
+            if self
+                .shared
+                .changed
+                .wait_until(&mut state, deadline)
+                .timed_out()
+            {
                 let held = done(&state.status);
                 return (state.status.clone(), held);
             }

@@ -220,7 +220,10 @@ fn parse_integer(body: &str) -> Option<Option<i128>> {
     let mut n: i128 = 0;
     for c in digits.chars().filter(|&c| c != '_') {
         let d = i128::from(c.to_digit(radix)?);
-        n = match n.checked_mul(i128::from(radix)).and_then(|n| n.checked_add(d)) {
+        n = match n
+            .checked_mul(i128::from(radix))
+            .and_then(|n| n.checked_add(d))
+        {
             Some(n) if n <= i128::from(u64::MAX) => n,
             _ => return Some(None),
         };
@@ -297,7 +300,9 @@ fn parse_duration(body: &str) -> Option<Option<i64>> {
     let mut total: u128 = 0;
     let mut overflow = false;
     while !rest.is_empty() {
-        let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let (int, after) = rest.split_at(int_len);
         let (frac, after) = match after.strip_prefix('.') {
             Some(after) => {
@@ -365,7 +370,9 @@ mod tests {
             })
         );
         assert_eq!(Literal::parse("1_000"), Ok(Literal::Int(1000)));
-        for bad in ["1__0", "_1", "1_", "0x", "0x_1", "--1", "+-1", "1.", ".5", "1e", "1.5.5"] {
+        for bad in [
+            "1__0", "_1", "1_", "0x", "0x_1", "--1", "+-1", "1.", ".5", "1e", "1.5.5",
+        ] {
             assert!(
                 matches!(Literal::parse(bad), Err(SyntaxError::Unrecognised { .. })),
                 "{bad}"

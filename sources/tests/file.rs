@@ -70,23 +70,30 @@ fn parses_every_kind_of_value_and_nested_names() {
 #[test]
 fn refuses_what_no_global_holds() {
     let cases: [(&str, fn(&FileError) -> bool); 6] = [
-        ("A = [1, 2]", |e| {
-            matches!(e, FileError::Unsupported { name, kind: "an array" } if name == "A")
-        }),
-        ("A = 1979-05-27", |e| {
-            matches!(e, FileError::Unsupported { name, kind: "a date" } if name == "A")
-        }),
+        (
+            "A = [1, 2]",
+            |e| matches!(e, FileError::Unsupported { name, kind: "an array" } if name == "A"),
+        ),
+        (
+            "A = 1979-05-27",
+            |e| matches!(e, FileError::Unsupported { name, kind: "a date" } if name == "A"),
+        ),
         ("A = \"soon\"", |e| {
             matches!(e, FileError::Syntax { name, source: SyntaxError::Unrecognised { text } }
                 if name == "A" && text == "soon")
         }),
-        ("\"a.b\" = 1\n[a]\nb = 2", |e| {
-            matches!(e, FileError::Duplicate { name } if name == "a.b")
-        }),
-        ("\"\" = 1", |e| matches!(e, FileError::Name { name, .. } if name.is_empty())),
-        ("A = ", |e| {
-            matches!(e, FileError::Toml { message } if message.contains("line 1"))
-        }),
+        (
+            "\"a.b\" = 1\n[a]\nb = 2",
+            |e| matches!(e, FileError::Duplicate { name } if name == "a.b"),
+        ),
+        (
+            "\"\" = 1",
+            |e| matches!(e, FileError::Name { name, .. } if name.is_empty()),
+        ),
+        (
+            "A = ",
+            |e| matches!(e, FileError::Toml { message } if message.contains("line 1")),
+        ),
     ];
     for (text, expected) in cases {
         let error = file::parse(text).unwrap_err();
@@ -164,21 +171,25 @@ fn a_bad_first_version_is_a_typed_error_and_applies_nothing() {
         matches!(&missing, FileError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
         "{missing:?}"
     );
-    assert_eq!(file::load(&path, &globals).unwrap_err().to_string(), error.to_string());
+    assert_eq!(
+        file::load(&path, &globals).unwrap_err().to_string(),
+        error.to_string()
+    );
 }
 
 #[test]
 fn a_bad_version_keeps_the_last_good_values_until_a_good_one_comes() {
     let (_dir, path) = setup("A = 1\nB = 2\n");
     let globals = Globals::new();
-    globals
-        .define("TYPED", ValueType::Bool, None)
-        .unwrap();
+    globals.define("TYPED", ValueType::Bool, None).unwrap();
     let watch = WatchedFile::start(&path, &globals).unwrap();
 
     replace(&path, "A = 10\nB = [\n");
     let status = failures(&watch, 1);
-    assert!(matches!(status.last_error.as_deref(), Some(FileError::Toml { .. })));
+    assert!(matches!(
+        status.last_error.as_deref(),
+        Some(FileError::Toml { .. })
+    ));
     // A good name beside a bad one is not applied either: a version is all or nothing.
     replace(&path, "A = 10\nTYPED = 3\n");
     let status = failures(&watch, 2);
@@ -209,7 +220,10 @@ fn a_deleted_file_keeps_its_values_and_its_return_is_applied() {
     let watch = WatchedFile::start(&path, &globals).unwrap();
     std::fs::remove_file(&path).unwrap();
     let status = failures(&watch, 1);
-    assert!(matches!(status.last_error.as_deref(), Some(FileError::Read { .. })));
+    assert!(matches!(
+        status.last_error.as_deref(),
+        Some(FileError::Read { .. })
+    ));
     assert_eq!(globals.get("A"), Some(Value::Bits(1)));
     // The same text again ends the error.
     replace(&path, "A = 1\n");

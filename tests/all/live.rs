@@ -9,10 +9,10 @@ use wasmtime::{Config, Engine, Module};
 use wasmtime_global::{Globals, Value};
 use wasmtime_global_tests::{Guest, engine};
 
-const UINT64: i32 = 1;
-const INT64: i32 = 3;
+pub(crate) const UINT64: i32 = 1;
+pub(crate) const INT64: i32 = 3;
 
-fn shared_guest(engine: &Engine) -> wasmtime::Result<Module> {
+pub(crate) fn shared_guest(engine: &Engine) -> wasmtime::Result<Module> {
     Module::new(engine, include_str!("wat/shared.wat"))
 }
 

@@ -2,6 +2,7 @@
 
 mod asynchronous;
 mod conformance;
+mod etcd;
 mod go;
 mod identity;
 mod limits;

@@ -5,6 +5,9 @@ use wasmtime::{CallHook, Config, Engine, Instance, Linker, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx};
 
 /// Paths of the guest programs in `guests/`, compiled by the build script.
+/// A real etcd server, and a proxy that injects faults.
+pub mod etcd;
+
 pub mod guests {
     /// The test profile through the Rust SDK.
     pub const SCENARIO: &str = env!("GUEST_SCENARIO");

@@ -1,0 +1,334 @@
+//! The etcd mirror against a real etcd server (Debian's `etcd-server`), with faults injected for
+//! real: the server killed with SIGKILL and restarted, a proxy that cuts or holds the
+//! connection, a compacted revision, a catch-up larger than gRPC's default message limit.
+
+use crate::live::{INT64, UINT64, shared_guest};
+use etcd_client::{Client, Compare, CompareOp, GetOptions, Txn, TxnOp};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use wasmtime_global::{Globals, Value};
+use wasmtime_global_sources::etcd::{Connection, EtcdConfig, EtcdMirror, EtcdStatus};
+use wasmtime_global_tests::etcd::{Etcd, Proxy};
+use wasmtime_global_tests::{Guest, engine};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+const PREFIX: &str = "/globals/";
+
+/// A blocking etcd client for the tests' own writes.
+struct Kv {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+}
+
+impl Kv {
+    fn new(endpoint: &str) -> Kv {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = runtime.block_on(Client::connect([endpoint], None)).unwrap();
+        Kv { runtime, client }
+    }
+
+    /// Puts `name` under the prefix; returns the revision.
+    fn put(&mut self, name: &str, value: &str) -> i64 {
+        let put = self.client.put(format!("{PREFIX}{name}"), value, None);
+        self.runtime
+            .block_on(put)
+            .unwrap()
+            .header()
+            .unwrap()
+            .revision()
+    }
+
+    fn delete(&mut self, name: &str) -> i64 {
+        let delete = self.client.delete(format!("{PREFIX}{name}"), None);
+        self.runtime
+            .block_on(delete)
+            .unwrap()
+            .header()
+            .unwrap()
+            .revision()
+    }
+
+    /// Puts every pair in one transaction: one revision.
+    fn txn(&mut self, pairs: &[(&str, String)]) -> i64 {
+        let ops: Vec<_> = pairs
+            .iter()
+            .map(|(name, value)| TxnOp::put(format!("{PREFIX}{name}"), value.as_str(), None))
+            .collect();
+        let txn = Txn::new()
+            .when([Compare::version("/none", CompareOp::Equal, 0)])
+            .and_then(ops);
+        let reply = self.runtime.block_on(self.client.txn(txn)).unwrap();
+        assert!(reply.succeeded());
+        reply.header().unwrap().revision()
+    }
+
+    fn compact(&mut self, revision: i64) {
+        self.runtime
+            .block_on(self.client.compact(revision, None))
+            .unwrap();
+    }
+
+    /// etcd's prefix now, parsed as the mirror parses it (every value here is valid), and the
+    /// revision it is at.
+    fn prefix(&mut self) -> (BTreeMap<String, Value>, i64) {
+        let mut client = self.client.kv_client().max_decoding_message_size(64 << 20);
+        let get = client.get(PREFIX, Some(GetOptions::new().with_prefix()));
+        let reply = self.runtime.block_on(get).unwrap();
+        let values = reply
+            .kvs()
+            .iter()
+            .map(|kv| {
+                let name = kv.key_str().unwrap()[PREFIX.len()..].to_owned();
+                let literal = wasmtime_global_sources::Literal::parse(kv.value_str().unwrap());
+                (name, literal.unwrap().value(None).unwrap())
+            })
+            .collect();
+        (values, reply.header().unwrap().revision())
+    }
+}
+
+/// etcd, or `None` with a message when it is not installed (and not required).
+fn etcd() -> Option<Etcd> {
+    match Etcd::start() {
+        Ok(etcd) => Some(etcd),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+fn mirror(endpoint: String, globals: &Globals) -> EtcdMirror {
+    EtcdMirror::start(EtcdConfig::new([endpoint], PREFIX), globals).unwrap()
+}
+
+fn wait(mirror: &EtcdMirror, what: &str, done: impl FnMut(&EtcdStatus) -> bool) -> EtcdStatus {
+    let (status, held) = mirror.wait_for(PATIENCE, done);
+    assert!(held, "waited for {what}: {status:?}");
+    status
+}
+
+fn at_revision(mirror: &EtcdMirror, revision: i64) -> EtcdStatus {
+    wait(mirror, &format!("revision {revision}"), |s| {
+        s.revision >= revision
+    })
+}
+
+/// The registry holds exactly etcd's prefix (names under other prefixes aside).
+fn assert_mirrors(globals: &Globals, kv: &mut Kv) {
+    let (expected, _) = kv.prefix();
+    let got: BTreeMap<String, Value> = globals.list().into_iter().collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn lists_then_applies_every_change_and_keeps_a_bad_value_out() {
+    let Some(etcd) = etcd() else { return };
+    let mut kv = Kv::new(&etcd.endpoint());
+    kv.put("MAX_ITEMS", "100");
+    kv.put("TIMEOUT", "1m30s");
+    let before = kv.put("GONE", "true");
+    let globals = Globals::new();
+    let mirror = mirror(etcd.endpoint(), &globals);
+    let status = at_revision(&mirror, before);
+    assert_eq!((status.lists, status.batches, status.names), (1, 0, 3));
+    wait(&mirror, "the watch", |s| {
+        s.connection == Connection::Watching
+    });
+    assert_mirrors(&globals, &mut kv);
+    assert_eq!(
+        globals.get("TIMEOUT"),
+        Some(Value::Duration(90_000_000_000))
+    );
+
+    kv.delete("GONE");
+    kv.put("RATIO", "0.25");
+    let bad = kv.put("MAX_ITEMS", "lots");
+    let status = at_revision(&mirror, bad);
+    assert_eq!(status.batches, 3);
+    assert_eq!(globals.get("GONE"), None);
+    assert_eq!(globals.get("RATIO"), Some(Value::F64(0.25)));
+    // The bad value is refused: the last good one stays, and the key is listed.
+    assert_eq!(globals.get("MAX_ITEMS"), Some(Value::Bits(100)));
+    assert_eq!(
+        status.invalid.get("MAX_ITEMS").map(String::as_str),
+        Some("\"lots\" is not a bool, integer, float or duration")
+    );
+    let good = kv.put("MAX_ITEMS", "200");
+    let status = at_revision(&mirror, good);
+    assert!(status.invalid.is_empty(), "{status:?}");
+    assert_mirrors(&globals, &mut kv);
+}
+
+#[test]
+fn a_transaction_reaches_a_shared_memory_guest_whole() -> wasmtime::Result<()> {
+    let Some(etcd) = etcd() else { return Ok(()) };
+    let engine = engine();
+    let globals = Globals::new();
+    let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &globals)?;
+    guest.init()?;
+    let mut kv = Kv::new(&etcd.endpoint());
+    let first = kv.txn(&[("TEST_UINT64", "0".into()), ("TEST_INT64", "0".into())]);
+    let mirror = mirror(etcd.endpoint(), &globals);
+    at_revision(&mirror, first);
+    let generation = guest.call::<(), i64>("generation", ())?;
+    const TXNS: i64 = 300;
+    let (bad, snapshots) = std::thread::scope(|s| -> wasmtime::Result<(i32, u64)> {
+        let writer = s.spawn(move || {
+            let mut last = 0;
+            for i in 1..=TXNS {
+                let value = (i * 1_000_003).to_string();
+                last = kv.txn(&[("TEST_UINT64", value.clone()), ("TEST_INT64", value)]);
+            }
+            last
+        });
+        let (mut bad, mut snapshots) = (0, 0);
+        while !writer.is_finished() {
+            bad += guest.call::<_, i32>("consistent", (UINT64, INT64, 20_000))?;
+            snapshots += 20_000;
+        }
+        at_revision(&mirror, writer.join().unwrap());
+        Ok((bad, snapshots))
+    })?;
+    assert_eq!(
+        bad, 0,
+        "{bad} of {snapshots} snapshots saw half a transaction"
+    );
+    assert_eq!(guest.get(UINT64)?, (TXNS * 1_000_003) as u64);
+    assert_eq!(guest.get(INT64)?, (TXNS * 1_000_003) as u64);
+    // One batch per transaction: the table's generation rose by 2 for each, no more.
+    assert_eq!(
+        guest.call::<(), i64>("generation", ())? - generation,
+        2 * TXNS
+    );
+    assert_eq!(mirror.status().batches, TXNS as u64);
+    Ok(())
+}
+
+#[test]
+fn survives_etcd_killed_and_restarted() {
+    let Some(mut etcd) = etcd() else { return };
+    let mut kv = Kv::new(&etcd.endpoint());
+    let first = kv.put("A", "1");
+    let globals = Globals::new();
+    let mirror = mirror(etcd.endpoint(), &globals);
+    at_revision(&mirror, first);
+    etcd.kill();
+    wait(&mirror, "a lost connection", |s| {
+        matches!(s.connection, Connection::Disconnected { .. })
+    });
+    etcd.restart();
+    let mut kv = Kv::new(&etcd.endpoint());
+    for i in 2..=20 {
+        kv.put("A", &i.to_string());
+    }
+    let last = kv.put("B", "true");
+    let status = at_revision(&mirror, last);
+    // Each of the 20 puts once: none lost, none applied twice.
+    assert_eq!((status.lists, status.batches), (1, 20));
+    assert!(status.disconnects >= 1);
+    assert_mirrors(&globals, &mut kv);
+}
+
+/// Starts a mirror through a proxy, and writes `A` once.
+fn proxied(etcd: &Etcd) -> (Proxy, Kv, Globals, EtcdMirror) {
+    let proxy = Proxy::start(etcd.port);
+    let mut kv = Kv::new(&etcd.endpoint());
+    let first = kv.put("A", "0");
+    let globals = Globals::new();
+    let mirror = mirror(proxy.endpoint(), &globals);
+    at_revision(&mirror, first);
+    (proxy, kv, globals, mirror)
+}
+
+#[test]
+fn a_cut_connection_resumes_with_every_write_made_meanwhile_once() {
+    let Some(etcd) = etcd() else { return };
+    let (proxy, mut kv, globals, mirror) = proxied(&etcd);
+    proxy.hold();
+    for i in 1..=50 {
+        kv.put("A", &i.to_string());
+        kv.put(&format!("K{i}"), &format!("{i}ms"));
+    }
+    let last = kv.delete("K7");
+    proxy.cut();
+    let status = at_revision(&mirror, last);
+    assert_eq!((status.lists, status.batches), (1, 101));
+    assert!(status.disconnects >= 1, "{status:?}");
+    assert_mirrors(&globals, &mut kv);
+}
+
+#[test]
+fn a_silent_network_is_noticed_by_keepalive() {
+    let Some(etcd) = etcd() else { return };
+    let (proxy, mut kv, globals, mirror) = proxied(&etcd);
+    proxy.hold();
+    let held = Instant::now();
+    let status = wait(&mirror, "a silent network noticed", |s| {
+        matches!(s.connection, Connection::Disconnected { .. })
+    });
+    let noticed = held.elapsed();
+    // Keepalive every 1 s with a 1 s timeout: noticed within about 2 s, well before 5.
+    assert!(
+        noticed < Duration::from_secs(5),
+        "noticed after {noticed:?}"
+    );
+    eprintln!(
+        "silent network noticed after {noticed:?}: {:?}",
+        status.connection
+    );
+    let last = kv.put("A", "1");
+    proxy.cut();
+    at_revision(&mirror, last);
+    assert_mirrors(&globals, &mut kv);
+}
+
+#[test]
+fn a_compacted_revision_is_listed_again_and_the_difference_applied() {
+    let Some(etcd) = etcd() else { return };
+    let (proxy, mut kv, globals, mirror) = proxied(&etcd);
+    kv.put("STAYS", "1");
+    at_revision(&mirror, kv.put("DELETED", "1"));
+    proxy.hold();
+    kv.delete("DELETED");
+    kv.put("STAYS", "2");
+    kv.put("NEW", "5s");
+    let last = kv.put("STAYS", "3");
+    kv.compact(last);
+    proxy.cut();
+    let status = at_revision(&mirror, last);
+    assert_eq!(status.lists, 2, "{status:?}");
+    assert_mirrors(&globals, &mut kv);
+    assert_eq!(globals.get("DELETED"), None);
+    // And it watches again from there.
+    let after = kv.put("STAYS", "4");
+    at_revision(&mirror, after);
+    assert_eq!(globals.get("STAYS"), Some(Value::Bits(4)));
+}
+
+#[test]
+fn a_catch_up_larger_than_grpcs_default_message_limit() {
+    let Some(etcd) = etcd() else { return };
+    let (proxy, mut kv, globals, mirror) = proxied(&etcd);
+    let limited_globals = Globals::new();
+    let mut limited = EtcdConfig::new([proxy.endpoint()], PREFIX);
+    limited.max_message_bytes = 4 << 20;
+    let limited = EtcdMirror::start(limited, &limited_globals).unwrap();
+    at_revision(&limited, kv.prefix().1);
+    proxy.hold();
+    // 12 revisions of 1 MiB each (the value is padded with spaces, which the syntax ignores).
+    let mut last = 0;
+    for i in 0..12 {
+        let padded = format!("{i}{}", " ".repeat(1 << 20));
+        last = kv.put(&format!("BIG{i}"), &padded);
+    }
+    proxy.cut();
+    at_revision(&mirror, last);
+    assert_mirrors(&globals, &mut kv);
+    // The client's default limit fails on every retry: the same catch-up never completes.
+    let (status, done) = limited.wait_for(Duration::from_secs(3), |s| s.revision >= last);
+    assert!(!done, "{status:?}");
+}
