@@ -69,7 +69,8 @@ fn parses_every_kind_of_value_and_nested_names() {
 
 #[test]
 fn refuses_what_no_global_holds() {
-    let cases: [(&str, fn(&FileError) -> bool); 6] = [
+    type Expected = fn(&FileError) -> bool;
+    let cases: [(&str, Expected); 6] = [
         (
             "A = [1, 2]",
             |e| matches!(e, FileError::Unsupported { name, kind: "an array" } if name == "A"),

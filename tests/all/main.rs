@@ -14,6 +14,7 @@ mod scenarios;
 mod spec;
 mod stores;
 mod stress;
+mod values;
 mod vectors;
 
 use wasmtime::Module;
