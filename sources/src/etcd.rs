@@ -9,7 +9,7 @@
 //!
 //! Failures it survives, each tested against a real etcd:
 //! - **A lost connection** (etcd killed and restarted, the connection cut): it reconnects, with
-//!   a backoff from 50 ms to 1 s, and watches again from the last applied revision + 1, which
+//!   a backoff from 50 ms to 1 s (each wait jittered to between half and all of it), and watches again from the last applied revision + 1, which
 //!   delivers every write made meanwhile, each once.
 //! - **A silent network**: it asks etcd for a progress report every `keepalive` interval (and
 //!   HTTP/2 pings at the same interval); with no answer within the timeout it drops the
@@ -265,12 +265,23 @@ async fn run(config: EtcdConfig, shared: Arc<Shared>, mut stop: watch::Receiver<
         }
         if !matches!(lost, Lost::Compacted(_)) {
             tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(jittered(backoff)) => {}
                 _ = stop.changed() => return,
             }
             backoff = (backoff * 2).min(Duration::from_secs(1));
         }
     }
+}
+
+/// Half to all of `backoff`, at random: a fleet that lost etcd together does not come back in
+/// one burst.
+fn jittered(backoff: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    // A new `RandomState` is seeded at random: enough for spreading retries.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    backoff / 2 + backoff.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64 / 2.0)
 }
 
 struct Mirror {
@@ -508,5 +519,19 @@ impl Mirror {
             s.invalid = invalid;
             count(s);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jittered_wait_is_half_to_all_of_the_backoff_and_varies() {
+        let backoff = Duration::from_millis(800);
+        let waits: std::collections::BTreeSet<Duration> =
+            (0..1000).map(|_| jittered(backoff)).collect();
+        assert!(waits.iter().all(|w| (backoff / 2..=backoff).contains(w)));
+        assert!(waits.len() > 900, "{} distinct waits of 1000", waits.len());
     }
 }
