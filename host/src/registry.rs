@@ -3,7 +3,9 @@
 use crate::shared::SharedWord;
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Result, Value};
-use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use parking_lot::{
+    ArcRwLockWriteGuard, Mutex, MutexGuard, RawRwLock, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
@@ -48,7 +50,11 @@ struct Inner {
     /// Mirror of `State::version`, stored after every change, so a sync with nothing to do costs
     /// one atomic load and takes no lock.
     version: AtomicU64,
-    state: RwLock<State>,
+    /// In an `Arc`, so that a change can hold the locks of every registry below this one
+    /// ([`Globals::child`]) in one list of owned guards.
+    state: Arc<RwLock<State>>,
+    /// The registry this one overlays, if any.
+    parent: Option<Globals>,
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +76,10 @@ struct State {
     shared_tables: HashMap<TableKey, Weak<SharedTable>>,
     /// Live entries of `shared_tables` at its last sweep of dead ones.
     shared_tables_swept: usize,
+    /// The registries that overlay this one ([`Globals::child`]). Under the registry's lock, so
+    /// that a change and the making of a child are ordered: a child either is made from the
+    /// values before the change, then gets it, or is made after it.
+    children: Vec<Weak<Inner>>,
 }
 
 /// A table in a shared memory: the memory's base address and the table's address in it. A shared
@@ -82,6 +92,9 @@ struct Entry {
     /// The map's key for this entry, so that one lookup finds both.
     key: Arc<str>,
     value: Option<Value>,
+    /// What the parent registry's guests read for this name ([`Globals::child`]): its value, its
+    /// parent's, or its defined default.
+    inherited: Option<Value>,
     declared: Declarations,
     /// The version of the name's last change while declared; 0 for none (versions start at 1).
     changed_at: u64,
@@ -701,6 +714,7 @@ impl Entry {
         Entry {
             key: Arc::clone(key),
             value: None,
+            inherited: None,
             declared: Declarations::default(),
             changed_at: 0,
             shared: NameTables::default(),
@@ -708,23 +722,28 @@ impl Entry {
         }
     }
 
-    /// What guests read: the value set, else the embedder's default, else (`None`) their own.
+    /// What guests read: the value set, else the parent registry's, else the embedder's
+    /// default, else (`None`) their own.
     fn current(&self) -> Option<Value> {
-        self.value.or(self.defined.as_ref().and_then(|d| d.default))
+        self.value
+            .or(self.inherited)
+            .or(self.defined.as_ref().and_then(|d| d.default))
     }
 
-    /// Whether the entry holds something of the embedder's: a value or a definition.
+    /// Whether the entry holds something of the embedder's: a value (its own or its parent's)
+    /// or a definition.
     fn held(&self) -> bool {
-        self.value.is_some() || self.defined.is_some()
+        self.value.is_some() || self.inherited.is_some() || self.defined.is_some()
     }
 
     /// The type a declaration must have when nobody declares the name: the defined type, else
-    /// the type of a typed value set.
+    /// the type of a typed value set here or inherited.
     fn fixed_type(&self) -> Option<ValueType> {
         self.defined
             .as_ref()
             .map(|d| d.ty)
             .or(self.value.and_then(Value::ty))
+            .or(self.inherited.and_then(Value::ty))
     }
 }
 
@@ -834,6 +853,29 @@ impl State {
         } else {
             self.collect(name);
             (old, None)
+        }
+    }
+
+    /// Gives `name` the parent's value `value`; returns the name's key if guests read something
+    /// else now.
+    fn inherit(&mut self, name: &str, value: Option<Value>) -> Option<Arc<str>> {
+        let entry = self.entries.get(name);
+        if same(entry.and_then(|e| e.inherited), value) {
+            return None;
+        }
+        let before = entry.and_then(Entry::current);
+        let declared = entry.is_some_and(|e| e.declared.any());
+        let key = self.key(name);
+        let after = self.entries.get_mut(&key).and_then(|entry| {
+            entry.inherited = value;
+            entry.current()
+        });
+        if declared && !same(before, after) {
+            self.bump(&key);
+            Some(key)
+        } else {
+            self.collect(name);
+            None
         }
     }
 
@@ -1019,11 +1061,19 @@ impl Globals {
     }
 
     /// Validates every change, then applies them all under one lock; returns the value each
-    /// name had before its change.
+    /// name had before its change. Every registry below this one ([`Globals::child`]) is locked
+    /// too, checked, and given what its parent's guests now read, so a batch stays one change
+    /// through the overlay.
     fn apply<N: AsRef<str>>(&self, ops: &[(N, Option<Value>)]) -> Result<Vec<Option<Value>>> {
         let mut state = self.write();
         for (name, value) in ops {
             state.check(name.as_ref(), *value)?;
+        }
+        let mut below = lock_below(&state);
+        for node in &below {
+            for (name, value) in ops {
+                node.state.check(name.as_ref(), *value)?;
+            }
         }
         let mut olds = Vec::with_capacity(ops.len());
         let mut changed: Vec<Arc<str>> = Vec::new();
@@ -1035,12 +1085,79 @@ impl Globals {
         changed.sort();
         changed.dedup();
         let writes = state.shared_writes(&changed);
+        let below_writes = if below.is_empty() {
+            Vec::new()
+        } else {
+            let mut names: Vec<&str> = ops.iter().map(|(name, _)| name.as_ref()).collect();
+            names.sort_unstable();
+            names.dedup();
+            propagate(&state, &mut below, &names)
+        };
         self.publish(&state);
         // Fair: a thread that sets in a loop cannot keep others from the lock.
         RwLockWriteGuard::unlock_fair(state);
-        // Outside the registry's lock: a set waits only for the tables its own names are in.
+        for node in below {
+            ArcRwLockWriteGuard::unlock_fair(node.state);
+        }
+        // Outside the registries' locks: a set waits only for the tables its own names are in.
         writes.apply();
+        below_writes.iter().for_each(SharedWrites::apply);
         Ok(olds)
+    }
+
+    /// A registry that overlays this one: its guests read a name's value set in the child, else
+    /// this registry's (its value, its own parent's, or its defined default), else their own
+    /// default. A change here reaches the child's guests unless the child sets the name itself;
+    /// `del` in the child falls back to this registry's value. A batch here is one batch in every
+    /// child. Fleet-wide values in a parent, a tenant's own in a child:
+    ///
+    /// ```
+    /// use wasmtime_global::{Globals, Value};
+    ///
+    /// let fleet = Globals::new();
+    /// fleet.set_u64("MAX_ITEMS", 100)?;
+    /// let tenant = fleet.child();
+    /// assert_eq!(tenant.current("MAX_ITEMS"), Some(Value::U64(100)));
+    /// tenant.set_u64("MAX_ITEMS", 5)?; // the tenant's own value wins
+    /// fleet.set_u64("MAX_ITEMS", 200)?;
+    /// assert_eq!(tenant.current("MAX_ITEMS"), Some(Value::U64(5)));
+    /// tenant.del("MAX_ITEMS")?; // back to the fleet's, not the guests' default
+    /// assert_eq!(tenant.current("MAX_ITEMS"), Some(Value::U64(200)));
+    /// # Ok::<(), wasmtime_global::Error>(())
+    /// ```
+    ///
+    /// A typed set or definition here is checked against every child's declarations of the name
+    /// too (whether or not the child sets it), so no child's guest reads a value of another
+    /// type. A change locks the registry and every child below it, parents first.
+    #[must_use]
+    pub fn child(&self) -> Globals {
+        let child = Globals {
+            inner: Arc::new(Inner {
+                parent: Some(self.clone()),
+                ..Inner::default()
+            }),
+        };
+        let mut state = self.write();
+        {
+            let mut below = child.write();
+            for (name, entry) in state.entries.iter() {
+                if let Some(value) = entry.current() {
+                    let key = below.key(name);
+                    if let Some(entry) = below.entries.get_mut(&key) {
+                        entry.inherited = Some(value);
+                    }
+                }
+            }
+        }
+        state.children.retain(|c| c.strong_count() > 0);
+        state.children.push(Arc::downgrade(&child.inner));
+        child
+    }
+
+    /// The registry this one overlays, if it was made by [`Globals::child`].
+    #[must_use]
+    pub fn parent(&self) -> Option<&Globals> {
+        self.inner.parent.as_ref()
     }
 
     /// The value set for `name`, if any (not the guests' defaults, which differ per guest).
@@ -1105,8 +1222,18 @@ impl Globals {
         {
             return Err(mismatch(other, ty));
         }
+        let below = lock_below(&state);
+        for node in &below {
+            node.state
+                .check(name, Some(default.unwrap_or(Value::from_bits(ty, 0))))?;
+        }
         let key = state.key(name);
-        self.redefine(state, &key, Some(Box::new(Definition { ty, default })));
+        self.redefine(
+            state,
+            below,
+            &key,
+            Some(Box::new(Definition { ty, default })),
+        );
         Ok(())
     }
 
@@ -1122,7 +1249,8 @@ impl Globals {
             return Ok(None);
         };
         let (key, old) = (Arc::clone(&entry.key), entry.defined.as_deref().copied());
-        self.redefine(state, &key, None);
+        let below = lock_below(&state);
+        self.redefine(state, below, &key, None);
         Ok(old)
     }
 
@@ -1136,10 +1264,11 @@ impl Globals {
     }
 
     /// Gives `key`'s entry the definition `defined`; if what guests read changes, writes it as a
-    /// set would.
+    /// set would, here and in the registries `below`.
     fn redefine(
         &self,
         mut state: RwLockWriteGuard<'_, State>,
+        mut below: Vec<Node>,
         key: &Arc<str>,
         defined: Option<Box<Definition>>,
     ) {
@@ -1156,14 +1285,21 @@ impl Globals {
             state.collect(key);
             SharedWrites::Grouped(Vec::new())
         };
+        let below_writes = propagate(&state, &mut below, &[key]);
         self.publish(&state);
         RwLockWriteGuard::unlock_fair(state);
+        for node in below {
+            ArcRwLockWriteGuard::unlock_fair(node.state);
+        }
         writes.apply();
+        below_writes.iter().for_each(SharedWrites::apply);
     }
 
-    /// What guests that declare `name` read: the value set, else the defined default (`None`:
-    /// their own default).
-    pub(crate) fn current(&self, name: &str) -> Option<Value> {
+    /// What guests that declare `name` read from this registry: the value set here, else the
+    /// parent registry's ([`Globals::child`]), else the defined default; `None`: their own
+    /// default.
+    #[must_use]
+    pub fn current(&self, name: &str) -> Option<Value> {
         self.read().entries.get(name).and_then(Entry::current)
     }
 
@@ -1378,6 +1514,67 @@ impl Globals {
     fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.inner.state.write()
     }
+}
+
+/// A registry below the one changing ([`Globals::child`]), locked for the change.
+struct Node {
+    /// The index of its parent in the list; `None`: the registry changing.
+    parent: Option<usize>,
+    globals: Globals,
+    state: ArcRwLockWriteGuard<RawRwLock, State>,
+}
+
+/// Locks every live registry below the one whose state is `root`, parents before children:
+/// the order every change takes them in, so that two changes never wait for each other.
+fn lock_below(root: &State) -> Vec<Node> {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut children: Vec<(Option<usize>, Arc<Inner>)> = root
+        .children
+        .iter()
+        .filter_map(Weak::upgrade)
+        .map(|inner| (None, inner))
+        .collect();
+    while !children.is_empty() {
+        for (parent, inner) in std::mem::take(&mut children) {
+            let state = inner.state.write_arc();
+            let index = nodes.len();
+            children.extend(
+                state
+                    .children
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .map(|inner| (Some(index), inner)),
+            );
+            nodes.push(Node {
+                parent,
+                globals: Globals { inner },
+                state,
+            });
+        }
+    }
+    nodes
+}
+
+/// Gives every registry of `nodes` what its parent's guests now read for `names`; returns the
+/// writes into shared tables each calls for.
+fn propagate(root: &State, nodes: &mut [Node], names: &[&str]) -> Vec<SharedWrites> {
+    let mut writes = Vec::with_capacity(nodes.len());
+    for i in 0..nodes.len() {
+        let (above, rest) = nodes.split_at_mut(i);
+        let node = &mut rest[0];
+        let parent: &State = match node.parent {
+            None => root,
+            Some(p) => &above[p].state,
+        };
+        let mut changed = Vec::new();
+        for name in names {
+            let value = parent.entries.get(name).and_then(Entry::current);
+            changed.extend(node.state.inherit(name, value));
+        }
+        writes.push(node.state.shared_writes(&changed));
+        node.globals.publish(&node.state);
+    }
+    writes
 }
 
 /// Counts a declaration of `name` as `ty`, unless the name is known with another type; returns

@@ -73,7 +73,7 @@ fn spin_until_set(
 /// Runs `read` on the guest while another thread commits batches that set `TEST_UINT64` and
 /// `TEST_INT64` to the same value, 1, 2, 3 and so on; returns what `read` returned and how many
 /// batches were committed.
-fn under_batches<R>(
+pub(crate) fn under_batches<R>(
     guest: &mut Guest,
     globals: &Globals,
     read: impl FnOnce(&mut Guest) -> wasmtime::Result<R>,

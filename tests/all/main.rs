@@ -11,6 +11,7 @@ mod malformed;
 mod owned;
 mod registry;
 mod scenarios;
+mod scopes;
 mod spec;
 mod stores;
 mod stress;
