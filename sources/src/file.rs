@@ -328,7 +328,8 @@ impl WatchedFile {
         // Watch first, then load: a change made meanwhile is seen by one or the other.
         watcher
             .watch(&dir, RecursiveMode::NonRecursive)
-            .map_err(watch_error)?;
+            // A directory that is not there: say that the file cannot be read.
+            .map_err(|e| read(&shared.path).err().unwrap_or_else(|| watch_error(e)))?;
         let mut state = shared.state.lock();
         let bytes = read(&shared.path)?;
         apply_version(&shared.globals, &mut state.applied, &bytes)?;

@@ -1,6 +1,8 @@
-//! `wasmtime-global`: check a guest against the ABI, or list what it declares.
+//! `wasmtime-global`: run a WASI guest with live globals, check a guest against the ABI, or
+//! list what it declares.
 //!
 //! ```text
+//! wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT] GUEST.wasm [ARGS]...
 //! wasmtime-global conformance GUEST.wasm
 //! wasmtime-global inspect GUEST.wasm [--call EXPORT]... [--set NAME=BITS]...
 //! ```
@@ -9,8 +11,19 @@ use std::process::ExitCode;
 use wasmtime_global::Globals;
 use wasmtime_global_conformance::{CHECKS, Guest, inspect, run};
 
+mod run;
+
 const USAGE: &str = "\
 usage:
+  wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT] GUEST.wasm [ARGS]...
+      Runs a WASI preview 1 guest, as `wasmtime run` does, with live globals: from a TOML file
+      (--globals, watched: every saved version applies at once), from an etcd prefix (--etcd
+      http://HOST:PORT[,...] --prefix P, watched), or both (a name in the file wins; one it
+      drops falls back to etcd's). A command runs _start; a reactor runs _initialize, then
+      --invoke EXPORT (no parameters; its results are printed). The guest sees changes at
+      every call and, while it runs, within milliseconds (epoch ticks); a guest with a shared
+      memory sees them at once. Exits with the guest's exit code, 1 if it traps, 2 if it
+      cannot start.
   wasmtime-global conformance GUEST.wasm
       Runs every conformance check against a guest that implements the conformance profile
       (spec/CONFORMANCE.md). Prints PASS, FAIL (with the reason) or SKIP per check; exits 1 if
@@ -27,6 +40,13 @@ usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("run") => match run::Options::parse(&args[1..]) {
+            Ok(options) => run::run(&options),
+            Err(e) => {
+                eprintln!("error: {e}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         Some("conformance") if args.len() == 2 => conformance(&args[1]),
         Some("inspect") if args.len() >= 2 => inspect_guest(&args[1], &args[2..]),
         Some("checks") => {
