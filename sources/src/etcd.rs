@@ -28,9 +28,9 @@
 //! The mirror owns the names under its prefix: set them in etcd, not in the registry.
 
 use crate::apply::{self, Applied, Change};
+use crate::status::Watched;
 use crate::{Literal, known_type};
 use etcd_client::{Client, ConnectOptions, EventType, GetOptions, WatchOptions};
-use parking_lot::{Condvar, Mutex};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,8 +115,7 @@ pub struct EtcdMirror {
 #[derive(Debug)]
 struct Shared {
     globals: Globals,
-    status: Mutex<EtcdStatus>,
-    changed: Condvar,
+    status: Watched<EtcdStatus>,
 }
 
 impl EtcdMirror {
@@ -130,7 +129,7 @@ impl EtcdMirror {
     pub fn start(config: EtcdConfig, globals: &Globals) -> std::io::Result<EtcdMirror> {
         let shared = Arc::new(Shared {
             globals: globals.clone(),
-            status: Mutex::new(EtcdStatus {
+            status: Watched::new(EtcdStatus {
                 connection: Connection::Connecting,
                 revision: 0,
                 batches: 0,
@@ -139,7 +138,6 @@ impl EtcdMirror {
                 names: 0,
                 invalid: BTreeMap::new(),
             }),
-            changed: Condvar::new(),
         });
         let (stop, stopped) = watch::channel(false);
         let task = run(config, Arc::clone(&shared), stopped);
@@ -169,7 +167,7 @@ impl EtcdMirror {
     /// What the mirror has done so far.
     #[must_use]
     pub fn status(&self) -> EtcdStatus {
-        self.shared.status.lock().clone()
+        self.shared.status.get()
     }
 
     /// Waits until `done` holds for the status, or `timeout` passes; returns the last status
@@ -178,24 +176,9 @@ impl EtcdMirror {
     pub fn wait_for(
         &self,
         timeout: Duration,
-        mut done: impl FnMut(&EtcdStatus) -> bool,
+        done: impl FnMut(&EtcdStatus) -> bool,
     ) -> (EtcdStatus, bool) {
-        let deadline = Instant::now() + timeout;
-        let mut status = self.shared.status.lock();
-        loop {
-            if done(&status) {
-                return (status.clone(), true);
-            }
-            if self
-                .shared
-                .changed
-                .wait_until(&mut status, deadline)
-                .timed_out()
-            {
-                let held = done(&status);
-                return (status.clone(), held);
-            }
-        }
+        self.shared.status.wait_for(timeout, done)
     }
 }
 
@@ -210,8 +193,7 @@ impl Drop for EtcdMirror {
 
 impl Shared {
     fn update(&self, f: impl FnOnce(&mut EtcdStatus)) {
-        f(&mut self.status.lock());
-        self.changed.notify_all();
+        self.status.update(f);
     }
 }
 

@@ -30,13 +30,14 @@
 //! is applied as it stands, until the rest of the write arrives a moment later.
 
 use crate::apply::{self, Applied};
+use crate::status::Watched;
 use crate::{Literal, SyntaxError, TypeError};
 use notify::{RecursiveMode, Watcher};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmtime_global::Globals;
 use wasmtime_global::abi::NameError;
 
@@ -253,8 +254,9 @@ pub struct WatchedFile {
 struct Shared {
     path: PathBuf,
     globals: Globals,
+    /// Held while a version is read and applied, so that one is applied at a time.
     state: Mutex<State>,
-    changed: Condvar,
+    status: Watched<FileStatus>,
 }
 
 #[derive(Debug)]
@@ -262,7 +264,6 @@ struct State {
     applied: Applied,
     /// The bytes of the newest version read, applied or refused.
     last_bytes: Option<Vec<u8>>,
-    status: FileStatus,
 }
 
 impl WatchedFile {
@@ -284,15 +285,14 @@ impl WatchedFile {
             state: Mutex::new(State {
                 applied: Applied::new(),
                 last_bytes: None,
-                status: FileStatus {
-                    versions: 0,
-                    failures: 0,
-                    reads: 1,
-                    names: 0,
-                    last_error: None,
-                },
             }),
-            changed: Condvar::new(),
+            status: Watched::new(FileStatus {
+                versions: 0,
+                failures: 0,
+                reads: 1,
+                names: 0,
+                last_error: None,
+            }),
         });
         let weak = Arc::downgrade(&shared);
         let watch_error = |source| FileError::Watch {
@@ -320,7 +320,7 @@ impl WatchedFile {
                             path: shared.path.clone(),
                             source,
                         };
-                        shared.refused(&mut shared.state.lock(), error);
+                        shared.refused(error);
                     }
                 }
             })
@@ -334,7 +334,7 @@ impl WatchedFile {
         let bytes = read(&shared.path)?;
         apply_version(&shared.globals, &mut state.applied, &bytes)?;
         state.last_bytes = Some(bytes);
-        shared.applied(&mut state, 0);
+        shared.applied(&state, 0);
         drop(state);
         Ok(WatchedFile {
             shared,
@@ -351,7 +351,7 @@ impl WatchedFile {
     /// What the watch has done so far.
     #[must_use]
     pub fn status(&self) -> FileStatus {
-        self.shared.state.lock().status.clone()
+        self.shared.status.get()
     }
 
     /// Reads and applies the file now, as a change seen by the watch would (for a signal such as
@@ -369,37 +369,22 @@ impl WatchedFile {
     pub fn wait_for(
         &self,
         timeout: Duration,
-        mut done: impl FnMut(&FileStatus) -> bool,
+        done: impl FnMut(&FileStatus) -> bool,
     ) -> (FileStatus, bool) {
-        let deadline = Instant::now() + timeout;
-        let mut state = self.shared.state.lock();
-        loop {
-            if done(&state.status) {
-                return (state.status.clone(), true);
-            }
-            if self
-                .shared
-                .changed
-                .wait_until(&mut state, deadline)
-                .timed_out()
-            {
-                let held = done(&state.status);
-                return (state.status.clone(), held);
-            }
-        }
+        self.shared.status.wait_for(timeout, done)
     }
 }
 
 impl Shared {
     fn reload(&self) -> Result<bool, Arc<FileError>> {
         let mut state = self.state.lock();
-        state.status.reads += 1;
+        self.status.update(|s| s.reads += 1);
         let bytes = match read(&self.path) {
             Ok(bytes) => bytes,
             Err(error) => {
                 // Whatever comes back is new, even the same bytes: it ends this error.
                 state.last_bytes = None;
-                return Err(self.refused(&mut state, error));
+                return Err(self.refused(error));
             }
         };
         // An event about another file of the directory, or a second event of one write: the
@@ -411,38 +396,41 @@ impl Shared {
         state.last_bytes = Some(bytes);
         match result {
             Ok(changes) => {
-                self.applied(&mut state, changes);
+                self.applied(&state, changes);
                 Ok(true)
             }
-            Err(error) => Err(self.refused(&mut state, error)),
+            Err(error) => Err(self.refused(error)),
         }
     }
 
-    fn applied(&self, state: &mut State, changes: usize) {
-        state.status.versions += 1;
-        state.status.names = state.applied.len();
-        state.status.last_error = None;
+    fn applied(&self, state: &State, changes: usize) {
+        let names = state.applied.len();
+        self.status.update(|s| {
+            s.versions += 1;
+            s.names = names;
+            s.last_error = None;
+        });
         tracing::info!(
             target: "wasmtime_global_sources::file",
             path = %self.path.display(),
-            names = state.status.names,
+            names,
             changes,
             "applied a version of the globals file"
         );
-        self.changed.notify_all();
     }
 
-    fn refused(&self, state: &mut State, error: FileError) -> Arc<FileError> {
+    fn refused(&self, error: FileError) -> Arc<FileError> {
         let error = Arc::new(error);
-        state.status.failures += 1;
-        state.status.last_error = Some(Arc::clone(&error));
+        self.status.update(|s| {
+            s.failures += 1;
+            s.last_error = Some(Arc::clone(&error));
+        });
         tracing::warn!(
             target: "wasmtime_global_sources::file",
             path = %self.path.display(),
             error = %error,
             "kept the last good globals: a new version of the file was refused"
         );
-        self.changed.notify_all();
         error
     }
 }

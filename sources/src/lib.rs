@@ -16,6 +16,7 @@ mod apply;
 pub mod etcd;
 #[cfg(feature = "file")]
 pub mod file;
+mod status;
 mod syntax;
 
 pub use syntax::{Literal, SyntaxError, TypeError, known_type};
