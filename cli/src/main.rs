@@ -2,7 +2,8 @@
 //! list what it declares.
 //!
 //! ```text
-//! wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT] GUEST.wasm [ARGS]...
+//! wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
+//!                     [--dir HOST[::GUEST]]... [--env NAME=VALUE]... GUEST.wasm [ARGS]...
 //! wasmtime-global conformance GUEST.wasm
 //! wasmtime-global inspect GUEST.wasm [--call EXPORT]... [--set NAME=BITS]...
 //! ```
@@ -15,14 +16,16 @@ mod run;
 
 const USAGE: &str = "\
 usage:
-  wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT] GUEST.wasm [ARGS]...
+  wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
+                      [--dir HOST[::GUEST]]... [--env NAME=VALUE]... GUEST.wasm [ARGS]...
       Runs a WASI preview 1 guest, as `wasmtime run` does, with live globals: from a TOML file
       (--globals, watched: every saved version applies at once), from an etcd prefix (--etcd
       http://HOST:PORT[,...] --prefix P, watched), or both (a name in the file wins; one it
       drops falls back to etcd's). A command runs _start; a reactor runs _initialize, then
       --invoke EXPORT (no parameters; its results are printed). The guest sees changes at
       every call and, while it runs, within milliseconds (epoch ticks); a guest with a shared
-      memory sees them at once. Exits with the guest's exit code, 1 if it traps, 2 if it
+      memory sees them at once. --dir and --env give the guest a directory and an environment
+      variable, as in `wasmtime run`. Exits with the guest's exit code, 1 if it traps, 2 if it
       cannot start.
   wasmtime-global conformance GUEST.wasm
       Runs every conformance check against a guest that implements the conformance profile

@@ -21,6 +21,10 @@ pub struct Options {
     etcd: Option<String>,
     prefix: Option<String>,
     invoke: Option<String>,
+    /// `--dir HOST[::GUEST]`: directories the guest may open, as `wasmtime run` gives them.
+    dirs: Vec<(String, String)>,
+    /// `--env NAME=VALUE`.
+    envs: Vec<(String, String)>,
     guest: String,
     args: Vec<String>,
 }
@@ -41,6 +45,21 @@ impl Options {
                 "--etcd" => options.etcd = Some(value("--etcd")?),
                 "--prefix" => options.prefix = Some(value("--prefix")?),
                 "--invoke" => options.invoke = Some(value("--invoke")?),
+                "--dir" => {
+                    let dir = value("--dir")?;
+                    let (host, guest) = match dir.split_once("::") {
+                        Some((host, guest)) => (host.to_owned(), guest.to_owned()),
+                        None => (dir.clone(), dir),
+                    };
+                    options.dirs.push((host, guest));
+                }
+                "--env" => {
+                    let env = value("--env")?;
+                    let (name, value) = env
+                        .split_once('=')
+                        .ok_or_else(|| format!("--env {env:?}: expected NAME=VALUE"))?;
+                    options.envs.push((name.to_owned(), value.to_owned()));
+                }
                 option if option.starts_with("--") => {
                     return Err(format!("unknown option {option:?}"));
                 }
@@ -128,11 +147,18 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
         .map_err(start("linker"))?;
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
         .map_err(start("linker"))?;
-    let wasi = wasmtime_wasi::WasiCtxBuilder::new()
-        .inherit_stdio()
+    let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+    wasi.inherit_stdio()
         .args(&[&options.guest])
-        .args(&options.args)
-        .build_p1();
+        .args(&options.args);
+    for (name, value) in &options.envs {
+        wasi.env(name, value);
+    }
+    for (host, guest) in &options.dirs {
+        wasi.preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadWrite)
+            .map_err(start(&format!("--dir {host}")))?;
+    }
+    let wasi = wasi.build_p1();
     let mut store = Store::new(
         &engine,
         Host {

@@ -135,3 +135,27 @@ fn etcd_values_reach_the_guest_and_the_file_overrides_them() {
     let output = finish(child);
     assert_eq!(stdout(&output), "11\n", "{output:?}");
 }
+
+#[test]
+fn dirs_and_environment_reach_the_guest_as_in_wasmtime_run() {
+    let wasi = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/wasi.wat");
+    assert_eq!(
+        run(&[wasi]).status.code(),
+        Some(8),
+        "no variable, no directory"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let host = dir.path().to_str().unwrap();
+    let output = run(&[
+        "--env",
+        "A=1",
+        "--env",
+        "B=2",
+        "--dir",
+        &format!("{host}::/data"),
+        wasi,
+    ]);
+    assert_eq!(output.status.code(), Some(20), "{output:?}");
+    let output = run(&["--env", "A", wasi]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
