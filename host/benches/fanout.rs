@@ -7,6 +7,9 @@
 //!   instances that declared the name, and not with those that did not.
 //! - Ordinary memories: `set` only updates the registry; each store pays at its next `sync`. The
 //!   row "set + sync every store" is what it costs to bring all of them up to date.
+//! - Scopes: a set in a parent registry with c children, each with one shared-memory instance
+//!   that declared the name, against a set in one registry with c such instances (the same slot
+//!   writes): what the overlay adds, per child.
 
 mod common;
 
@@ -190,6 +193,42 @@ fn main() -> wasmtime::Result<()> {
                 verdict(others.median <= 2.0 * one)
             );
         }
+    }
+
+    println!();
+    println!(
+        "{:<44} {:>26} {:>8}",
+        "set of one global through scopes", "median (IQR)", "ratio"
+    );
+    let module = guest(&engine, true)?;
+    for c in [1usize, 100, 1000] {
+        let flat = Globals::new();
+        let _flat_instances = instances(&engine, &module, &flat, c, false)?;
+        let parent = Globals::new();
+        let children: Vec<Globals> = (0..c).map(|_| parent.child()).collect();
+        let _child_instances = children
+            .iter()
+            .map(|child| instances(&engine, &module, child, 1, false))
+            .collect::<wasmtime::Result<Vec<_>>>()?;
+        let mut value = 0u64;
+        let mut set = |globals: &Globals| {
+            plan.measure(|k| {
+                for _ in 0..k {
+                    value += 1;
+                    globals.set("G", value).ok();
+                }
+            })
+        };
+        let flat_set = set(&flat);
+        let scoped_set = set(&parent);
+        let label = format!("{c} instances in one registry");
+        println!("{label:<44} {flat_set:>26} {:>7.2}x", 1.0);
+        let label = format!("one in each of {c} children");
+        println!(
+            "{label:<44} {scoped_set:>26} {:>7.2}x   {:.0} ns more per child",
+            scoped_set.ratio(&flat_set),
+            (scoped_set.median - flat_set.median) / c as f64
+        );
     }
 
     println!();
