@@ -282,7 +282,8 @@ fn a_silent_network_is_noticed_by_keepalive() {
     );
     let last = kv.put("A", "1");
     proxy.cut();
-    at_revision(&mirror, last);
+    let status = at_revision(&mirror, last);
+    assert_eq!((status.lists, status.batches), (1, 1), "{status:?}");
     assert_mirrors(&globals, &mut kv);
 }
 
@@ -326,9 +327,62 @@ fn a_catch_up_larger_than_grpcs_default_message_limit() {
         last = kv.put(&format!("BIG{i}"), &padded);
     }
     proxy.cut();
-    at_revision(&mirror, last);
+    let status = at_revision(&mirror, last);
+    assert_eq!((status.lists, status.batches), (1, 12), "{status:?}");
     assert_mirrors(&globals, &mut kv);
     // The client's default limit fails on every retry: the same catch-up never completes.
     let (status, done) = limited.wait_for(Duration::from_secs(3), |s| s.revision >= last);
     assert!(!done, "{status:?}");
+}
+
+#[test]
+fn a_fleet_prefix_feeds_a_parent_and_a_tenant_prefix_its_child() -> wasmtime::Result<()> {
+    let Some(etcd) = etcd() else { return Ok(()) };
+    let engine = engine();
+    let mut kv = Kv::new(&etcd.endpoint());
+    kv.put("TEST_UINT64", "100"); // /globals/: the fleet
+    kv.put("TEST_INT64", "-1");
+    let tenant_put = |kv: &mut Kv, name: &str, value: &str| {
+        let put = kv.client.put(format!("/tenants/t1/{name}"), value, None);
+        kv.runtime
+            .block_on(put)
+            .unwrap()
+            .header()
+            .unwrap()
+            .revision()
+    };
+    let mut last = tenant_put(&mut kv, "TEST_INT64", "-2");
+    let fleet = Globals::new();
+    let tenant = fleet.child();
+    let fleet_mirror = mirror(etcd.endpoint(), &fleet);
+    let config = EtcdConfig::new([etcd.endpoint()], "/tenants/t1/");
+    let tenant_mirror = EtcdMirror::start(config, &tenant)?;
+    at_revision(&fleet_mirror, last);
+    at_revision(&tenant_mirror, last);
+    let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &tenant)?;
+    guest.init()?;
+    assert_eq!(guest.get(UINT64)?, 100, "the fleet's value");
+    assert_eq!(guest.get(INT64)? as i64, -2, "the tenant's own");
+    last = kv.put("TEST_UINT64", "200");
+    at_revision(&fleet_mirror, last);
+    assert_eq!(
+        guest.get(UINT64)?,
+        200,
+        "a fleet change reaches the tenant's guest"
+    );
+    let delete = kv.client.delete("/tenants/t1/TEST_INT64", None);
+    last = kv
+        .runtime
+        .block_on(delete)
+        .unwrap()
+        .header()
+        .unwrap()
+        .revision();
+    at_revision(&tenant_mirror, last);
+    assert_eq!(
+        guest.get(INT64)? as i64,
+        -1,
+        "the tenant's key gone: the fleet's value"
+    );
+    Ok(())
 }
