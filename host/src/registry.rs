@@ -1226,6 +1226,7 @@ impl Globals {
         }
         let below = lock_below(&state);
         for node in &below {
+            // Any value of type `ty` tells whether a registry below declared the name otherwise.
             node.state
                 .check(name, Some(default.unwrap_or(Value::from_bits(ty, 0))))?;
         }
@@ -1311,8 +1312,9 @@ impl Globals {
         self.read().entries.get(name).and_then(|e| e.declared.ty())
     }
 
-    /// Number of names the registry holds: set, declared, or both. Falls back as `del` and
-    /// dropped stores release names. Counts them: O(names held).
+    /// Number of names the registry holds: set, declared, defined, or (in a
+    /// [child](Globals::child)) given a value by its parent. Falls back as `del` and dropped
+    /// stores release names. Counts them: O(names held).
     #[must_use]
     pub fn len(&self) -> usize {
         let state = self.read();

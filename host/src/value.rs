@@ -71,8 +71,10 @@ impl Value {
             .map_err(|_| Error::DurationOutOfRange { secs: d.as_secs() })
     }
 
-    /// Same type and same bits: `F64(NaN)` is the same as itself, `F64(0.0)` is not `F64(-0.0)`.
-    pub(crate) fn same(self, other: Value) -> bool {
+    /// Same type and same bits, which is what guests would read: `F64(NaN)` is the same as
+    /// itself, `F64(0.0)` is not `F64(-0.0)`, and `Bits(5)` is not `U64(5)`.
+    #[must_use]
+    pub fn same(self, other: Value) -> bool {
         self.ty() == other.ty() && self.to_bits() == other.to_bits()
     }
 }

@@ -26,14 +26,10 @@ pub(crate) fn diff(applied: &Applied, wanted: &BTreeMap<String, Value>) -> Vec<C
     changes.extend(
         wanted
             .iter()
-            .filter(|(name, value)| applied.get(*name).is_none_or(|old| !same(*old, **value)))
+            .filter(|(name, value)| applied.get(*name).is_none_or(|old| !old.same(**value)))
             .map(|(name, value)| (name.clone(), Some(*value))),
     );
     changes
-}
-
-fn same(a: Value, b: Value) -> bool {
-    a.ty() == b.ty() && a.to_bits() == b.to_bits()
 }
 
 /// Applies `changes` to `globals` as one batch and records them in `applied`.

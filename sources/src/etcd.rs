@@ -27,9 +27,9 @@
 //!
 //! The mirror owns the names under its prefix: set them in etcd, not in the registry.
 
+use crate::Literal;
 use crate::apply::{self, Applied, Change};
 use crate::status::Watched;
-use crate::{Literal, known_type};
 use etcd_client::{Client, ConnectOptions, EventType, GetOptions, WatchOptions};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -415,11 +415,6 @@ impl Mirror {
                     Err((key, error)) => self.refuse(key, error, at),
                 }
             }
-            // A key written twice in one revision (a transaction may not do that): the last.
-            let mut seen = std::collections::BTreeSet::new();
-            changes.reverse();
-            changes.retain(|(name, _)| seen.insert(name.clone()));
-            changes.reverse();
             self.commit(self.shared.globals.clone(), changes, at, |s| s.batches += 1);
             start = end;
         }
@@ -454,8 +449,7 @@ impl Mirror {
         let text =
             std::str::from_utf8(value).map_err(|e| (name.clone(), format!("not UTF-8: {e}")))?;
         let literal = Literal::parse(text).map_err(|e| (name.clone(), e.to_string()))?;
-        let value = literal
-            .value(known_type(&self.shared.globals, &name))
+        let value = apply::resolve(&self.shared.globals, &name, literal)
             .map_err(|e| (name.clone(), e.to_string()))?;
         Ok((name, Some(value)))
     }
