@@ -20,8 +20,8 @@ pub struct Header {
     /// Reserved, zero.
     pub reserved0: u32,
     /// Table generation, written by the host: odd while it writes the table's values, raised by 2
-    /// by every batch or sync that writes it (`spec/ABI.md` §10.3). The guest writes 0 before its
-    /// first declaration.
+    /// by every batch or sync that writes it ([the spec](crate::spec) §10.3). The guest writes 0
+    /// before its first declaration.
     pub generation: u64,
     /// Reserved, zero.
     pub reserved1: [u64; 4],
@@ -48,8 +48,8 @@ pub struct Slot {
     pub default: u64,
     /// The current value, written by the host at declaration and at every change after.
     pub value: u64,
-    /// Number of host writes of `value` since the declaration (`spec/ABI.md` §10.4), written by
-    /// the host. The guest writes 0 before it declares the slot.
+    /// Number of host writes of `value` since the declaration ([the spec](crate::spec) §10.4),
+    /// written by the host. The guest writes 0 before it declares the slot.
     pub changes: u64,
     /// Reserved, zero.
     pub reserved1: [u64; 2],

@@ -2,8 +2,10 @@
 //!
 //! This crate is the single source of truth for the layout that a guest and a host share: the table
 //! [`Header`], the [`Slot`], the [`ValueType`] tags, the [`Status`] codes, the import and export
-//! names, and the name hash [`fnv1a64`]. `spec/ABI.md` is the normative, language-neutral text; the
-//! workspace's tests check every offset, size, name and hash vector in it against this crate.
+//! names, and the name hash [`fnv1a64`]. [`spec`] is the normative, language-neutral text
+//! (`spec/ABI.md` in the repository, shipped here whole), and [`spec::conformance`] says how a
+//! guest proves it follows it; the repository's tests check every offset, size, name and hash
+//! vector in the spec against this crate.
 //!
 //! All integers are little-endian. Both structs hold only fixed-width integers and are
 //! [`bytemuck::Pod`], so a host can copy them out of guest memory with
@@ -13,7 +15,18 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod hash;
+
+#[doc = include_str!("../ABI.md")]
+pub mod spec {
+    #[doc = include_str!("../CONFORMANCE.md")]
+    pub mod conformance {}
+}
 mod layout;
 mod name;
 

@@ -2,11 +2,18 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::OnceLock;
+use wasmtime_global_conformance::REFERENCE_WAT;
 
-const REFERENCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../spec/reference/conformance.wat"
-);
+/// The reference guest of the conformance profile, as a file.
+fn reference() -> &'static str {
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reference.wat");
+        std::fs::write(&path, REFERENCE_WAT).unwrap();
+        path.to_str().unwrap().to_owned()
+    })
+}
 
 fn cli(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wasmtime-global"))
@@ -25,7 +32,7 @@ fn stderr(output: &Output) -> String {
 
 /// The reference guest with `from` replaced by `to`, written to a file named `name`.
 fn variant(name: &str, from: &str, to: &str) -> PathBuf {
-    let wat = std::fs::read_to_string(REFERENCE).unwrap();
+    let wat = REFERENCE_WAT.to_owned();
     assert_eq!(wat.matches(from).count(), 1, "{from:?}");
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     std::fs::write(&path, wat.replace(from, to)).unwrap();
@@ -41,13 +48,10 @@ fn wasi_command(status: i32) -> PathBuf {
         "{declare}\n  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n  \
          (func (export \"_start\") (call $init) (call $exit (i32.const {status})))"
     );
-    let wat = std::fs::read_to_string(REFERENCE)
-        .unwrap()
-        .replace(declare, &with_wasi)
-        .replace(
-            "(func (export \"wgc_init\")",
-            "(func $init (export \"wgc_init\")",
-        );
+    let wat = REFERENCE_WAT.replace(declare, &with_wasi).replace(
+        "(func (export \"wgc_init\")",
+        "(func $init (export \"wgc_init\")",
+    );
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("wasi-exit-{status}.wat"));
     std::fs::write(&path, wat).unwrap();
     path
@@ -55,7 +59,7 @@ fn wasi_command(status: i32) -> PathBuf {
 
 #[test]
 fn conformance_of_the_reference_guest_passes_with_exit_code_0() {
-    let out = cli(&["conformance", REFERENCE]);
+    let out = cli(&["conformance", reference()]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
     assert_eq!(text.lines().filter(|l| l.starts_with("PASS  ")).count(), 14);
@@ -96,7 +100,7 @@ fn a_missing_file_or_bad_arguments_exit_with_2() {
     let out = cli(&[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("usage:"), "{}", stderr(&out));
-    let out = cli(&["inspect", REFERENCE, "--set", "no-equals-sign"]);
+    let out = cli(&["inspect", reference(), "--set", "no-equals-sign"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).starts_with("error: --set \"no-equals-sign\": expected NAME=BITS"),
@@ -124,7 +128,7 @@ fn checks_lists_every_check() {
 fn inspect_lists_names_types_defaults_and_current_values() {
     let out = cli(&[
         "inspect",
-        REFERENCE,
+        reference(),
         "--call",
         "wgc_init",
         "--set",
@@ -183,14 +187,14 @@ fn inspect_reports_a_wasi_command_that_exits_with_a_failure() {
 
 #[test]
 fn inspect_of_an_export_of_another_type_says_what_it_is() {
-    let out = cli(&["inspect", REFERENCE, "--call", "wgc_get"]);
+    let out = cli(&["inspect", reference(), "--call", "wgc_get"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
         "error: the guest's export \"wgc_get\" is a function (i32) -> (i64), not a function of \
          type () -> ()\n"
     );
-    let out = cli(&["inspect", REFERENCE, "--call", "memory"]);
+    let out = cli(&["inspect", reference(), "--call", "memory"]);
     assert_eq!(
         stderr(&out),
         "error: the guest's export \"memory\" is a memory, not a function of type () -> ()\n"
@@ -199,7 +203,7 @@ fn inspect_of_an_export_of_another_type_says_what_it_is() {
 
 #[test]
 fn inspect_of_a_guest_with_an_unknown_export_to_call_fails() {
-    let out = cli(&["inspect", REFERENCE, "--call", "no_such_export"]);
+    let out = cli(&["inspect", reference(), "--call", "no_such_export"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),

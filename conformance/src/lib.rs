@@ -1,6 +1,7 @@
 //! Tells a guest SDK, or a guest, whether it follows the wasmtime-global ABI
-//! (`spec/ABI.md`), by driving a guest that implements the conformance profile
-//! (`spec/CONFORMANCE.md`) through the `wasmtime-global` host.
+//! ([the ABI](wasmtime_global_abi::spec)), by driving a guest that implements the conformance
+//! profile ([the conformance profile](wasmtime_global_abi::spec::conformance)) through the
+//! `wasmtime-global` host.
 //!
 //! From Rust:
 //!
@@ -12,12 +13,31 @@
 //! # Ok::<(), wasmtime_global_conformance::Error>(())
 //! ```
 //!
+//! [`REFERENCE_WAT`] is a guest that passes every check: a model for SDK authors, and what the
+//! runner's own tests mutate to show each check can fail.
+//!
 //! From a shell: `wasmtime-global conformance guest.wasm` (exits 1 if a check fails), and
 //! `wasmtime-global inspect guest.wasm` to list what any guest declares.
+
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod checks;
 mod inspect;
 pub mod profile;
+
+/// The reference guest of the conformance profile, in WebAssembly text (`spec/reference/` in the
+/// repository): the profile written out by hand against the ABI, with no SDK. It passes every
+/// check.
+///
+/// ```
+/// let guest = wasmtime_global_conformance::Guest::new(wasmtime_global_conformance::REFERENCE_WAT.as_bytes())?;
+/// assert!(wasmtime_global_conformance::run(&guest).passed());
+/// # Ok::<(), wasmtime_global_conformance::Error>(())
+/// ```
+pub const REFERENCE_WAT: &str = include_str!("reference.wat");
 
 pub use checks::{CHECKS, Check, Outcome, Report, run};
 pub use inspect::{Inspection, inspect};

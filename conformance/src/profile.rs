@@ -1,4 +1,5 @@
-//! The conformance guest profile (`spec/CONFORMANCE.md`): the exports a guest under test provides
+//! The conformance guest profile ([the conformance
+//! profile](wasmtime_global_abi::spec::conformance)): the exports a guest under test provides
 //! and the globals it declares.
 
 use wasmtime_global::ValueType;

@@ -3,7 +3,7 @@
 
 use wasmtime_global_conformance::{CHECKS, Guest, Outcome, Report, run};
 
-const REFERENCE: &str = include_str!("../../spec/reference/conformance.wat");
+use wasmtime_global_conformance::REFERENCE_WAT as REFERENCE;
 
 /// The report for the reference guest with `from` replaced by `to` (which must occur once).
 fn mutated(from: &str, to: &str) -> Report {

@@ -1,4 +1,4 @@
-//! The raw ABI: the one import (`spec/ABI.md` §7).
+//! The raw ABI: the one import ([the ABI](wasmtime_global_abi::spec) §7).
 
 #[cfg(target_arch = "wasm32")]
 mod imports {

@@ -99,7 +99,7 @@ fn init_header() {
 /// Why a declaration failed, as [`declare`] records it: one word in the global's own static,
 /// so that the declaration returns a plain pointer (nothing goes through the stack, a page a fresh
 /// instance would otherwise make dirty only for this) and a failure is remembered (asking again
-/// does not use up another slot: `spec/ABI.md` §7.4).
+/// does not use up another slot: [the ABI](wasmtime_global_abi::spec) §7.4).
 pub(crate) mod refusal {
     /// Not refused (not yet declared, or declared).
     pub(crate) const NONE: i64 = 0;
@@ -173,9 +173,9 @@ pub(crate) fn declare(
 /// its result: globals read inside `read` are one consistent snapshot, all from before or all
 /// from after any batch the host commits (`Globals::batch`).
 ///
-/// It follows the generation protocol of `spec/ABI.md` §10: the host makes the table's
-/// `generation` odd while it writes and raises it again after. With ordinary memory the host
-/// writes only between calls into the module, so `read` runs once; with shared memory it runs
+/// It follows the generation protocol of [the ABI](wasmtime_global_abi::spec) §10: the host makes
+/// the table's `generation` odd while it writes and raises it again after. With ordinary memory the
+/// host writes only between calls into the module, so `read` runs once; with shared memory it runs
 /// again whenever a write overlapped it. `read` should only read globals: it may run many times.
 pub fn consistent<R>(mut read: impl FnMut() -> R) -> R {
     let generation = generation();

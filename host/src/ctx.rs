@@ -722,8 +722,8 @@ fn add(mut store: impl AsContextMut, memory: Memory, addr: u64, delta: u64) -> O
 ///
 /// Writes only the slots whose names changed: O(changes), not O(declared slots). Each write
 /// also raises the slot's `changes` counter by one, and each table written gets its `generation`
-/// raised by two (`spec/ABI.md` §10). When nothing changed it costs one call of `get` and one
-/// atomic load.
+/// raised by two ([the ABI](wasmtime_global_abi::spec) §10). When nothing changed it costs one call
+/// of `get` and one atomic load.
 ///
 /// # Errors
 ///

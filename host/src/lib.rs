@@ -2,11 +2,11 @@
 //!
 //! The embedder keeps one [`Globals`] registry and calls [`Globals::set`] and [`Globals::del`]
 //! from any thread. Each guest keeps a table of slots in its own linear memory (see
-//! `spec/ABI.md`); when it declares a slot, the `declare` import that [`add_to_linker`] provides
-//! validates the slot and writes the current value into it. After that the host writes new values
-//! straight into the slot, so the guest reads a global with one load and never calls the host:
-//! at once from the setting thread if the guest's memory is shared, otherwise at the store's next
-//! [`sync`].
+//! [the ABI](wasmtime_global_abi::spec)); when it declares a slot, the `declare` import that
+//! [`add_to_linker`] provides validates the slot and writes the current value into it. After that
+//! the host writes new values straight into the slot, so the guest reads a global with one load and
+//! never calls the host: at once from the setting thread if the guest's memory is shared, otherwise
+//! at the store's next [`sync`].
 //!
 //! ```
 //! use wasmtime::{Engine, Linker, Module, Store};
@@ -105,6 +105,81 @@
 //! # Ok::<(), wasmtime::Error>(())
 //! ```
 //!
+//! # With WASI preview 1
+//!
+//! A WASI guest links both sets of imports, each with its part of the store's data. Here a
+//! command's `_start` exits with the value of `MAX_ITEMS`, set before it runs:
+//!
+//! ```
+//! use wasmtime::{Engine, Linker, Module, Store};
+//! use wasmtime_global::{Globals, GlobalsCtx};
+//! use wasmtime_wasi::p1::WasiP1Ctx;
+//!
+//! struct Host {
+//!     wasi: WasiP1Ctx,
+//!     globals: GlobalsCtx,
+//! }
+//!
+//! let engine = Engine::default();
+//! let mut linker: Linker<Host> = Linker::new(&engine);
+//! wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h| &mut h.wasi)?;
+//! wasmtime_global::add_to_linker(&mut linker, |h| &mut h.globals)?;
+//!
+//! let globals = Globals::new();
+//! globals.set_u64("MAX_ITEMS", 7)?;
+//! let host = Host {
+//!     wasi: wasmtime_wasi::WasiCtxBuilder::new().inherit_stderr().build_p1(),
+//!     globals: GlobalsCtx::new(&globals),
+//! };
+//! let mut store = Store::new(&engine, host);
+//! let module = Module::new(&engine, include_str!("doc/exit_code.wat"))?;
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+//! let exit = start.call(&mut store, ()).unwrap_err();
+//! assert_eq!(exit.downcast_ref::<wasmtime_wasi::I32Exit>().map(|e| e.0), Some(7));
+//! # Ok::<(), wasmtime::Error>(())
+//! ```
+//!
+//! # Per-tenant registries
+//!
+//! [`Globals::child`] overlays a registry: a tenant's stores take a [`GlobalsCtx`] of the tenant's
+//! child registry, whose own values win, and whose `del` falls back to the fleet's. A fleet-wide
+//! change reaches every tenant that does not override it.
+//!
+//! ```
+//! use wasmtime::{Engine, Linker, Module, Store};
+//! use wasmtime_global::{Globals, GlobalsCtx};
+//!
+//! let engine = Engine::default();
+//! let mut linker = Linker::new(&engine);
+//! wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+//! let module = Module::new(&engine, include_str!("doc/max_items.wat"))?;
+//!
+//! let fleet = Globals::new();
+//! let (a, b) = (fleet.child(), fleet.child());
+//! fleet.set_u64("MAX_ITEMS", 100)?;
+//! a.set_u64("MAX_ITEMS", 5)?; // tenant a's own limit
+//!
+//! let mut stores = Vec::new();
+//! for tenant in [&a, &b] {
+//!     let mut store = Store::new(&engine, GlobalsCtx::new(tenant));
+//!     let instance = linker.instantiate(&mut store, &module)?;
+//!     let max_items = instance.get_typed_func::<(), i64>(&mut store, "max_items")?;
+//!     stores.push((store, max_items));
+//! }
+//! let mut read = |i: usize| -> wasmtime::Result<i64> {
+//!     let (store, max_items) = &mut stores[i];
+//!     wasmtime_global::sync(&mut *store, |ctx| ctx)?;
+//!     max_items.call(&mut *store, ())
+//! };
+//! assert_eq!((read(0)?, read(1)?), (5, 100));
+//! fleet.set_u64("MAX_ITEMS", 200)?; // reaches b; a keeps its own
+//! assert_eq!((read(0)?, read(1)?), (5, 200));
+//! a.del("MAX_ITEMS")?; // a falls back to the fleet's value
+//! assert_eq!((read(0)?, read(1)?), (200, 200));
+//! # Ok::<(), wasmtime::Error>(())
+//! ```
+//!
 //! # Guests you do not trust
 //!
 //! - [`Limits`], per store ([`GlobalsCtx::with_limits`]): declarations, tables, slots of one name
@@ -113,8 +188,8 @@
 //! - [`Globals::define`]: a name's type, and optionally a default every guest reads while nothing
 //!   is set, fixed by the embedder before guests run, so that no guest declares it first with
 //!   another type.
-//! - [`GlobalsCtx::refusals`]: the declarations refused with `TYPE_MISMATCH`, and why. A guest
-//!   only sees the status (the Rust SDK panics at the global's first read).
+//! - [`GlobalsCtx::refusals`]: the declarations refused with `TYPE_MISMATCH`, and why. A guest only
+//!   sees the status (the Rust SDK panics at the global's first read).
 //! - A set of one name waits for no other name's guests (next section).
 //!
 //! ```
@@ -161,9 +236,9 @@
 //! 1. [`sync`] takes `&mut` of the store, so no wasm of that store runs meanwhile. It loads the
 //!    published version (acquire); if it is the version the store last synced to, it returns.
 //! 2. Otherwise, under the registry's read lock, it reads the names changed since and writes each
-//!    slot that declared one of them with [`wasmtime::Memory::write`], which checks bounds: the value,
-//!    then `changes + 1`, then each written table's `generation + 2`. A batch is applied under one
-//!    write lock, so a sync sees all of it or none.
+//!    slot that declared one of them with [`wasmtime::Memory::write`], which checks bounds: the
+//!    value, then `changes + 1`, then each written table's `generation + 2`. A batch is applied
+//!    under one write lock, so a sync sees all of it or none.
 //! 3. The `declare` import runs inside a guest call, holding the store through its
 //!    [`wasmtime::Caller`], and writes the value with the memory's `&mut [u8]`.
 //!
@@ -185,17 +260,18 @@
 //!    bytes, so a dropped store cannot leave a dangling write) and the validated, 8-aligned
 //!    addresses of the slot's `value` and `changes` and the table's `generation`. It counts the
 //!    declaration under the registry's lock, then records the slot and stores the newest value
-//!    under the table's lock, so no concurrent change is lost. A table is known by
-//!    its memory's base address (a shared memory never moves, and the handle keeps it alive) and
-//!    its own address, in the registry, not per store: instances of several stores that import
-//!    one shared memory share its tables, and each slot is written once per change however many
-//!    stores declared it.
+//!    under the table's lock, so no concurrent change is lost. A table is known by its memory's
+//!    base address (a shared memory never moves, and the handle keeps it alive) and its own
+//!    address, in the registry, not per store: instances of several stores that import one shared
+//!    memory share its tables, and each slot is written once per change however many stores
+//!    declared it.
 //! 2. For each table a change writes, under its lock: store `generation + 1` (relaxed), then a
 //!    release fence, so the odd generation is ordered before the value stores.
 //! 3. Store each value (relaxed), then `changes + 1` (release: a guest that loads the new count
 //!    with acquire also sees the value).
-//! 4. Store `generation + 2` (release: a guest that loads it with acquire sees every value of
-//!    step 3). Guests read values with relaxed atomic loads; `spec/ABI.md` §10.3 gives their side.
+//! 4. Store `generation + 2` (release: a guest that loads it with acquire sees every value of step
+//!    3). Guests read values with relaxed atomic loads; [the ABI](wasmtime_global_abi::spec) §10.3
+//!    gives their side.
 //!
 //! All of this crate's `unsafe` code is in the `shared` module: it turns a validated, in-bounds,
 //! aligned address of a shared memory into an `AtomicU64`/`AtomicU8`, as wasmtime documents for
@@ -208,9 +284,16 @@
 //! [reset](GlobalsCtx::reset) before it serves another store: wasmtime offers no way to tell
 //! which store a handle belongs to without panicking, so a ctx that still names another store's
 //! memories panics inside wasmtime at its next declaration or sync.
+// docs.rs (nightly) marks what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(unsafe_code)]
+
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod ctx;
 mod error;

@@ -23,9 +23,9 @@ use wasmtime_global_abi::{ValueType, check_name, fnv1a64};
 /// # Types
 ///
 /// A name's type is fixed by the first instance that declares it, for as long as any instance
-/// that declared it is alive. The typed setters ([`set_bool`](Globals::set_bool) and so on) refuse a
-/// value of another type with [`Error::TypeMismatch`]; [`set`](Globals::set) writes untyped bits, as
-/// wazero-global's `Set` does, and is accepted for any type.
+/// that declared it is alive. The typed setters ([`set_bool`](Globals::set_bool) and so on) refuse
+/// a value of another type with [`Error::TypeMismatch`]; [`set`](Globals::set) writes untyped bits,
+/// as wazero-global's `Set` does, and is accepted for any type.
 ///
 /// # Examples
 ///
@@ -519,7 +519,8 @@ impl SharedTable {
     }
 
     /// Writes `changes` into every slot of their names, inside one odd generation
-    /// (`spec/ABI.md` §10); a slot that already holds a newer change of its name is left as it is.
+    /// ([the ABI](wasmtime_global_abi::spec) §10); a slot that already holds a newer change of its
+    /// name is left as it is.
     fn write(&self, changes: &[Change]) {
         let mut table = self.lock();
         let mut start = None;
@@ -697,8 +698,8 @@ impl Batch<'_> {
     }
 
     /// Applies every change, in order, as one: a sync writes all or none of them, and a guest
-    /// that reads a shared memory's table with the generation protocol (`spec/ABI.md` §10) sees
-    /// all or none.
+    /// that reads a shared memory's table with the generation protocol ([the
+    /// ABI](wasmtime_global_abi::spec) §10) sees all or none.
     ///
     /// # Errors
     ///
@@ -1359,8 +1360,8 @@ impl Globals {
 
     /// Records a declaration of a slot in a shared memory and writes the slot's current value.
     /// The slot is one slot however many stores declare it, and its table one table, so a set
-    /// writes it once, inside one odd generation of its table (`spec/ABI.md` §10.3). Returns the
-    /// name's key, or `Err` with the type the name is fixed to.
+    /// writes it once, inside one odd generation of its table ([the ABI](wasmtime_global_abi::spec)
+    /// §10.3). Returns the name's key, or `Err` with the type the name is fixed to.
     ///
     /// The registry's lock is held only to count the declaration; the slot is recorded and
     /// written under its table's lock, as sets write it.

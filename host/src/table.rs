@@ -36,15 +36,15 @@ pub struct ValidSlot {
 
 impl ValidSlot {
     /// Whether this slot declares what an earlier declaration of its slot did: a slot declared
-    /// again must not change (`spec/ABI.md` §7.3). The hashes are not compared: a valid slot's
-    /// hash is its name's.
+    /// again must not change ([the ABI](wasmtime_global_abi::spec) §7.3). The hashes are not
+    /// compared: a valid slot's hash is its name's.
     pub(crate) fn declares(&self, name: &str, ty: ValueType, default: u64) -> bool {
         *self.name == *name && self.ty == ty && self.default == default
     }
 }
 
-/// A valid name (`spec/ABI.md` §5), copied out of guest memory into a buffer of its own: a
-/// declaration allocates nothing for it. Dereferences to `str`.
+/// A valid name ([the ABI](wasmtime_global_abi::spec) §5), copied out of guest memory into a buffer
+/// of its own: a declaration allocates nothing for it. Dereferences to `str`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SlotName {
     len: u8,

@@ -1,23 +1,24 @@
 //! A mirror of an etcd v3 key prefix in a registry (feature `etcd`).
 //!
 //! Every key under the prefix is a global: its name is the key without the prefix, its value the
-//! value text of `spec/VALUES.md` (`true`, `100`, `0.25`, `1m30s`). [`EtcdMirror::start`] lists
-//! the prefix, applies it as one batch, then watches the prefix from the list's revision + 1 and
-//! applies **every etcd revision as one batch**: the keys of one transaction reach guests
-//! together, never half of them (`Globals::batch`). Events are grouped by their `mod_revision`,
-//! not by watch response, since one response may carry many revisions.
+//! value text of [the value spec](crate::spec) (`true`, `100`, `0.25`, `1m30s`).
+//! [`EtcdMirror::start`] lists the prefix, applies it as one batch, then watches the prefix from
+//! the list's revision + 1 and applies **every etcd revision as one batch**: the keys of one
+//! transaction reach guests together, never half of them (`Globals::batch`). Events are grouped by
+//! their `mod_revision`, not by watch response, since one response may carry many revisions.
 //!
 //! Failures it survives, each tested against a real etcd:
-//! - **A lost connection** (etcd killed and restarted, the connection cut): it reconnects, with
-//!   a backoff from 50 ms to 1 s (each wait jittered to between half and all of it), and watches again from the last applied revision + 1, which
-//!   delivers every write made meanwhile, each once.
+//! - **A lost connection** (etcd killed and restarted, the connection cut): it reconnects, with a
+//!   backoff from 50 ms to 1 s (each wait jittered to between half and all of it), and watches
+//!   again from the last applied revision + 1, which delivers every write made meanwhile, each
+//!   once.
 //! - **A silent network**: it asks etcd for a progress report every `keepalive` interval (and
-//!   HTTP/2 pings at the same interval); with no answer within the timeout it drops the
-//!   connection and reconnects.
+//!   HTTP/2 pings at the same interval); with no answer within the timeout it drops the connection
+//!   and reconnects.
 //! - **A compacted revision**: when etcd has compacted the revision it would resume from, it lists
 //!   the prefix again and applies the difference as one batch (keys that vanished are deleted).
-//! - **A large catch-up**: responses up to `max_message_bytes` (64 MiB by default; the client's
-//!   own default of 4 MiB fails on every retry once exceeded).
+//! - **A large catch-up**: responses up to `max_message_bytes` (64 MiB by default; the client's own
+//!   default of 4 MiB fails on every retry once exceeded).
 //!
 //! A key whose value does not parse, or is not of the type its name has, is left out of its
 //! batch: its last good value stays in force (or none), it is listed in

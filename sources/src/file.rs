@@ -11,8 +11,8 @@
 //! ```
 //!
 //! Every key is a global's name (keys of a table are joined to it with `.`), and every value is
-//! a bool, an integer, a float or a string of the value syntax of `spec/VALUES.md` (a duration
-//! such as `"1m30s"`, or an integer too large for TOML such as `"18446744073709551615"`).
+//! a bool, an integer, a float or a string of the value syntax of [the value spec](crate::spec) (a
+//! duration such as `"1m30s"`, or an integer too large for TOML such as `"18446744073709551615"`).
 //!
 //! [`WatchedFile::start`] loads the file, applies it to a registry, and watches the file's
 //! directory, not the file: an editor or deploy tool that writes a new file and renames it over

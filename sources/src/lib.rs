@@ -1,17 +1,27 @@
 //! Values for [`wasmtime_global::Globals`] from where users keep them.
 //!
-//! - [`file`]: a TOML file of globals, loaded at start and watched; every new version of the
-//!   file is applied as one [batch](wasmtime_global::Globals::batch).
-//! - `etcd` (feature `etcd`): a mirror of an etcd v3 key prefix; every etcd revision is applied
-//!   as one batch.
+//! - `file` (feature `file`, on by default): a TOML file of globals, loaded at start and watched;
+//!   every new version of the file is applied as one [batch](wasmtime_global::Globals::batch).
+//! - `etcd` (feature `etcd`): a mirror of an etcd v3 key prefix; every etcd revision is applied as
+//!   one batch.
 //!
-//! Both write values in one syntax, [`Literal`] (`spec/VALUES.md`), and both feed any registry,
-//! so a fleet-wide source can feed a parent registry and a tenant's own source its child.
+//! Both write values in one syntax, [`Literal`], specified in [`spec`] (`spec/VALUES.md` in the
+//! repository), and both feed any registry, so a fleet-wide source can feed a parent registry
+//! and a tenant's own source its child.
+// docs.rs (nightly) marks what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod apply;
+#[doc = include_str!("../VALUES.md")]
+pub mod spec {}
 #[cfg(feature = "etcd")]
 pub mod etcd;
 #[cfg(feature = "file")]

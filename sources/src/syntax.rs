@@ -1,5 +1,5 @@
-//! The value syntax every source shares (`spec/VALUES.md`): how text, or a TOML value, becomes a
-//! [`Value`] for a name of a known type or of none yet.
+//! The value syntax every source shares ([the value spec](crate::spec)): how text, or a TOML value,
+//! becomes a [`Value`] for a name of a known type or of none yet.
 
 use wasmtime_global::{Globals, Value, ValueType};
 
@@ -66,7 +66,7 @@ impl std::fmt::Display for Literal {
 }
 
 impl Literal {
-    /// Parses value text (`spec/VALUES.md` §2). White space around it is ignored.
+    /// Parses value text ([the value spec](crate::spec) §2). White space around it is ignored.
     ///
     /// ```
     /// use wasmtime_global_sources::Literal;
@@ -124,7 +124,7 @@ impl Literal {
     }
 
     /// The value to set for a name of type `ty`, or of no known type (`None`), following the
-    /// table of `spec/VALUES.md` §3.
+    /// table of [the value spec](crate::spec) §3.
     ///
     /// ```
     /// use wasmtime_global::{Value, ValueType};

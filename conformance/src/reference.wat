@@ -1,0 +1,1 @@
+../../spec/reference/conformance.wat
