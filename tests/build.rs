@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
+#[path = "src/readme.rs"]
+mod readme;
+
 const GUESTS: &[&str] = &[
     "scenario",
     "demo",
@@ -69,6 +72,21 @@ fn main() {
         &out.join("guests-c"),
     );
     build_go(root, &out.join("guests-go"));
+    readme_blocks(root, &out.join("readme"));
+}
+
+/// Writes each Rust block of the README that embeds the host to `readme/rust_<i>.rs`, as one
+/// block expression, for `tests/all/readme.rs` to `include!` where the variables it uses are
+/// defined.
+fn readme_blocks(root: &Path, out: &Path) {
+    let path = root.join("README.md");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = fs::read_to_string(&path).expect("the README is readable");
+    fs::create_dir_all(out).expect("OUT_DIR is writable");
+    for (i, block) in readme::host_blocks(&text).iter().enumerate() {
+        let code = format!("// README.md, line {}\n{{\n{}}}\n", block.line, block.code);
+        fs::write(out.join(format!("rust_{i}.rs")), code).expect("OUT_DIR is writable");
+    }
 }
 
 /// The Go guests in `guests/go/`, each a main package.

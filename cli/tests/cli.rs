@@ -210,3 +210,35 @@ fn inspect_of_a_guest_with_an_unknown_export_to_call_fails() {
         "error: the guest has no export \"no_such_export\" to call\n"
     );
 }
+
+/// The README's `inspect` output (a `text` block, some lines cut) is what the command prints
+/// for the reference guest: each of its lines, in order. Skipped in a package, which has no
+/// README.
+#[test]
+fn the_readme_inspect_output_is_what_inspect_prints() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let Ok(readme) = std::fs::read_to_string(format!("{root}/README.md")) else {
+        return eprintln!("skipped: no README (a packaged crate)");
+    };
+    let block = readme
+        .split("```text\n$ wasmtime-global ")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the README shows inspect's output");
+    let mut lines = block.lines();
+    let command: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmtime-global"))
+        .args(&command)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed = stdout(&out);
+    let mut rest = printed.lines();
+    for line in lines {
+        assert!(
+            rest.any(|l| l == line),
+            "inspect does not print, in the README's order: {line:?}\n{printed}"
+        );
+    }
+}

@@ -165,3 +165,56 @@ fn dirs_and_environment_reach_the_guest_as_in_wasmtime_run() {
     let output = run(&["--env", "A", wasi]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
+
+/// The README's line of the command `cargo run … -- run …`, split into the command's arguments
+/// (after `--`); `None` in a package, which has no README.
+fn readme_run_arguments() -> Option<Vec<String>> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+    let line = readme
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("cargo run --locked -p wasmtime-global-cli -- run "))?
+        .to_owned();
+    Some(
+        line.split_once(" -- ")?
+            .1
+            .split_whitespace()
+            .skip(1)
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The README's `run` command, with its file, etcd and guest made real: the file's value
+/// reaches the guest (a command that exits with it).
+#[test]
+fn the_readme_run_command_runs() {
+    let Some(args) = readme_run_arguments() else {
+        return eprintln!("skipped: no README (a packaged crate)");
+    };
+    let etcd = match Etcd::start() {
+        Ok(etcd) => etcd,
+        Err(why) => return eprintln!("skipped: {why}"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(dir.path(), "TEST_UINT64 = 3\n");
+    let endpoint = etcd.endpoint();
+    let real: Vec<&str> = args
+        .iter()
+        .map(|arg| match arg.as_str() {
+            "globals.toml" => path.to_str().unwrap(),
+            "http://10.0.0.1:2379" => endpoint.as_str(),
+            "guest.wasm" => GUEST,
+            other => other,
+        })
+        .collect();
+    assert_eq!(
+        real.iter()
+            .filter(|a| args.contains(&a.to_string()))
+            .count(),
+        args.len() - 3,
+        "the README's command changed: {args:?}"
+    );
+    let output = run(&real);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+}

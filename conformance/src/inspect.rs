@@ -2,7 +2,7 @@
 
 use crate::{Error, Guest};
 use std::fmt;
-use wasmtime_global::{Declaration, Globals, Value};
+use wasmtime_global::{Declaration, Globals, Refusal, Snapshot, Value};
 
 /// What a guest declared during its initialisation.
 #[derive(Debug)]
@@ -13,6 +13,11 @@ pub struct Inspection {
     pub globals: Vec<(Declaration, Value)>,
     /// Whether the guest's memory is shared.
     pub shared_memory: bool,
+    /// The declarations the host refused, and why.
+    pub refusals: Vec<Refusal>,
+    /// The registry as an operator sees it ([`Globals::snapshot`]), with the guest's store still
+    /// alive.
+    pub registry: Snapshot,
 }
 
 /// Instantiates `guest` (with WASI preview 1 if it imports it), runs its initialisation and lists
@@ -45,6 +50,8 @@ pub fn inspect(guest: &Guest, globals: &Globals, calls: &[&str]) -> Result<Inspe
         source,
     })?;
     let declarations = running.store.data().globals.declarations();
+    let refusals = running.store.data().globals.refusals();
+    let registry = globals.snapshot();
     let mut out = Vec::new();
     for d in declarations {
         let value_addr = u64::from(d.table_addr)
@@ -59,6 +66,8 @@ pub fn inspect(guest: &Guest, globals: &Globals, calls: &[&str]) -> Result<Inspe
         called,
         globals: out,
         shared_memory: guest.shared_memory(),
+        refusals,
+        registry,
     })
 }
 
@@ -76,9 +85,16 @@ impl fmt::Display for Inspection {
         };
         writeln!(f, "memory: {memory}; called: {called}")?;
         writeln!(f, "{} globals declared", self.globals.len())?;
-        if self.globals.is_empty() {
-            return Ok(());
+        if !self.globals.is_empty() {
+            self.slots(f)?;
         }
+        self.rest(f)
+    }
+}
+
+impl Inspection {
+    /// The declared slots, as a table.
+    fn slots(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "{:>6}  {:<32} {:<9} {:<24} value",
@@ -93,6 +109,49 @@ impl fmt::Display for Inspection {
                 d.ty.name(),
                 show(d.default),
                 show(*value)
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The refusals and the registry.
+    fn rest(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.refusals {
+            let by = if r.defined {
+                "the embedder"
+            } else {
+                "another declaration or a typed set"
+            };
+            writeln!(
+                f,
+                "refused: slot {} {} declared {}, fixed to {} by {by}",
+                r.index,
+                r.name,
+                r.declared.name(),
+                r.fixed.name()
+            )?;
+        }
+        let c = &self.registry.counters;
+        writeln!(
+            f,
+            "registry: {} sets, {} syncs, {} declarations, {} refusals, {} traps",
+            c.sets, c.syncs, c.declarations, c.refusals, c.traps
+        )?;
+        writeln!(
+            f,
+            "{:<32} {:<9} {:>12} {:>6}  value",
+            "name", "declared", "declarations", "stores"
+        )?;
+        for n in &self.registry.names {
+            writeln!(
+                f,
+                "{:<32} {:<9} {:>12} {:>6}  {}",
+                n.name,
+                n.declared_type.map_or("-", |t| t.name()),
+                n.declarations,
+                n.stores,
+                n.value
+                    .map_or_else(|| "(guests' defaults)".to_owned(), show)
             )?;
         }
         Ok(())

@@ -1,10 +1,12 @@
 //! [`GlobalsCtx`]: what one store knows of the globals its instances declared, and [`sync`].
 
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
-use crate::registry::{SharedDeclaration, TableKey};
+use crate::registry::{PtrHasher, Release, SharedDeclaration, TableKey};
+use crate::snapshot::Tally;
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Globals, Limit, Limits, Result, Value};
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{AsContextMut, Memory, SharedMemory};
@@ -63,6 +65,20 @@ pub struct GlobalsCtx {
     declared: u32,
     /// What the declarations are charged against [`Limits::host_bytes`].
     host_bytes: u64,
+    /// How many of this store's slots declare each name, by the address of the registry's key
+    /// for the name (which the slots hold, so it stays the name's): a name's first slot joins
+    /// the store to the name's stores, its last leaves them.
+    names: HashMap<usize, u32, BuildHasherDefault<PtrHasher>>,
+    /// Declarations not yet added to the registry's counters (they are at the next sync, or at
+    /// release), so that counting costs a declaration no shared write.
+    uncounted: u64,
+    /// The embedder's name for this store, carried into declarations, refusals and events.
+    label: Option<Arc<str>>,
+}
+
+/// The key of `name` in [`GlobalsCtx::names`].
+fn name_key(name: &Arc<str>) -> usize {
+    Arc::as_ptr(name).cast::<u8>() as usize
 }
 
 /// A memory that holds a table.
@@ -187,6 +203,8 @@ pub struct Declaration {
     /// Whether the slot is in a shared memory (written at every change) rather than an ordinary
     /// one (written by [`sync`]).
     pub shared: bool,
+    /// The store's label ([`GlobalsCtx::with_label`]).
+    pub label: Option<Arc<str>>,
 }
 
 /// A declaration the host refused with `TYPE_MISMATCH` because its name is fixed to another type,
@@ -209,6 +227,8 @@ pub struct Refusal {
     /// Whether the embedder fixed it ([`Globals::define`]); if not, a live declaration by another
     /// guest, or a typed value set, did.
     pub defined: bool,
+    /// The store's label ([`GlobalsCtx::with_label`]).
+    pub label: Option<Arc<str>>,
 }
 
 /// How many [`Refusal`]s a ctx keeps: the most recent.
@@ -248,7 +268,60 @@ impl GlobalsCtx {
             refusals: VecDeque::new(),
             declared: 0,
             host_bytes: 0,
+            names: HashMap::default(),
+            uncounted: 0,
+            label: None,
         }
+    }
+
+    /// Names this store, for operators: a tenant, a request id. The label is carried into
+    /// [`Declaration`], [`Refusal`] and this store's `tracing` events (field `label`).
+    ///
+    /// ```
+    /// # let globals = wasmtime_global::Globals::new();
+    /// let ctx = wasmtime_global::GlobalsCtx::new(&globals).with_label("tenant-42");
+    /// assert_eq!(ctx.label(), Some("tenant-42"));
+    /// ```
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<Arc<str>>) -> GlobalsCtx {
+        self.set_label(label);
+        self
+    }
+
+    /// Changes this store's label (see [`with_label`](GlobalsCtx::with_label)): a pooled store
+    /// reused for another request, say.
+    pub fn set_label(&mut self, label: impl Into<Arc<str>>) {
+        self.label = Some(label.into());
+    }
+
+    /// This store's label, if it has one.
+    #[must_use]
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    /// The label as a `tracing` field value.
+    fn label_field(&self) -> &str {
+        self.label.as_deref().unwrap_or("")
+    }
+
+    /// Adds this store's uncounted declarations to the registry's counters.
+    fn count_declarations(&mut self) {
+        Tally::add(&self.globals.tally().declarations, self.uncounted);
+        self.uncounted = 0;
+    }
+
+    /// Counts a trap of this store's guest by a declaration, with a warning naming the error.
+    pub(crate) fn trapped(&self, table_addr: u32, index: u32, error: &Error) {
+        Tally::add(&self.globals.tally().traps, 1);
+        tracing::warn!(
+            target: "wasmtime_global::declare",
+            label = self.label_field(),
+            table = table_addr,
+            index,
+            error = %error,
+            "a declaration trapped the guest"
+        );
     }
 
     /// The most recent declarations the host refused with `TYPE_MISMATCH` (up to 16, oldest
@@ -297,6 +370,7 @@ impl GlobalsCtx {
                 ty: d.ty,
                 default: Value::from_bits(d.ty, d.default),
                 shared: table.shared.is_some(),
+                label: self.label.clone(),
             }));
         }
         all
@@ -319,14 +393,28 @@ impl GlobalsCtx {
     }
 
     fn release(&mut self) {
-        let names = self.tables.iter().flat_map(|t| {
+        self.count_declarations();
+        let GlobalsCtx {
+            globals,
+            id,
+            tables,
+            names,
+            ..
+        } = self;
+        let releases = tables.iter().flat_map(|t| {
             let shared = t.shared;
-            t.slots
-                .iter()
-                .map(move |(index, d)| (&*d.name, shared.map(|key| (key, index))))
+            t.slots.iter().map(move |(index, d)| (index, d, shared))
         });
-        let shared = self.tables.iter().any(|t| t.shared.is_some());
-        self.globals.undeclare(self.id, shared, names);
+        let releases = releases.map(|(index, d, shared)| -> Release<'_> {
+            (
+                &*d.name,
+                shared.map(|key| (key, index)),
+                leave(names, &d.name),
+            )
+        });
+        let shared = tables.iter().any(|t| t.shared.is_some());
+        globals.undeclare(*id, shared, releases);
+        names.clear();
     }
 
     pub(crate) fn count_declare_call(&mut self) {
@@ -462,17 +550,45 @@ impl GlobalsCtx {
     /// the type `fixed`.
     fn refuse(&mut self, table: usize, slot: &ValidSlot, fixed: ValueType) {
         self.stats.refusals += 1;
+        Tally::add(&self.globals.tally().refusals, 1);
         if self.refusals.len() == REFUSALS_KEPT {
             self.refusals.pop_front();
         }
-        self.refusals.push_back(Refusal {
+        let refusal = Refusal {
             table_addr: self.tables[table].addr,
             index: slot.index,
             name: slot.name.to_string(),
             declared: slot.ty,
             fixed,
             defined: self.globals.definition(&slot.name).is_some(),
-        });
+            label: self.label.clone(),
+        };
+        tracing::warn!(
+            target: "wasmtime_global::declare",
+            label = self.label_field(),
+            name = refusal.name,
+            declared = ?refusal.declared,
+            fixed = ?refusal.fixed,
+            defined = refusal.defined,
+            table = refusal.table_addr,
+            index = refusal.index,
+            "declaration refused: TYPE_MISMATCH"
+        );
+        self.refusals.push_back(refusal);
+    }
+
+    /// A debug event for an accepted declaration.
+    fn declared_event(&self, table: usize, slot: &ValidSlot) {
+        tracing::debug!(
+            target: "wasmtime_global::declare",
+            label = self.label_field(),
+            name = &*slot.name,
+            ty = ?slot.ty,
+            table = self.tables[table].addr,
+            index = slot.index,
+            shared = self.tables[table].shared.is_some(),
+            "declared"
+        );
     }
 
     fn refund(&mut self, bytes: u64) {
@@ -527,6 +643,7 @@ impl GlobalsCtx {
 
     fn record(&mut self, table: usize, name: Arc<str>, slot: &ValidSlot, written_at: u64) {
         self.declared += 1;
+        self.uncounted += 1;
         let t = &mut self.tables[table];
         t.count += 1;
         if let Some(per_name) = &mut t.per_name {
@@ -566,7 +683,9 @@ impl GlobalsCtx {
             return Ok(Status::Ok);
         }
         let charged = self.admit(table, slot)?;
-        let (name, value, version) = match self.globals.declare(&slot.name, slot.ty) {
+        let names = &mut self.names;
+        let joined = |key: &Arc<str>| join(names, key);
+        let (name, value, version) = match self.globals.declare(&slot.name, slot.ty, joined) {
             Ok(declared) => declared,
             Err(fixed) => {
                 self.refund(charged);
@@ -577,7 +696,9 @@ impl GlobalsCtx {
         let bits = value.map_or(slot.default, Value::to_bits);
         if let Err(e) = write_value(data, slot, bits) {
             self.refund(charged);
-            self.globals.undeclare(self.id, false, [(&*name, None)]);
+            let leaves = leave(&mut self.names, &name);
+            self.globals
+                .undeclare(self.id, false, [(&*name, None, leaves)]);
             return Err(e);
         }
         self.unindexed.push(SlotRef {
@@ -585,6 +706,7 @@ impl GlobalsCtx {
             index: slot.index,
         });
         self.record(table, name, slot, version);
+        self.declared_event(table, slot);
         Ok(Status::Ok)
     }
 
@@ -620,7 +742,20 @@ impl GlobalsCtx {
             slot,
             again: redeclared,
         };
-        let name = match self.globals.declare_shared(declaration) {
+        let names = &mut self.names;
+        let mut joined = None;
+        let join_once = |key: &Arc<str>| {
+            joined = Some(Arc::clone(key));
+            join(names, key)
+        };
+        let outcome = self.globals.declare_shared(declaration, join_once);
+        if outcome.is_err()
+            && let Some(key) = joined
+        {
+            // The registry counted the store out again.
+            leave(&mut self.names, &key);
+        }
+        let name = match outcome {
             Ok(Ok(name)) => name,
             Ok(Err(fixed)) => {
                 self.refund(charged);
@@ -634,6 +769,7 @@ impl GlobalsCtx {
         };
         if !redeclared {
             self.record(table, name, slot, 0);
+            self.declared_event(table, slot);
         }
         Ok(Status::Ok)
     }
@@ -681,6 +817,28 @@ impl GlobalsCtx {
     fn generation_addr(&self, table: usize) -> u64 {
         u64::from(self.tables[table].addr) + GENERATION_OFFSET
     }
+}
+
+/// Counts one of a store's slots of `name` less in `names`; returns whether it was the last.
+fn leave(names: &mut HashMap<usize, u32, BuildHasherDefault<PtrHasher>>, name: &Arc<str>) -> bool {
+    let key = name_key(name);
+    match names.get_mut(&key) {
+        Some(1) | None => {
+            names.remove(&key);
+            true
+        }
+        Some(n) => {
+            *n -= 1;
+            false
+        }
+    }
+}
+
+/// Counts one more of a store's slots of `name` in `names`; returns whether it is the first.
+fn join(names: &mut HashMap<usize, u32, BuildHasherDefault<PtrHasher>>, name: &Arc<str>) -> bool {
+    let n = names.entry(name_key(name)).or_insert(0);
+    *n += 1;
+    *n == 1
 }
 
 impl Drop for GlobalsCtx {
@@ -753,6 +911,9 @@ pub fn sync<T: 'static>(
     let mut cx = store.as_context_mut();
     let ctx = get(cx.data_mut());
     ctx.stats.syncs += 1;
+    if ctx.uncounted > 0 {
+        ctx.count_declarations();
+    }
     if !ctx.plan() {
         return Ok(0);
     }
@@ -790,5 +951,13 @@ pub fn sync<T: 'static>(
     let ctx = get(cx.data_mut());
     ctx.stats.writes += written as u64;
     ctx.writes = writes;
+    Tally::add(&ctx.globals.tally().syncs, 1);
+    tracing::trace!(
+        target: "wasmtime_global::sync",
+        label = ctx.label_field(),
+        written,
+        tables = tables.len(),
+        "synced"
+    );
     result.map(|()| written)
 }

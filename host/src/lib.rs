@@ -306,6 +306,7 @@ mod registry;
     reason = "shared memories are only accessible through raw atomics"
 )]
 mod shared;
+mod snapshot;
 pub mod table;
 mod value;
 
@@ -321,6 +322,7 @@ pub use hook::{MAX_EPOCH_TICKS, sync_on_epoch};
 pub use limits::{Limit, Limits};
 pub use linker::add_to_linker;
 pub use registry::{Batch, Definition, Globals};
+pub use snapshot::{Counters, NameState, Snapshot};
 pub use value::Value;
 pub use wasmtime_global_abi as abi;
 pub use wasmtime_global_abi::ValueType;

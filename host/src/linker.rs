@@ -51,7 +51,14 @@ pub fn add_to_linker<T: 'static>(
         DECLARE_IMPORT,
         move |mut caller: Caller<'_, T>, table: i32, index: i32| -> wasmtime::Result<i32> {
             get(caller.data_mut()).count_declare_call();
-            Ok(declare(&mut caller, get, table as u32, index as u32)?.code())
+            let (table, index) = (table as u32, index as u32);
+            match declare(&mut caller, get, table, index) {
+                Ok(status) => Ok(status.code()),
+                Err(e) => {
+                    get(caller.data_mut()).trapped(table, index, &e);
+                    Err(e.into())
+                }
+            }
         },
     )?;
     Ok(())
@@ -65,7 +72,7 @@ fn declare<T: 'static>(
     get: impl Fn(&mut T) -> &mut GlobalsCtx,
     table_addr: u32,
     index: u32,
-) -> wasmtime::Result<Status> {
+) -> crate::Result<Status> {
     match caller.get_export(MEMORY_EXPORT) {
         Some(Extern::Memory(memory)) => {
             let base = memory.data_ptr(&*caller) as usize;
@@ -73,7 +80,7 @@ fn declare<T: 'static>(
             let (data, state) = memory.data_and_store_mut(&mut *caller);
             let header = table::read_header(&*data, table_addr)?;
             let slot = table::read_slot(&*data, table_addr, &header, index)?;
-            Ok(get(state).declare(known, table_addr, &slot, data)?)
+            get(state).declare(known, table_addr, &slot, data)
         }
         Some(Extern::SharedMemory(memory)) => {
             let view = SharedBytes::new(&memory);
@@ -82,9 +89,9 @@ fn declare<T: 'static>(
             let base = memory.data().as_ptr() as usize;
             let known = find(caller, &get, base).ok_or((memory, base));
             let ctx = get(caller.data_mut());
-            Ok(ctx.declare_shared(known, table_addr, &slot)?)
+            ctx.declare_shared(known, table_addr, &slot)
         }
-        _ => Err(Error::NoMemory.into()),
+        _ => Err(Error::NoMemory),
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Globals`]: the one registry an embedder shares across every store and thread.
 
 use crate::shared::SharedWord;
+use crate::snapshot::{NameState, Snapshot, Tally};
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Result, Value};
 use parking_lot::{
@@ -55,6 +56,8 @@ struct Inner {
     state: Arc<RwLock<State>>,
     /// The registry this one overlays, if any.
     parent: Option<Globals>,
+    /// What [`Globals::snapshot`] counts.
+    pub(crate) tally: Tally,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +85,10 @@ struct State {
     children: Vec<Weak<Inner>>,
 }
 
+/// A declaration to release: its name, its slot if in a shared table, and whether it is the
+/// store's last of the name (the store leaves the name's [`stores`](NameState::stores)).
+pub(crate) type Release<'a> = (&'a str, Option<(TableKey, u32)>, bool);
+
 /// A table in a shared memory: the memory's base address and the table's address in it. A shared
 /// memory never moves, and the registry keeps every memory in this map alive (its
 /// [`SharedTable`] holds a handle), so no other memory can take the same base address meanwhile.
@@ -96,6 +103,8 @@ struct Entry {
     /// parent's, or its defined default.
     inherited: Option<Value>,
     declared: Declarations,
+    /// How many stores hold at least one of the declarations `declared` counts.
+    stores: AtomicU64,
     /// The version of the name's last change while declared; 0 for none (versions start at 1).
     changed_at: u64,
     /// The shared tables that hold slots of this name, written at every change.
@@ -195,6 +204,14 @@ enum SharedWrites {
 }
 
 impl SharedWrites {
+    /// How many shared tables these writes reach.
+    fn tables(&self) -> usize {
+        match self {
+            SharedWrites::Name(tables, _) => tables.len(),
+            SharedWrites::Grouped(groups) => groups.len(),
+        }
+    }
+
     fn apply(&self) {
         match self {
             SharedWrites::Name(tables, change) => {
@@ -259,6 +276,10 @@ impl Declarations {
 
     fn any(&self) -> bool {
         self.0.load(Ordering::Acquire) & COUNT != 0
+    }
+
+    fn count(&self) -> u64 {
+        self.0.load(Ordering::Acquire) & COUNT
     }
 
     /// Counts one more declaration as `ty`, unless the name is declared with another type or,
@@ -449,7 +470,7 @@ impl std::borrow::Borrow<usize> for NameKey {
 
 /// Hashes one address: a multiply, as the keys are addresses the host chose, not input.
 #[derive(Default)]
-struct PtrHasher(u64);
+pub(crate) struct PtrHasher(u64);
 
 impl std::hash::Hasher for PtrHasher {
     fn finish(&self) -> u64 {
@@ -717,9 +738,24 @@ impl Entry {
             value: None,
             inherited: None,
             declared: Declarations::default(),
+            stores: AtomicU64::new(0),
             changed_at: 0,
             shared: NameTables::default(),
             defined: None,
+        }
+    }
+
+    /// Counts the declaring store among the name's stores if `join` says it is its first.
+    fn join(&self, join: impl FnOnce(&Arc<str>) -> bool) {
+        if join(&self.key) {
+            self.stores.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a store less, if `leaves` (it released its last declaration of the name).
+    fn leave(&self, leaves: bool) {
+        if leaves {
+            self.stores.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -909,14 +945,15 @@ impl State {
     /// whether it is time to sweep.
     fn undeclare_shared<'a>(
         &mut self,
-        names: impl Iterator<Item = (&'a str, Option<(TableKey, u32)>)>,
+        names: impl Iterator<Item = Release<'a>>,
         tables: &mut ByTable<u32>,
     ) -> bool {
         let mut sweep = false;
-        for (name, slot) in names {
+        for (name, slot, leaves) in names {
             let Some(entry) = self.entries.get_mut(name) else {
                 continue;
             };
+            entry.leave(leaves);
             let last = entry.declared.remove();
             if let Some((key, index)) = slot
                 && let Some(table) = self.shared_tables.get(&key).and_then(Weak::upgrade)
@@ -1097,9 +1134,20 @@ impl Globals {
         self.publish(&state);
         // Fair: a thread that sets in a loop cannot keep others from the lock.
         RwLockWriteGuard::unlock_fair(state);
+        let children = below.len();
         for node in below {
             ArcRwLockWriteGuard::unlock_fair(node.state);
         }
+        Tally::add(&self.inner.tally.sets, 1);
+        tracing::trace!(
+            target: "wasmtime_global::set",
+            names = ops.len(),
+            changed = changed.len(),
+            children,
+            shared_tables = writes.tables()
+                + below_writes.iter().map(SharedWrites::tables).sum::<usize>(),
+            "applied"
+        );
         // Outside the registries' locks: a set waits only for the tables its own names are in.
         writes.apply();
         below_writes.iter().for_each(SharedWrites::apply);
@@ -1167,6 +1215,52 @@ impl Globals {
     #[must_use]
     pub fn get(&self, name: &str) -> Option<Value> {
         self.read().entries.get(name).and_then(|e| e.value)
+    }
+
+    /// What an operator sees: every name this registry knows (with a value, a definition, or a
+    /// live declaration), what its guests read, its declared type, and how many declarations
+    /// and stores hold it; and counters of what happened since the registry was made.
+    ///
+    /// ```
+    /// use wasmtime_global::{Globals, Value};
+    ///
+    /// let globals = Globals::new();
+    /// globals.set_u64("MAX_ITEMS", 100)?;
+    /// let snapshot = globals.snapshot();
+    /// let max_items = &snapshot.names[0];
+    /// assert_eq!((max_items.name.as_str(), max_items.value), ("MAX_ITEMS", Some(Value::U64(100))));
+    /// assert_eq!((max_items.declarations, max_items.stores), (0, 0)); // no guest declared it
+    /// assert_eq!(snapshot.counters.sets, 1);
+    /// # Ok::<(), wasmtime_global::Error>(())
+    /// ```
+    #[must_use]
+    pub fn snapshot(&self) -> Snapshot {
+        let state = self.read();
+        let mut names: Vec<NameState> = state
+            .entries
+            .values()
+            .filter(|e| e.held() || e.declared.any())
+            .map(|e| NameState {
+                name: e.key.to_string(),
+                value: e.current(),
+                set: e.value,
+                definition: e.defined.as_deref().copied(),
+                declared_type: e.declared.ty(),
+                declarations: e.declared.count(),
+                stores: e.stores.load(Ordering::Relaxed),
+            })
+            .collect();
+        drop(state);
+        names.sort_by(|a, b| a.name.cmp(&b.name));
+        Snapshot {
+            names,
+            counters: self.inner.tally.read(),
+        }
+    }
+
+    /// The registry's counters, for the ctx and the linker to add to.
+    pub(crate) fn tally(&self) -> &Tally {
+        &self.inner.tally
     }
 
     /// Every name with a value set, sorted by name.
@@ -1279,6 +1373,7 @@ impl Globals {
         let Some(entry) = state.entries.get_mut(key) else {
             return;
         };
+        Tally::add(&self.inner.tally.sets, 1);
         let before = entry.current();
         entry.defined = defined;
         let changed = !same(before, entry.current()) && entry.declared.any();
@@ -1339,22 +1434,27 @@ impl Globals {
     /// Records a declaration of `name` as `ty`; returns the registry's key for the name, the
     /// value guests read (set, or defined), and the registry version that value is current at (a
     /// sync skips the name's changes up to it), or `Err` with the type the name is fixed to.
+    ///
+    /// `join` is called with the key once the declaration counts, and says whether it is the
+    /// store's first of the name (the store joins the name's [`stores`](NameState::stores)).
     pub(crate) fn declare(
         &self,
         name: &str,
         ty: ValueType,
+        join: impl FnOnce(&Arc<str>) -> bool,
     ) -> core::result::Result<(Arc<str>, Option<Value>, u64), ValueType> {
         // A name the registry knows (every declaration after its first, in any store) needs only
-        // the read lock: the count is atomic, and no value or version changes meanwhile.
+        // the read lock: the counts are atomic, and no value or version changes meanwhile.
         {
             let state = self.read();
             if let Some(entry) = state.entries.get(name) {
                 entry.declared.add(ty, entry.fixed_type())?;
+                entry.join(join);
                 return Ok((Arc::clone(&entry.key), entry.current(), state.version));
             }
         }
         let mut state = self.write();
-        let (key, value) = declare_in(&mut state, name, ty)?;
+        let (key, value) = declare_in(&mut state, name, ty, join)?;
         Ok((key, value, state.version))
     }
 
@@ -1370,10 +1470,15 @@ impl Globals {
     ///
     /// [`Error::SlotRedeclared`] if another declaration of the slot (by any store) had other
     /// fields; [`Error::WriteOutOfBounds`] if a field is not an aligned word of the memory.
+    ///
+    /// `join` is as for [`declare`](Globals::declare); if the slot cannot be recorded, the store
+    /// leaves again what it joined.
     pub(crate) fn declare_shared(
         &self,
         declaration: SharedDeclaration<'_>,
+        join: impl FnOnce(&Arc<str>) -> bool,
     ) -> Result<core::result::Result<Arc<str>, ValueType>> {
+        let mut joined = false;
         let SharedDeclaration {
             owner,
             memory,
@@ -1405,7 +1510,11 @@ impl Globals {
                     None => return Ok(Err(slot.ty)),
                 }
             } else {
-                match declare_in(state, &slot.name, slot.ty) {
+                let join = |key: &Arc<str>| {
+                    joined = join(key);
+                    joined
+                };
+                match declare_in(state, &slot.name, slot.ty, join) {
                     Ok((name, _)) => name,
                     Err(fixed) => return Ok(Err(fixed)),
                 }
@@ -1424,7 +1533,7 @@ impl Globals {
         let recorded = table.record(owner, slot, &name, newest, value_addr);
         table.pending.fetch_sub(1, Ordering::AcqRel);
         if recorded.is_err() && !again {
-            self.undeclare(owner, true, [(&*name, Some((key, slot.index)))]);
+            self.undeclare(owner, true, [(&*name, Some((key, slot.index)), joined)]);
         }
         recorded.map(|()| Ok(name))
     }
@@ -1443,7 +1552,7 @@ impl Globals {
         &self,
         owner: u64,
         shared: bool,
-        names: impl IntoIterator<Item = (&'a str, Option<(TableKey, u32)>)>,
+        names: impl IntoIterator<Item = Release<'a>>,
     ) {
         let mut sweep = false;
         let mut tables = ByTable::default();
@@ -1459,11 +1568,12 @@ impl Globals {
             } else {
                 // Ordinary slots change only counts: the read lock is enough.
                 let state = self.read();
-                for (name, _) in chunk {
-                    if let Some(entry) = state.entries.get(name)
-                        && entry.declared.remove()
-                        && !entry.held()
-                    {
+                for (name, _, leaves) in chunk {
+                    let Some(entry) = state.entries.get(name) else {
+                        continue;
+                    };
+                    entry.leave(leaves);
+                    if entry.declared.remove() && !entry.held() {
                         sweep |= state.released(&entry.key);
                     }
                 }
@@ -1588,14 +1698,17 @@ fn declare_in(
     state: &mut State,
     name: &str,
     ty: ValueType,
+    join: impl FnOnce(&Arc<str>) -> bool,
 ) -> core::result::Result<(Arc<str>, Option<Value>), ValueType> {
     if let Some(entry) = state.entries.get(name) {
         entry.declared.add(ty, entry.fixed_type())?;
+        entry.join(join);
         return Ok((Arc::clone(&entry.key), entry.current()));
     }
     let key: Arc<str> = Arc::from(name);
     let entry = Entry::new(&key);
     entry.declared.add(ty, None)?;
+    entry.join(join);
     state.entries.insert(Arc::clone(&key), entry);
     Ok((key, None))
 }

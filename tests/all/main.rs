@@ -9,6 +9,7 @@ mod limits;
 mod live;
 mod malformed;
 mod owned;
+mod readme;
 mod registry;
 mod scenarios;
 mod scopes;

@@ -7,6 +7,8 @@ use wasmtime_global::{Globals, GlobalsCtx};
 /// Paths of the guest programs in `guests/`, compiled by the build script.
 /// A real etcd server, and a proxy that injects faults.
 pub mod etcd;
+/// The README's code blocks.
+pub mod readme;
 
 pub mod guests {
     /// The test profile through the Rust SDK.

@@ -1,0 +1,155 @@
+//! The `tracing` events of declarations, refusals, traps, sets and syncs, and a store's label in
+//! them. One test in its own binary: `tracing` decides once per event site whether anyone
+//! listens, and a test running meanwhile on another thread with no subscriber could decide it.
+
+use std::sync::{Arc, Mutex};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+use wasmtime_global::{Error, Globals, ValueType};
+
+mod shell;
+
+use shell::Shell;
+
+/// One event: target, level, and its fields as text.
+type Seen = (String, Level, Vec<(String, String)>);
+
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<Seen>>>);
+
+struct Fields(Vec<(String, String)>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+impl Subscriber for Recorder {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = Fields(Vec::new());
+        event.record(&mut fields);
+        let meta = event.metadata();
+        self.0
+            .lock()
+            .unwrap()
+            .push((meta.target().to_owned(), *meta.level(), fields.0));
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+/// The events of `recorder` whose target starts with `wasmtime_global`: (target, level,
+/// message, the named fields' values).
+fn events(recorder: &Recorder, fields: &[&str]) -> Vec<(String, Level, String, Vec<String>)> {
+    let field = |seen: &Seen, name: &str| {
+        seen.2
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|seen| seen.0.starts_with("wasmtime_global"))
+        .map(|seen| {
+            let values = fields.iter().map(|f| field(seen, f)).collect();
+            (seen.0.clone(), seen.1, field(seen, "message"), values)
+        })
+        .collect()
+}
+
+#[test]
+fn a_stores_label_is_in_its_declarations_refusals_and_events() -> wasmtime::Result<()> {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let globals = Globals::new();
+    globals.define("FIXED", ValueType::F64, None)?;
+    let mut shell = Shell::new(&globals)?;
+    shell.store.data_mut().set_label("tenant-7");
+    shell.write(&["N".to_owned(), "FIXED".to_owned()], ValueType::U64)?;
+    assert_eq!(shell.declare(0)?, 0);
+    assert_eq!(shell.declare(1)?, 1); // TYPE_MISMATCH
+    globals.set_u64("N", 5)?;
+    wasmtime_global::sync(&mut shell.store, |ctx| ctx)?;
+    let label = Some(Arc::<str>::from("tenant-7"));
+    assert_eq!(shell.store.data().declarations()[0].label, label);
+    assert_eq!(shell.store.data().refusals()[0].label, label);
+
+    // A trap: a slot index past the table's count.
+    let trap = shell.declare(7).unwrap_err();
+    assert!(matches!(
+        trap.downcast_ref::<Error>(),
+        Some(Error::SlotIndexOutOfRange { index: 7, count: 2 })
+    ));
+
+    let declare = "wasmtime_global::declare".to_owned();
+    let seen = events(
+        &recorder,
+        &["label", "name", "ty", "declared", "fixed", "error"],
+    );
+    let fields = |v: [&str; 6]| v.map(str::to_owned).to_vec();
+    assert_eq!(
+        seen,
+        [
+            (
+                declare.clone(),
+                Level::DEBUG,
+                "declared".to_owned(),
+                fields(["tenant-7", "N", "U64", "", "", ""])
+            ),
+            (
+                declare.clone(),
+                Level::WARN,
+                "declaration refused: TYPE_MISMATCH".to_owned(),
+                fields(["tenant-7", "FIXED", "", "U64", "F64", ""])
+            ),
+            (
+                "wasmtime_global::set".to_owned(),
+                Level::TRACE,
+                "applied".to_owned(),
+                fields(["", "", "", "", "", ""])
+            ),
+            (
+                "wasmtime_global::sync".to_owned(),
+                Level::TRACE,
+                "synced".to_owned(),
+                fields(["tenant-7", "", "", "", "", ""])
+            ),
+            (
+                declare,
+                Level::WARN,
+                "a declaration trapped the guest".to_owned(),
+                fields([
+                    "tenant-7",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "slot index 7 is not below the table count 2"
+                ])
+            ),
+        ]
+    );
+    let counters = globals.snapshot().counters;
+    assert_eq!(
+        (counters.refusals, counters.traps, counters.syncs),
+        (1, 1, 1)
+    );
+    Ok(())
+}
