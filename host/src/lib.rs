@@ -221,6 +221,44 @@
 //! # Ok::<(), wasmtime::Error>(())
 //! ```
 //!
+//! # What an operator sees
+//!
+//! - [`Globals::snapshot`]: every name the registry knows, what its guests read, the type they
+//!   declared it with, and how many declarations and stores hold it; and [`Counters`] of sets,
+//!   syncs, declarations, refusals and traps.
+//! - [`GlobalsCtx::with_label`]: a store's name (a tenant, a request id), carried into its
+//!   [`Declaration`]s, [`Refusal`]s and events.
+//! - `tracing` events, with structured fields: each declaration (`debug`, target
+//!   `wasmtime_global::declare`), each refused declaration with both types and each guest
+//!   trapped by a declaration with the error (`warn`, same target), each set
+//!   (`wasmtime_global::set`) and each sync that wrote (`wasmtime_global::sync`) at `trace`.
+//!   An event costs nothing measurable when no subscriber listens at its level.
+//!
+//! ```
+//! use wasmtime::{Engine, Linker, Module, Store};
+//! use wasmtime_global::{Globals, GlobalsCtx, ValueType};
+//!
+//! let engine = Engine::default();
+//! let mut linker = Linker::new(&engine);
+//! wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+//! let module = Module::new(&engine, include_str!("doc/max_items.wat"))?;
+//! let globals = Globals::new();
+//! let mut store = Store::new(&engine, GlobalsCtx::new(&globals).with_label("request-1"));
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! instance.get_typed_func::<(), i64>(&mut store, "max_items")?.call(&mut store, ())?;
+//! assert_eq!(store.data().declarations()[0].label.as_deref(), Some("request-1"));
+//!
+//! let snapshot = globals.snapshot();
+//! let max_items = &snapshot.names[0];
+//! assert_eq!(max_items.name, "MAX_ITEMS");
+//! assert_eq!(max_items.declared_type, Some(ValueType::U64));
+//! assert_eq!((max_items.declarations, max_items.stores), (1, 1));
+//! assert_eq!(max_items.value, None); // nothing set: each guest reads its own default
+//! drop(store); // its declaration is counted as it goes
+//! assert_eq!(globals.snapshot().counters.declarations, 1);
+//! # Ok::<(), wasmtime::Error>(())
+//! ```
+//!
 //! # Synchronization
 //!
 //! The registry ([`Globals`]) has one lock, parking_lot's `RwLock`, released fairly by writers

@@ -84,7 +84,7 @@ impl core::fmt::Display for Limit {
 }
 
 /// What a declaration in an ordinary memory is charged against [`Limits::host_bytes`], besides
-/// its name's bytes: the store's record of the slot and its place in the indexes (about 90 bytes,
+/// its name's bytes: the store's record of the slot and its place in the indexes (about 85 bytes,
 /// measured by the `sync` benchmark), the store's count of its slots of the name (for the
 /// registry's [snapshot](crate::Globals::snapshot), about 25 bytes) and the registry's entry for
 /// the name if the store is the first to declare it (about 170). Charged in full for every
@@ -92,7 +92,7 @@ impl core::fmt::Display for Limit {
 /// allocated.
 pub(crate) const DECLARATION_BYTES: u64 = 320;
 /// The same for a slot in a shared memory, which the registry records too (the slot, its place
-/// in its table's index of names, the name's list of tables): about 630 bytes measured.
+/// in its table's index of names, the name's list of tables): about 690 bytes measured.
 pub(crate) const SHARED_DECLARATION_BYTES: u64 = 704;
 /// What a table is charged, besides its slots: the store's record of it, and its memory's.
 pub(crate) const TABLE_BYTES: u64 = 256;
