@@ -107,3 +107,36 @@ fn a_store_that_declares_a_name_twice_and_fails_the_second_time_stays_counted_on
     drop(a);
     assert_eq!(rows(&globals), []);
 }
+
+/// Slots in shared memories are counted the same way: a store is among a name's stores while it
+/// holds one of its slots.
+#[test]
+fn a_snapshot_counts_stores_of_shared_memory_slots() -> wasmtime::Result<()> {
+    use wasmtime::{Config, Engine, Linker, Module, Store};
+    use wasmtime_global::GlobalsCtx;
+    let mut config = Config::new();
+    config.shared_memory(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, include_str!("../benches/hostile.wat"))?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    let globals = Globals::new();
+    let hash = wasmtime_global::abi::fnv1a64(b"H") as i64;
+    // `run(name, len, hash, n)` declares slots 0 to n - 1 as "H" (at 256) in its own memory.
+    let mut stores = Vec::new();
+    for n in [3, 2] {
+        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+        let instance = linker.instantiate(&mut store, &module)?;
+        let run = instance.get_typed_func::<(i32, i32, i64, i32), i32>(&mut store, "run")?;
+        assert_eq!(run.call(&mut store, (256, 1, hash, n))?, n);
+        stores.push(store);
+    }
+    let u64 = Some(ValueType::U64);
+    assert_eq!(rows(&globals), [row("H", None, u64, 5, 2)]);
+    stores.remove(0);
+    assert_eq!(rows(&globals), [row("H", None, u64, 2, 1)]);
+    stores.clear();
+    assert_eq!(rows(&globals), []);
+    assert_eq!(globals.snapshot().counters.declarations, 5);
+    Ok(())
+}
