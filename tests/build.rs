@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
+#[path = "src/guest_build.rs"]
+mod guest_build;
 #[path = "src/readme.rs"]
 mod readme;
+
+use guest_build::HOST_BUILD_VARS;
 
 const GUESTS: &[&str] = &[
     "scenario",
@@ -18,20 +22,6 @@ const GUESTS: &[&str] = &[
     "request",
 ];
 const TARGET: &str = "wasm32-unknown-unknown";
-
-/// Flags and wrappers meant for the host build (clippy, coverage, sanitizers, the capacity) that
-/// must not reach the guests.
-const HOST_BUILD_VARS: &[&str] = &[
-    "CARGO_ENCODED_RUSTFLAGS",
-    "RUSTFLAGS",
-    "CARGO_BUILD_RUSTFLAGS",
-    "RUSTC_WORKSPACE_WRAPPER",
-    "RUSTC_WRAPPER",
-    "CARGO_BUILD_TARGET",
-    "CARGO_TARGET_DIR",
-    "CARGO_MAKEFLAGS",
-    "WASMTIME_GLOBAL_CAPACITY",
-];
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));

@@ -823,7 +823,7 @@ impl GlobalsCtx {
 fn leave(names: &mut HashMap<usize, u32, BuildHasherDefault<PtrHasher>>, name: &Arc<str>) -> bool {
     let key = name_key(name);
     match names.get_mut(&key) {
-        Some(1) | None => {
+        Some(1) => {
             names.remove(&key);
             true
         }
@@ -831,6 +831,8 @@ fn leave(names: &mut HashMap<usize, u32, BuildHasherDefault<PtrHasher>>, name: &
             *n -= 1;
             false
         }
+        // Not counted, so not among the name's stores.
+        None => false,
     }
 }
 

@@ -1219,7 +1219,11 @@ impl Globals {
 
     /// What an operator sees: every name this registry knows (with a value, a definition, or a
     /// live declaration), what its guests read, its declared type, and how many declarations
-    /// and stores hold it; and counters of what happened since the registry was made.
+    /// and stores hold it; and counters of what happened since the registry was made. The
+    /// stores of a [child](Globals::child) registry are in the child's snapshot.
+    ///
+    /// It copies every name under the registry's read lock, so that they agree with one another:
+    /// O(names), and sets wait meanwhile. Meant for an operator's occasional look, not a loop.
     ///
     /// ```
     /// use wasmtime_global::{Globals, Value};

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx, Value, ValueType};
+use wasmtime_global_tests::guest_build::HOST_BUILD_VARS;
 use wasmtime_global_tests::readme::{self, Block};
 
 const README: &str = include_str!("../../README.md");
@@ -193,19 +194,6 @@ fn snapshot() -> wasmtime::Result<()> {
     include!(concat!(env!("OUT_DIR"), "/readme/rust_5.rs"));
     Ok(())
 }
-
-/// Variables a build for the host sets that must not reach a wasm build (as in `build.rs`).
-const HOST_BUILD_VARS: &[&str] = &[
-    "CARGO_ENCODED_RUSTFLAGS",
-    "RUSTFLAGS",
-    "CARGO_BUILD_RUSTFLAGS",
-    "RUSTC_WORKSPACE_WRAPPER",
-    "RUSTC_WRAPPER",
-    "CARGO_BUILD_TARGET",
-    "CARGO_TARGET_DIR",
-    "CARGO_MAKEFLAGS",
-    "WASMTIME_GLOBAL_CAPACITY",
-];
 
 /// Builds the README's Rust guest as a `cdylib` crate of its own (the SDK by path, offline, as
 /// a guest author would), for wasm32-unknown-unknown; returns the module's path.

@@ -4,12 +4,14 @@
 use wasmtime::{CallHook, Config, Engine, Instance, Linker, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx};
 
-/// Paths of the guest programs in `guests/`, compiled by the build script.
 /// A real etcd server, and a proxy that injects faults.
 pub mod etcd;
+/// What a guest's build must not inherit.
+pub mod guest_build;
 /// The README's code blocks.
 pub mod readme;
 
+/// Paths of the guest programs in `guests/`, compiled by the build script.
 pub mod guests {
     /// The test profile through the Rust SDK.
     pub const SCENARIO: &str = env!("GUEST_SCENARIO");
