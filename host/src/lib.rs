@@ -232,7 +232,6 @@
 //!   `wasmtime_global::declare`), each refused declaration with both types and each guest
 //!   trapped by a declaration with the error (`warn`, same target), each set
 //!   (`wasmtime_global::set`) and each sync that wrote (`wasmtime_global::sync`) at `trace`.
-//!   An event costs nothing measurable when no subscriber listens at its level.
 //!
 //! ```
 //! use wasmtime::{Engine, Linker, Module, Store};
