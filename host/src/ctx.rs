@@ -5,7 +5,7 @@ use crate::registry::{PtrHasher, Release, SharedDeclaration, TableKey};
 use crate::snapshot::Tally;
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Globals, Limit, Limits, Result, Value};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,7 +46,7 @@ pub struct GlobalsCtx {
     tables: Vec<Table>,
     /// Index into `tables` by memory (index into `memories`) and table address, once there are
     /// more than [`SCAN`] tables (until then, `tables` is scanned).
-    by_table: HashMap<(usize, u32), usize>,
+    by_table: BTreeMap<(usize, u32), usize>,
     /// The table of the last declaration: (memory, table address, table). Most declarations come
     /// from the instance that declared last, so this saves the hash lookup.
     last_table: Option<(usize, u32, usize)>,
@@ -81,6 +81,13 @@ fn name_key(name: &Arc<str>) -> usize {
     Arc::as_ptr(name).cast::<u8>() as usize
 }
 
+/// Where a validated table is: its address, and the capacity its header gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TablePlace {
+    pub(crate) addr: u32,
+    pub(crate) capacity: u32,
+}
+
 /// A memory that holds a table.
 #[derive(Clone, Debug)]
 pub(crate) enum GuestMemory {
@@ -95,6 +102,8 @@ struct Table {
     /// Index into `GlobalsCtx::memories`.
     memory: usize,
     addr: u32,
+    /// Its capacity at its first declaration, which it keeps (the ABI §4.4).
+    capacity: u32,
     /// For a table in a shared memory, its key in the registry.
     shared: Option<TableKey>,
     slots: Slots,
@@ -112,31 +121,81 @@ struct Table {
     per_name: Option<Box<HashMap<u64, u32>>>,
 }
 
-/// A table's declared slots, by index: a vector as long as the highest index declared, so a
-/// declaration costs no hashing. A guest can make it as long as its own table, no longer: the
-/// host holds at most one `Option<Declared>` per 64-byte slot of guest memory.
-#[derive(Debug, Default)]
-struct Slots(Vec<Option<Declared>>);
+/// A table's declared slots, by index. What it holds is bounded by the slots declared, whatever
+/// their indexes (a guest that declared only slot 65,535 once made the host hold a vector of
+/// 65,536 entries): a vector while the highest index is less than [`DENSE_SLACK`] past the
+/// number declared (every SDK declares slots `0, 1, 2, …`), so a declaration costs no hashing;
+/// a map once a guest leaves larger gaps.
+#[derive(Debug)]
+enum Slots {
+    Dense(Vec<Option<Declared>>),
+    /// Hashed with std's keyed hasher: the guest chooses the indexes.
+    Sparse(HashMap<u32, Declared>),
+}
+
+/// How far past the number of its declared slots a table's highest index may be while its
+/// slots are kept in a vector: the vector holds at most this many empty entries.
+const DENSE_SLACK: usize = 8;
+
+impl Default for Slots {
+    fn default() -> Slots {
+        Slots::Dense(Vec::new())
+    }
+}
 
 impl Slots {
     fn get(&self, index: u32) -> Option<&Declared> {
-        self.0.get(index as usize)?.as_ref()
-    }
-
-    fn insert(&mut self, index: u32, declared: Declared) {
-        let i = index as usize;
-        if self.0.len() <= i {
-            // Room for a guest's usual handful at once, rather than growing one by one.
-            self.0.reserve((i + 1).max(16) - self.0.len());
-            self.0.resize_with(i + 1, || None);
+        match self {
+            Slots::Dense(v) => v.get(index as usize)?.as_ref(),
+            Slots::Sparse(m) => m.get(&index),
         }
-        self.0[i] = Some(declared);
     }
 
-    fn iter(&self) -> impl Iterator<Item = (u32, &Declared)> {
-        (0..)
-            .zip(&self.0)
-            .filter_map(|(i, d)| Some((i, d.as_ref()?)))
+    /// Records slot `index`, not declared before, as the `count`th slot of the table.
+    fn insert(&mut self, index: u32, declared: Declared, count: u32) {
+        let i = index as usize;
+        if let Slots::Dense(v) = self {
+            if i < v.len() {
+                v[i] = Some(declared);
+                return;
+            }
+            if i < count as usize + DENSE_SLACK {
+                // Room for a guest's usual handful at once, rather than growing one by one;
+                // the vector's length stays within DENSE_SLACK of the count, its capacity
+                // within twice that.
+                v.reserve((i + 1).max(DENSE_SLACK) - v.len());
+                v.resize_with(i + 1, || None);
+                v[i] = Some(declared);
+                return;
+            }
+            let dense = std::mem::take(v);
+            let mut map = HashMap::with_capacity(count as usize);
+            map.extend(
+                (0..)
+                    .zip(dense)
+                    .filter_map(|(i, d): (u32, Option<Declared>)| Some((i, d?))),
+            );
+            *self = Slots::Sparse(map);
+        }
+        if let Slots::Sparse(m) = self {
+            m.insert(index, declared);
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = (u32, &Declared)> + '_> {
+        match self {
+            Slots::Dense(v) => Box::new(
+                (0..)
+                    .zip(v)
+                    .filter_map(|(i, d)| Some((i, d.as_ref()?))),
+            ),
+            Slots::Sparse(m) => {
+                // In index order, as declarations() promises.
+                let mut all: Vec<(u32, &Declared)> = m.iter().map(|(&i, d)| (i, d)).collect();
+                all.sort_unstable_by_key(|&(i, _)| i);
+                Box::new(all.into_iter())
+            }
+        }
     }
 }
 
@@ -258,7 +317,7 @@ impl GlobalsCtx {
             bases: Vec::new(),
             by_base: HashMap::new(),
             tables: Vec::new(),
-            by_table: HashMap::new(),
+            by_table: BTreeMap::new(),
             last_table: None,
             by_name: HashMap::new(),
             unindexed: Vec::new(),
@@ -458,13 +517,48 @@ impl GlobalsCtx {
         }
     }
 
-    /// The table at `addr` of memory `memory` (recorded, or `None` for a memory not seen
-    /// before, which is recorded now with base address `base`), recorded if it is new.
+    /// The table at `addr` of `capacity` slots in memory `memory` (recorded, or `Err` with a
+    /// memory not seen before and its base address, recorded now if the table is taken),
+    /// recorded if it is new.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CapacityChanged`] if the table is known with another capacity;
+    /// [`Error::LimitExceeded`] for a new table past [`Limits::tables`] or
+    /// [`Limits::host_bytes`]; [`Error::TableOverlaps`] if it overlaps a known table of its
+    /// memory.
     fn table(
         &mut self,
         memory: core::result::Result<usize, (GuestMemory, usize)>,
         addr: u32,
+        capacity: u32,
     ) -> Result<usize> {
+        let known = match &memory {
+            Ok(memory) => self.known_table(*memory, addr),
+            Err(_) => None,
+        };
+        if let Some(t) = known {
+            let was = self.tables[t].capacity;
+            if was != capacity {
+                return Err(Error::CapacityChanged {
+                    addr,
+                    was,
+                    now: capacity,
+                });
+            }
+            return Ok(t);
+        }
+        if self.tables.len() >= self.limits.tables as usize {
+            return Err(self.over(Limit::Tables));
+        }
+        if let Ok(memory) = memory
+            && let Some(other) = self.overlapping(memory, addr, capacity)
+        {
+            return Err(Error::TableOverlaps { addr, other });
+        }
+        self.charge(TABLE_BYTES)?;
+        // A memory is recorded only with a table taken, so that the tables limit bounds the
+        // memories too.
         let memory = match memory {
             Ok(i) => i,
             Err((memory, base)) => {
@@ -479,26 +573,6 @@ impl GlobalsCtx {
                 i
             }
         };
-        if let Some((m, a, t)) = self.last_table
-            && (m, a) == (memory, addr)
-        {
-            return Ok(t);
-        }
-        let known = if self.tables.len() <= SCAN {
-            self.tables
-                .iter()
-                .position(|t| (t.memory, t.addr) == (memory, addr))
-        } else {
-            self.by_table.get(&(memory, addr)).copied()
-        };
-        if let Some(t) = known {
-            self.last_table = Some((memory, addr, t));
-            return Ok(t);
-        }
-        if self.tables.len() >= self.limits.tables as usize {
-            return Err(self.over(Limit::Tables));
-        }
-        self.charge(TABLE_BYTES)?;
         let shared = match &self.memories[memory] {
             GuestMemory::Shared(m) => Some((m.data().as_ptr() as usize, addr)),
             GuestMemory::Plain(_) => None,
@@ -506,6 +580,7 @@ impl GlobalsCtx {
         self.tables.push(Table {
             memory,
             addr,
+            capacity,
             shared,
             slots: Slots::default(),
             count: 0,
@@ -523,6 +598,49 @@ impl GlobalsCtx {
         }
         self.last_table = Some((memory, addr, t));
         Ok(t)
+    }
+
+    /// The recorded table at `addr` of recorded memory `memory`, if there is one.
+    fn known_table(&mut self, memory: usize, addr: u32) -> Option<usize> {
+        if let Some((m, a, t)) = self.last_table
+            && (m, a) == (memory, addr)
+        {
+            return Some(t);
+        }
+        let known = if self.tables.len() <= SCAN {
+            self.tables
+                .iter()
+                .position(|t| (t.memory, t.addr) == (memory, addr))
+        } else {
+            self.by_table.get(&(memory, addr)).copied()
+        };
+        if let Some(t) = known {
+            self.last_table = Some((memory, addr, t));
+        }
+        known
+    }
+
+    /// The address of a recorded table of memory `memory` that a new table at `addr` of
+    /// `capacity` slots would overlap, if any. Recorded tables do not overlap one another, so
+    /// the nearest below and the nearest above are the only ones to look at.
+    fn overlapping(&self, memory: usize, addr: u32, capacity: u32) -> Option<u32> {
+        let end = u64::from(addr) + abi::table_size(capacity);
+        let overlaps = |t: &Table| {
+            t.memory == memory
+                && u64::from(t.addr) < end
+                && u64::from(addr) < u64::from(t.addr) + abi::table_size(t.capacity)
+        };
+        if self.tables.len() <= SCAN {
+            return self.tables.iter().find(|t| overlaps(t)).map(|t| t.addr);
+        }
+        let below = self.by_table.range((memory, 0)..(memory, addr)).next_back();
+        let above = self.by_table.range((memory, addr)..=(memory, u32::MAX)).next();
+        below
+            .into_iter()
+            .chain(above)
+            .map(|(_, &t)| &self.tables[t])
+            .find(|t| overlaps(t))
+            .map(|t| t.addr)
     }
 
     fn over(&self, limit: Limit) -> Error {
@@ -657,6 +775,7 @@ impl GlobalsCtx {
                 default: slot.default,
                 written_at,
             },
+            t.count,
         );
     }
 
@@ -666,13 +785,18 @@ impl GlobalsCtx {
     pub(crate) fn declare(
         &mut self,
         memory: Result<usize, (Memory, usize)>,
-        table_addr: u32,
+        place: TablePlace,
         slot: &ValidSlot,
         data: &mut [u8],
     ) -> Result<Status> {
+        let TablePlace {
+            addr: table_addr,
+            capacity,
+        } = place;
         let table = self.table(
             memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
             table_addr,
+            capacity,
         )?;
         if self.redeclared(table, slot)? {
             let bits = self
@@ -716,12 +840,17 @@ impl GlobalsCtx {
     pub(crate) fn declare_shared(
         &mut self,
         memory: Result<usize, (SharedMemory, usize)>,
-        table_addr: u32,
+        place: TablePlace,
         slot: &ValidSlot,
     ) -> Result<Status> {
+        let TablePlace {
+            addr: table_addr,
+            capacity,
+        } = place;
         let table = self.table(
             memory.map_err(|(m, base)| (GuestMemory::Shared(m), base)),
             table_addr,
+            capacity,
         )?;
         let redeclared = self.redeclared(table, slot)?;
         let charged = if redeclared {
@@ -739,6 +868,7 @@ impl GlobalsCtx {
             owner: self.id,
             memory,
             table: key,
+            capacity,
             slot,
             again: redeclared,
         };

@@ -149,6 +149,33 @@ pub enum Error {
         /// The name it was first declared with.
         name: String,
     },
+    /// The table overlaps another table of the same memory that was declared into first
+    /// ([the ABI](wasmtime_global_abi::spec) §4: tables must not overlap).
+    #[error("table at {addr:#x} overlaps the table at {other:#x}")]
+    TableOverlaps {
+        /// The table address.
+        addr: u32,
+        /// The address of the table it overlaps.
+        other: u32,
+    },
+    /// The table's `capacity` is not what it was at the table's first declaration
+    /// ([the ABI](wasmtime_global_abi::spec) §4.4: never changed after).
+    #[error("table at {addr:#x} had capacity {was} and now says {now}")]
+    CapacityChanged {
+        /// The table address.
+        addr: u32,
+        /// The capacity at the table's first declaration.
+        was: u32,
+        /// The capacity now.
+        now: u32,
+    },
+    /// The table is in a shared memory and another registry's stores declare into it: one
+    /// table is written by one registry, so that its generation has one writer.
+    #[error("table at {addr:#x} of a shared memory belongs to another registry")]
+    TableOfAnotherRegistry {
+        /// The table address.
+        addr: u32,
+    },
     /// A declaration would take the store past one of its [`Limits`](crate::Limits).
     #[error("store limit reached: at most {max} {limit}")]
     LimitExceeded {

@@ -332,6 +332,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod claims;
 mod ctx;
 mod error;
 mod hook;

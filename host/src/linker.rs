@@ -1,6 +1,6 @@
 //! The `declare` import.
 
-use crate::ctx::GuestMemory;
+use crate::ctx::{GuestMemory, TablePlace};
 use crate::shared::SharedBytes;
 use crate::{Error, GlobalsCtx, table};
 use wasmtime::{Caller, Extern, Linker};
@@ -80,7 +80,7 @@ fn declare<T: 'static>(
             let (data, state) = memory.data_and_store_mut(&mut *caller);
             let header = table::read_header(&*data, table_addr)?;
             let slot = table::read_slot(&*data, table_addr, &header, index)?;
-            get(state).declare(known, table_addr, &slot, data)
+            get(state).declare(known, place(table_addr, &header), &slot, data)
         }
         Some(Extern::SharedMemory(memory)) => {
             let view = SharedBytes::new(&memory);
@@ -89,9 +89,16 @@ fn declare<T: 'static>(
             let base = memory.data().as_ptr() as usize;
             let known = find(caller, &get, base).ok_or((memory, base));
             let ctx = get(caller.data_mut());
-            ctx.declare_shared(known, table_addr, &slot)
+            ctx.declare_shared(known, place(table_addr, &header), &slot)
         }
         _ => Err(Error::NoMemory),
+    }
+}
+
+fn place(addr: u32, header: &wasmtime_global_abi::Header) -> TablePlace {
+    TablePlace {
+        addr,
+        capacity: header.capacity,
     }
 }
 

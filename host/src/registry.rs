@@ -1,5 +1,6 @@
 //! [`Globals`]: the one registry an embedder shares across every store and thread.
 
+use crate::claims::TableClaim;
 use crate::shared::SharedWord;
 use crate::snapshot::{NameState, Snapshot, Tally};
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
@@ -48,6 +49,8 @@ pub struct Globals {
 
 #[derive(Debug, Default)]
 struct Inner {
+    /// Tells this registry from every other of the process, for the claims on shared tables.
+    id: RegistryId,
     /// Mirror of `State::version`, stored after every change, so a sync with nothing to do costs
     /// one atomic load and takes no lock.
     version: AtomicU64,
@@ -83,6 +86,17 @@ struct State {
     /// that a change and the making of a child are ordered: a child either is made from the
     /// values before the change, then gets it, or is made after it.
     children: Vec<Weak<Inner>>,
+}
+
+/// A number no other registry of the process has.
+#[derive(Debug)]
+struct RegistryId(u64);
+
+impl Default for RegistryId {
+    fn default() -> RegistryId {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        RegistryId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
 }
 
 /// A declaration to release: its name, its slot if in a shared table, and whether it is the
@@ -409,6 +423,10 @@ const UNDECLARE_CHUNK: usize = 256;
 #[derive(Debug)]
 pub(crate) struct SharedTable {
     generation: SharedWord,
+    /// Its capacity at its first declaration, which it keeps (the ABI §4.4).
+    capacity: u32,
+    /// This registry's claim to the table, against every other registry's.
+    _claim: TableClaim,
     /// Declarations counted under the registry's lock and not yet recorded here: while there
     /// are any, a name whose last slot goes keeps what was written of it, for them.
     pending: AtomicUsize,
@@ -687,6 +705,8 @@ pub(crate) struct SharedDeclaration<'a> {
     pub(crate) owner: u64,
     pub(crate) memory: &'a SharedMemory,
     pub(crate) table: TableKey,
+    /// The table's capacity, as its header gave it.
+    pub(crate) capacity: u32,
     pub(crate) slot: &'a ValidSlot,
     /// Whether the store declared this slot before (then it is not counted again).
     pub(crate) again: bool,
@@ -969,17 +989,34 @@ impl State {
         sweep
     }
 
-    /// The table at `key`, made if there is none; `generation` makes its generation field.
+    /// The table at `key` of `capacity` slots, made and claimed for `registry` if there is
+    /// none; `generation` makes its generation field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CapacityChanged`] if the table is known with another capacity; the errors of
+    /// [`TableClaim::take`] for a new one; and those of `generation`.
     fn shared_table(
         &mut self,
         key: TableKey,
+        capacity: u32,
+        registry: u64,
         generation: impl FnOnce() -> Result<SharedWord>,
     ) -> Result<Arc<SharedTable>> {
         if let Some(table) = self.shared_tables.get(&key).and_then(Weak::upgrade) {
+            if table.capacity != capacity {
+                return Err(Error::CapacityChanged {
+                    addr: key.1,
+                    was: table.capacity,
+                    now: capacity,
+                });
+            }
             return Ok(table);
         }
         let table = Arc::new(SharedTable {
             generation: generation()?,
+            capacity,
+            _claim: TableClaim::take(key, capacity, registry)?,
             pending: AtomicUsize::new(0),
             slots: Mutex::default(),
         });
@@ -1487,6 +1524,7 @@ impl Globals {
             owner,
             memory,
             table: key,
+            capacity,
             slot,
             again,
         } = declaration;
@@ -1506,7 +1544,8 @@ impl Globals {
         let (name, table, newest) = {
             let mut state = self.write();
             let state = &mut *state;
-            let table = state.shared_table(key, || word(u64::from(key.1) + GENERATION_OFFSET))?;
+            let generation = || word(u64::from(key.1) + GENERATION_OFFSET);
+            let table = state.shared_table(key, capacity, self.inner.id.0, generation)?;
             let name = if again {
                 // The store holds a declaration of the name, so the entry is there.
                 match state.entries.get(&slot.name) {

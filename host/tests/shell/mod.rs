@@ -109,3 +109,160 @@ impl Shell {
         Ok(())
     }
 }
+
+/// A guest whose memory the test writes through the guest's own exports, so that one test runs
+/// on an ordinary and on a shared memory alike: any table at any address, any slot of it.
+pub struct Poker {
+    pub store: Store<GlobalsCtx>,
+    instance: Instance,
+}
+
+/// The poker's memory: 80 pages (5 MiB), room for a table of `MAX_CAPACITY` slots and more.
+pub const POKER_PAGES: u32 = 80;
+
+fn poker_wat(memory: &str) -> String {
+    format!(
+        r#"(module
+  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
+  {memory}
+  (func (export "declare") (param i32 i32) (result i32) (call $declare (local.get 0) (local.get 1)))
+  (func (export "store64") (param i32 i64) (i64.store (local.get 0) (local.get 1)))
+  (func (export "store8") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+  (func (export "load64") (param i32) (result i64) (i64.load (local.get 0))))"#
+    )
+}
+
+/// What kind of memory a [`Poker`] has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Ordinary,
+    Shared,
+}
+
+impl Kind {
+    pub const BOTH: [Kind; 2] = [Kind::Ordinary, Kind::Shared];
+}
+
+/// An engine that allows shared memories.
+pub fn engine() -> Engine {
+    let mut config = wasmtime::Config::new();
+    config.shared_memory(true);
+    Engine::new(&config).expect("an engine")
+}
+
+impl Poker {
+    /// A poker with a memory of its own, of `kind`.
+    pub fn new(
+        engine: &Engine,
+        globals: &Globals,
+        limits: Limits,
+        kind: Kind,
+    ) -> wasmtime::Result<Poker> {
+        let memory = match kind {
+            Kind::Ordinary => format!(r#"(memory (export "memory") {POKER_PAGES})"#),
+            Kind::Shared => {
+                format!(r#"(memory (export "memory") {POKER_PAGES} {POKER_PAGES} shared)"#)
+            }
+        };
+        let module = Module::new(engine, poker_wat(&memory))?;
+        let mut linker = Linker::new(engine);
+        wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+        let mut store = Store::new(engine, GlobalsCtx::with_limits(globals, limits));
+        let instance = linker.instantiate(&mut store, &module)?;
+        Ok(Poker { store, instance })
+    }
+
+    /// A poker in a store of its own that imports `memory` (as `env.memory`) and re-exports it.
+    pub fn importing(
+        engine: &Engine,
+        globals: &Globals,
+        memory: &wasmtime::SharedMemory,
+    ) -> wasmtime::Result<Poker> {
+        let import = format!(
+            r#"(import "env" "memory" (memory {POKER_PAGES} {POKER_PAGES} shared)) (export "memory" (memory 0))"#
+        );
+        let module = Module::new(engine, poker_wat(&import))?;
+        let mut linker = Linker::new(engine);
+        wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+        linker.define_unknown_imports_as_traps(&module)?;
+        let mut store = Store::new(engine, GlobalsCtx::new(globals));
+        linker.allow_shadowing(true);
+        linker.define(&mut store, "env", "memory", memory.clone())?;
+        let instance = linker.instantiate(&mut store, &module)?;
+        Ok(Poker { store, instance })
+    }
+
+    fn store64(&mut self, addr: u32, word: u64) -> wasmtime::Result<()> {
+        let f = self
+            .instance
+            .get_typed_func::<(i32, i64), ()>(&mut self.store, "store64")?;
+        f.call(&mut self.store, (addr as i32, word as i64))
+    }
+
+    fn bytes(&mut self, addr: u32, bytes: &[u8]) -> wasmtime::Result<()> {
+        let f = self
+            .instance
+            .get_typed_func::<(i32, i32), ()>(&mut self.store, "store8")?;
+        for (i, &b) in bytes.iter().enumerate() {
+            f.call(&mut self.store, (addr as i32 + i as i32, i32::from(b)))?;
+        }
+        Ok(())
+    }
+
+    fn words(&mut self, addr: u32, bytes: &[u8]) -> wasmtime::Result<()> {
+        for (i, word) in bytes.chunks_exact(8).enumerate() {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            self.store64(addr + 8 * i as u32, word)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the header of a table at `table` of `capacity` slots, `count` in use.
+    pub fn header(&mut self, table: u32, capacity: u32, count: u32) -> wasmtime::Result<()> {
+        let header = Header {
+            count,
+            ..Header::new(capacity)
+        };
+        self.words(table, bytemuck::bytes_of(&header))
+    }
+
+    /// Writes slot `index` of the table at `table`: `name` (its bytes at `name_addr`), of type
+    /// `ty`, default 0.
+    pub fn slot(
+        &mut self,
+        table: u32,
+        index: u32,
+        name: &str,
+        name_addr: u32,
+        ty: ValueType,
+    ) -> wasmtime::Result<()> {
+        self.bytes(name_addr, name.as_bytes())?;
+        let slot = Slot {
+            hash: abi::fnv1a64(name.as_bytes()),
+            name_addr,
+            name_len: name.len() as u32,
+            ty: ty.tag(),
+            ..Slot::ZERO
+        };
+        let addr = u64::from(table) + abi::slot_offset(index);
+        self.words(addr as u32, bytemuck::bytes_of(&slot))
+    }
+
+    /// Declares slot `index` of the table at `table`: the status, or the trap.
+    pub fn declare(&mut self, table: u32, index: u32) -> wasmtime::Result<i32> {
+        let f = self
+            .instance
+            .get_typed_func::<(i32, i32), i32>(&mut self.store, "declare")?;
+        f.call(&mut self.store, (table as i32, index as i32))
+    }
+
+    /// Syncs the store, then reads the value field of slot `index` of the table at `table`.
+    pub fn value(&mut self, table: u32, index: u32) -> wasmtime::Result<u64> {
+        wasmtime_global::sync(&mut self.store, |ctx| ctx)?;
+        let addr = u64::from(table) + abi::slot_offset(index) + u64::from(Slot::VALUE_OFFSET);
+        let f = self
+            .instance
+            .get_typed_func::<i32, i64>(&mut self.store, "load64")?;
+        Ok(f.call(&mut self.store, addr as i32)? as u64)
+    }
+}
