@@ -62,7 +62,9 @@ impl TableClaim {
         {
             return Err(Error::TableOverlaps { addr, other });
         }
-        let above = claims.range((base, addr)..=(base, u32::MAX)).find(|(k, _)| **k != key);
+        let above = claims
+            .range((base, addr)..=(base, u32::MAX))
+            .find(|(k, _)| **k != key);
         if let Some((&(_, other), _)) = above
             && u64::from(other) < end
         {

@@ -184,11 +184,7 @@ impl Slots {
 
     fn iter(&self) -> Box<dyn Iterator<Item = (u32, &Declared)> + '_> {
         match self {
-            Slots::Dense(v) => Box::new(
-                (0..)
-                    .zip(v)
-                    .filter_map(|(i, d)| Some((i, d.as_ref()?))),
-            ),
+            Slots::Dense(v) => Box::new((0..).zip(v).filter_map(|(i, d)| Some((i, d.as_ref()?)))),
             Slots::Sparse(m) => {
                 // In index order, as declarations() promises.
                 let mut all: Vec<(u32, &Declared)> = m.iter().map(|(&i, d)| (i, d)).collect();
@@ -283,8 +279,8 @@ pub struct Refusal {
     pub declared: ValueType,
     /// The type the name is fixed to.
     pub fixed: ValueType,
-    /// Whether the embedder fixed it ([`Globals::define`]); if not, a live declaration by another
-    /// guest, or a typed value set, did.
+    /// Whether the embedder fixed it ([`Globals::define`], in this registry or one above it);
+    /// if not, a live declaration by another guest, or a typed value set, did.
     pub defined: bool,
     /// The store's label ([`GlobalsCtx::with_label`]).
     pub label: Option<Arc<str>>,
@@ -634,7 +630,10 @@ impl GlobalsCtx {
             return self.tables.iter().find(|t| overlaps(t)).map(|t| t.addr);
         }
         let below = self.by_table.range((memory, 0)..(memory, addr)).next_back();
-        let above = self.by_table.range((memory, addr)..=(memory, u32::MAX)).next();
+        let above = self
+            .by_table
+            .range((memory, addr)..=(memory, u32::MAX))
+            .next();
         below
             .into_iter()
             .chain(above)
@@ -678,7 +677,7 @@ impl GlobalsCtx {
             name: slot.name.to_string(),
             declared: slot.ty,
             fixed,
-            defined: self.globals.definition(&slot.name).is_some(),
+            defined: self.globals.bound(&slot.name),
             label: self.label.clone(),
         };
         tracing::warn!(

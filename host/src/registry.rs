@@ -114,8 +114,12 @@ struct Entry {
     key: Arc<str>,
     value: Option<Value>,
     /// What the parent registry's guests read for this name ([`Globals::child`]): its value, its
-    /// parent's, or its defined default.
+    /// parent's, or its defined default. This registry's guests read it unless they declared
+    /// the name with another type (see [`Entry::accepts`]).
     inherited: Option<Value>,
+    /// The type the nearest registry above that defines the name fixed ([`Globals::define`]):
+    /// it binds this registry's guests and typed sets as a definition here would.
+    bound: Option<ValueType>,
     declared: Declarations,
     /// How many stores hold at least one of the declarations `declared` counts.
     stores: AtomicU64,
@@ -757,6 +761,7 @@ impl Entry {
             key: Arc::clone(key),
             value: None,
             inherited: None,
+            bound: None,
             declared: Declarations::default(),
             stores: AtomicU64::new(0),
             changed_at: 0,
@@ -779,28 +784,71 @@ impl Entry {
         }
     }
 
-    /// What guests read: the value set, else the parent registry's, else the embedder's
-    /// default, else (`None`) their own.
+    /// What guests read: the value set, else the parent registry's (if they can read it),
+    /// else the embedder's default, else (`None`) their own.
     fn current(&self) -> Option<Value> {
+        self.value
+            .or(self.inherited.filter(|&v| self.accepts(v)))
+            .or(self.defined.as_ref().and_then(|d| d.default))
+    }
+
+    /// What registries below this one inherit: [`current`](Entry::current), but with the
+    /// parent's value even where this registry's guests cannot read it, so that one tenant's
+    /// guests do not hold back the tenants below it.
+    fn passed_down(&self) -> Option<Value> {
         self.value
             .or(self.inherited)
             .or(self.defined.as_ref().and_then(|d| d.default))
     }
 
-    /// Whether the entry holds something of the embedder's: a value (its own or its parent's)
-    /// or a definition.
-    fn held(&self) -> bool {
-        self.value.is_some() || self.inherited.is_some() || self.defined.is_some()
+    /// Whether this registry's guests can read `value` from the parent: it is untyped, or of
+    /// the type they declared the name with and of the type defined here. A parent's change is
+    /// never refused because of a child's guests (one tenant must not block the fleet): the
+    /// child keeps what its guests read, and says so ([`NameState::withheld`]).
+    fn accepts(&self, value: Value) -> bool {
+        value.ty().is_none_or(|ty| {
+            self.declared.ty().is_none_or(|d| d == ty)
+                && self.defined.as_ref().is_none_or(|d| d.ty == ty)
+        })
     }
 
-    /// The type a declaration must have when nobody declares the name: the defined type, else
+    /// The parent's value that this registry's guests do not read, because they declared the
+    /// name with another type.
+    fn withheld(&self) -> Option<Value> {
+        self.inherited.filter(|&v| !self.accepts(v))
+    }
+
+    /// Whether the entry holds something of the embedder's: a value (its own or its parent's),
+    /// a definition, or a type a definition above binds.
+    fn held(&self) -> bool {
+        self.value.is_some()
+            || self.inherited.is_some()
+            || self.defined.is_some()
+            || self.bound.is_some()
+    }
+
+    /// The type every declaration and typed set of the name must have, however many guests
+    /// declared it otherwise before: the type defined here, else the type a definition above
+    /// binds.
+    fn binding(&self) -> Option<ValueType> {
+        self.defined.as_ref().map(|d| d.ty).or(self.bound)
+    }
+
+    /// The type a declaration must have when nobody declares the name: the binding type, else
     /// the type of a typed value set here or inherited.
     fn fixed_type(&self) -> Option<ValueType> {
-        self.defined
-            .as_ref()
-            .map(|d| d.ty)
+        self.binding()
             .or(self.value.and_then(Value::ty))
             .or(self.inherited.and_then(Value::ty))
+    }
+
+    /// Counts one more declaration as `ty`, unless the name is bound to, declared with, or
+    /// (with no declaration) set to another type; returns that type.
+    fn declare(&self, ty: ValueType) -> core::result::Result<(), ValueType> {
+        if let Some(bound) = self.binding().filter(|&b| b != ty) {
+            return Err(bound);
+        }
+        self.declared.add(ty, self.fixed_type())
     }
 }
 
@@ -872,23 +920,26 @@ impl State {
         }
     }
 
-    /// Checks that `value` may be set for `name`.
+    /// Checks that `value` may be set for `name` here: a typed value must have the type this
+    /// registry's guests declared the name with and the type its definition (here or above)
+    /// binds.
     fn check(&self, name: &str, value: Option<Value>) -> Result<()> {
         checked(name)?;
-        let declared = self
-            .entries
-            .get(name)
-            .and_then(|e| e.declared.ty().or(e.defined.as_ref().map(|d| d.ty)));
-        if let (Some(declared), Some(given)) = (declared, value.and_then(Value::ty))
-            && declared != given
-        {
-            return Err(Error::TypeMismatch {
+        let (Some(entry), Some(given)) = (self.entries.get(name), value.and_then(Value::ty)) else {
+            return Ok(());
+        };
+        let other = [entry.declared.ty(), entry.binding()]
+            .into_iter()
+            .flatten()
+            .find(|&t| t != given);
+        match other {
+            Some(declared) => Err(Error::TypeMismatch {
                 name: name.to_owned(),
                 declared,
                 given,
-            });
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Sets or deletes `name`; returns the old value, and the name's key if instances must be
@@ -913,26 +964,39 @@ impl State {
         }
     }
 
-    /// Gives `name` the parent's value `value`; returns the name's key if guests read something
-    /// else now.
-    fn inherit(&mut self, name: &str, value: Option<Value>) -> Option<Arc<str>> {
+    /// Gives `name` what the parent's guests read, `from`.
+    fn inherit(&mut self, name: &str, from: Above) -> Inherited {
         let entry = self.entries.get(name);
-        if same(entry.and_then(|e| e.inherited), value) {
-            return None;
+        if same(entry.and_then(|e| e.inherited), from.value)
+            && entry.and_then(|e| e.bound) == from.bound
+        {
+            return Inherited::default();
         }
         let before = entry.and_then(Entry::current);
         let declared = entry.is_some_and(|e| e.declared.any());
         let key = self.key(name);
-        let after = self.entries.get_mut(&key).and_then(|entry| {
-            entry.inherited = value;
-            entry.current()
+        let Some(entry) = self.entries.get_mut(&key) else {
+            return Inherited::default();
+        };
+        entry.inherited = from.value;
+        entry.bound = from.bound;
+        let after = entry.current();
+        let withheld = entry.withheld().map(|value| Withheld {
+            value,
+            declared: entry.declared.ty(),
         });
         if declared && !same(before, after) {
             self.bump(&key);
-            Some(key)
+            Inherited {
+                changed: Some(key),
+                withheld,
+            }
         } else {
             self.collect(name);
-            None
+            Inherited {
+                changed: None,
+                withheld,
+            }
         }
     }
 
@@ -1144,12 +1208,10 @@ impl Globals {
         for (name, value) in ops {
             state.check(name.as_ref(), *value)?;
         }
+        // The registries below are not checked: a child whose guests declared a name with
+        // another type keeps its value (Entry::accepts), so that one tenant cannot block the
+        // fleet's changes.
         let mut below = lock_below(&state);
-        for node in &below {
-            for (name, value) in ops {
-                node.state.check(name.as_ref(), *value)?;
-            }
-        }
         let mut olds = Vec::with_capacity(ops.len());
         let mut changed: Vec<Arc<str>> = Vec::new();
         for (name, value) in ops {
@@ -1229,10 +1291,12 @@ impl Globals {
         {
             let mut below = child.write();
             for (name, entry) in state.entries.iter() {
-                if let Some(value) = entry.current() {
+                let (value, bound) = (entry.passed_down(), entry.binding());
+                if value.is_some() || bound.is_some() {
                     let key = below.key(name);
                     if let Some(entry) = below.entries.get_mut(&key) {
-                        entry.inherited = Some(value);
+                        entry.inherited = value;
+                        entry.bound = bound;
                     }
                 }
             }
@@ -1285,6 +1349,7 @@ impl Globals {
                 name: e.key.to_string(),
                 value: e.current(),
                 set: e.value,
+                withheld: e.withheld(),
                 definition: e.defined.as_deref().copied(),
                 declared_type: e.declared.ty(),
                 declarations: e.declared.count(),
@@ -1360,12 +1425,14 @@ impl Globals {
         {
             return Err(mismatch(other, ty));
         }
-        let below = lock_below(&state);
-        for node in &below {
-            // Any value of type `ty` tells whether a registry below declared the name otherwise.
-            node.state
-                .check(name, Some(default.unwrap_or(Value::from_bits(ty, 0))))?;
+        if let Some(bound) = state.entries.get(name).and_then(|e| e.bound)
+            && bound != ty
+        {
+            return Err(mismatch(bound, ty));
         }
+        // Not checked against the registries below: the definition binds them, and a child
+        // whose guests declared the name otherwise keeps its value (Entry::accepts).
+        let below = lock_below(&state);
         let key = state.key(name);
         self.redefine(
             state,
@@ -1391,6 +1458,14 @@ impl Globals {
         let below = lock_below(&state);
         self.redefine(state, below, &key, None);
         Ok(old)
+    }
+
+    /// Whether a definition here or in a registry above fixes `name`'s type.
+    pub(crate) fn bound(&self, name: &str) -> bool {
+        self.read()
+            .entries
+            .get(name)
+            .is_some_and(|e| e.binding().is_some())
     }
 
     /// `name`'s definition ([`Globals::define`]), if it has one.
@@ -1489,7 +1564,7 @@ impl Globals {
         {
             let state = self.read();
             if let Some(entry) = state.entries.get(name) {
-                entry.declared.add(ty, entry.fixed_type())?;
+                entry.declare(ty)?;
                 entry.join(join);
                 return Ok((Arc::clone(&entry.key), entry.current(), state.version));
             }
@@ -1674,6 +1749,42 @@ impl Globals {
     }
 }
 
+/// What a registry's guests read of a name, as a registry below it inherits it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Above {
+    value: Option<Value>,
+    /// The type a definition in it, or above it, binds.
+    bound: Option<ValueType>,
+}
+
+impl Above {
+    fn of(state: &State, name: &str) -> Above {
+        state
+            .entries
+            .get(name)
+            .map_or_else(Above::default, |e| Above {
+                value: e.passed_down(),
+                bound: e.binding(),
+            })
+    }
+}
+
+/// What [`State::inherit`] did.
+#[derive(Debug, Default)]
+struct Inherited {
+    /// The name's key, if its guests read something else now.
+    changed: Option<Arc<str>>,
+    /// The parent's value, if its guests cannot read it.
+    withheld: Option<Withheld>,
+}
+
+/// A parent's value a registry's guests do not read, and the type they declared.
+#[derive(Debug)]
+struct Withheld {
+    value: Value,
+    declared: Option<ValueType>,
+}
+
 /// A registry below the one changing ([`Globals::child`]), locked for the change.
 struct Node {
     /// The index of its parent in the list; `None`: the registry changing.
@@ -1726,8 +1837,19 @@ fn propagate(root: &State, nodes: &mut [Node], names: &[&str]) -> Vec<SharedWrit
         };
         let mut changed = Vec::new();
         for name in names {
-            let value = parent.entries.get(name).and_then(Entry::current);
-            changed.extend(node.state.inherit(name, value));
+            let inherited = node.state.inherit(name, Above::of(parent, name));
+            changed.extend(inherited.changed);
+            if let Some(Withheld { value, declared }) = inherited.withheld {
+                Tally::add(&node.globals.inner.tally.withheld, 1);
+                tracing::warn!(
+                    target: "wasmtime_global::set",
+                    name,
+                    value = ?value,
+                    declared = ?declared,
+                    "a parent registry's value is not applied here: this registry's guests \
+                     declared the name with another type"
+                );
+            }
         }
         writes.push(node.state.shared_writes(&changed));
         node.globals.publish(&node.state);
@@ -1744,7 +1866,7 @@ fn declare_in(
     join: impl FnOnce(&Arc<str>) -> bool,
 ) -> core::result::Result<(Arc<str>, Option<Value>), ValueType> {
     if let Some(entry) = state.entries.get(name) {
-        entry.declared.add(ty, entry.fixed_type())?;
+        entry.declare(ty)?;
         entry.join(join);
         return Ok((Arc::clone(&entry.key), entry.current()));
     }

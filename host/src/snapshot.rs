@@ -27,6 +27,10 @@ pub struct NameState {
     pub value: Option<Value>,
     /// The value set in this registry, if any ([`Globals::get`](crate::Globals::get)).
     pub set: Option<Value>,
+    /// The parent registry's value that this registry's guests do not read, because they
+    /// declared the name with another type before the parent set it
+    /// ([`Globals::child`](crate::Globals::child)): they keep what they read, until they go.
+    pub withheld: Option<Value>,
     /// The type and default the embedder fixed, if any.
     pub definition: Option<Definition>,
     /// The type its live declarations have, if it has any.
@@ -54,6 +58,9 @@ pub struct Counters {
     pub refusals: u64,
     /// Guests trapped by a declaration: a malformed table, or a store limit.
     pub traps: u64,
+    /// Values of the parent registry not applied here, because this registry's guests
+    /// declared the name with another type (see [`NameState::withheld`]).
+    pub withheld: u64,
 }
 
 /// The registry's [`Counters`], as atomics: each is added to by one `fetch_add`, never under a
@@ -65,6 +72,7 @@ pub(crate) struct Tally {
     pub(crate) declarations: AtomicU64,
     pub(crate) refusals: AtomicU64,
     pub(crate) traps: AtomicU64,
+    pub(crate) withheld: AtomicU64,
 }
 
 impl Tally {
@@ -82,6 +90,7 @@ impl Tally {
             declarations: get(&self.declarations),
             refusals: get(&self.refusals),
             traps: get(&self.traps),
+            withheld: get(&self.withheld),
         }
     }
 }

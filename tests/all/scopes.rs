@@ -131,27 +131,26 @@ fn types_hold_through_the_overlay() -> wasmtime::Result<()> {
     let engine = engine();
     let fleet = Globals::new();
     let tenant = fleet.child();
-    let _guest = ordinary_guest(&engine, &tenant)?; // TEST_UINT64 declared U64 in the child
-    let mismatch = Error::TypeMismatch {
-        name: "TEST_UINT64".into(),
-        declared: ValueType::U64,
-        given: ValueType::F64,
-    };
-    // A typed value the child's guests could not read is refused in the parent, even where the
-    // child sets the name itself (it may delete it later).
-    assert_eq!(fleet.set_f64("TEST_UINT64", 1.5), Err(mismatch.clone()));
-    tenant.set_u64("TEST_UINT64", 1)?;
-    assert_eq!(fleet.set_f64("TEST_UINT64", 1.5), Err(mismatch.clone()));
+    let mut guest = ordinary_guest(&engine, &tenant)?; // TEST_UINT64 declared U64 in the child
+    // A typed value the child's guests cannot read is not refused in the parent (issue 20,
+    // finding 3: one tenant must not block the fleet): the child's guests keep their value,
+    // and the child's snapshot says what it did not take.
+    fleet.set_f64("TEST_UINT64", 1.5)?;
+    assert_eq!(guest.get(1)?, 42, "the guest's own default");
+    let snapshot = tenant.snapshot();
+    let row = snapshot.names.iter().find(|n| n.name == "TEST_UINT64");
+    assert_eq!(row.map(|r| r.withheld), Some(Some(Value::F64(1.5))));
+    // The child's own typed sets are held to its guests' type.
     assert_eq!(
-        fleet.define("TEST_UINT64", ValueType::F64, None),
-        Err(mismatch)
+        tenant.set_f64("TEST_UINT64", 2.5),
+        Err(Error::TypeMismatch {
+            name: "TEST_UINT64".into(),
+            declared: ValueType::U64,
+            given: ValueType::F64,
+        })
     );
-    let mut batch = fleet.batch();
-    batch
-        .set_value("OTHER", Value::U64(1))
-        .set_value("TEST_UINT64", Value::F64(2.5));
-    assert!(batch.commit().is_err());
-    assert_eq!(fleet.get("OTHER"), None, "a refused batch applies nothing");
+    tenant.set_u64("TEST_UINT64", 1)?;
+    assert_eq!(guest.get(1)?, 1);
     // A value the parent typed first fixes the name for the child's guests too.
     fleet.set_bool("TEST_BOOL_ELSEWHERE", true)?;
     assert_eq!(tenant.declared_type("TEST_BOOL_ELSEWHERE"), None);
@@ -164,6 +163,40 @@ fn types_hold_through_the_overlay() -> wasmtime::Result<()> {
     assert_eq!(tenant.current("LIMIT"), Some(Value::U64(8)));
     fleet.undefine("LIMIT")?;
     assert_eq!(tenant.current("LIMIT"), None);
+    Ok(())
+}
+
+/// Issue 20, finding 3: while a fleet's file held a typed value of a name that one tenant's
+/// guest had declared with another type, the fleet's watched file refused every later version,
+/// unrelated names included. Every version now applies; that tenant keeps its value.
+#[test]
+fn a_tenants_guest_does_not_stop_the_fleets_file() -> wasmtime::Result<()> {
+    let engine = engine();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("fleet.toml");
+    let fleet = Globals::new();
+    let evil = fleet.child();
+    let mut evil_guest = ordinary_guest(&engine, &evil)?; // TEST_INT64 declared I64
+    std::fs::write(&path, "OTHER = 1\n")?;
+    let file = WatchedFile::start(&path, &fleet)?;
+    // A duration for a name the guests declared I64.
+    let next = dir.path().join("next.toml");
+    std::fs::write(&next, "OTHER = 2\nTEST_INT64 = \"5s\"\n")?;
+    std::fs::rename(&next, &path)?;
+    let (_, applied) = file.wait_for(Duration::from_secs(10), |s| s.versions == 2);
+    assert!(applied, "{:?}", file.status());
+    std::fs::write(&next, "OTHER = 3\nTEST_INT64 = \"5s\"\n")?;
+    std::fs::rename(&next, &path)?;
+    let (status, applied) = file.wait_for(Duration::from_secs(10), |s| s.versions == 3);
+    assert!(applied, "{status:?}");
+    assert_eq!(status.failures, 0, "{:?}", status.last_error);
+    assert_eq!(fleet.get("OTHER"), Some(Value::Bits(3)));
+    assert_eq!(
+        fleet.get("TEST_INT64"),
+        Some(Value::Duration(5_000_000_000))
+    );
+    assert_eq!(evil_guest.get(3)?, -7i64 as u64, "keeps its I64 default");
+    assert_eq!(evil.snapshot().counters.withheld, 1);
     Ok(())
 }
 
