@@ -1,6 +1,7 @@
 //! [`GlobalsCtx`]: what one store knows of the globals its instances declared, and [`sync`].
 
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
+use crate::log_budget::{LogBudget, Verdict};
 use crate::registry::{PtrHasher, Release, SharedDeclaration, TableKey};
 use crate::snapshot::Tally;
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
@@ -74,6 +75,8 @@ pub struct GlobalsCtx {
     uncounted: u64,
     /// The embedder's name for this store, carried into declarations, refusals and events.
     label: Option<Arc<str>>,
+    /// What its guests' refusals and traps may still log.
+    log: LogBudget,
 }
 
 /// The key of `name` in [`GlobalsCtx::names`].
@@ -326,6 +329,7 @@ impl GlobalsCtx {
             names: HashMap::default(),
             uncounted: 0,
             label: None,
+            log: LogBudget::default(),
         }
     }
 
@@ -366,16 +370,38 @@ impl GlobalsCtx {
         self.uncounted = 0;
     }
 
-    /// Counts a trap of this store's guest by a declaration, with a warning naming the error.
-    pub(crate) fn trapped(&self, table_addr: u32, index: u32, error: &Error) {
+    /// Counts a trap of this store's guest by a declaration, with a warning naming the error
+    /// the first time the store's guests trap with an error of its kind ([`LogBudget`]).
+    pub(crate) fn trapped(&mut self, table_addr: u32, index: u32, error: &Error) {
         Tally::add(&self.globals.tally().traps, 1);
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::hash::DefaultHasher::new();
+            ("trap", std::mem::discriminant(error)).hash(&mut hasher);
+            hasher.finish()
+        };
+        match self.log.verdict(key) {
+            Verdict::Full => tracing::warn!(
+                target: "wasmtime_global::declare",
+                label = self.label_field(),
+                table = table_addr,
+                index,
+                error = %error,
+                "a declaration trapped the guest"
+            ),
+            Verdict::Count(n) => self.quiet_event(n),
+            Verdict::Quiet => {}
+        }
+    }
+
+    /// The warning that `n` refusals and traps of this store were not logged in full.
+    fn quiet_event(&self, n: u64) {
         tracing::warn!(
             target: "wasmtime_global::declare",
             label = self.label_field(),
-            table = table_addr,
-            index,
-            error = %error,
-            "a declaration trapped the guest"
+            count = n,
+            "refusals and traps of this store not logged in full (each name refused and each \
+             kind of trap is, once; the counters have them all)"
         );
     }
 
@@ -680,17 +706,21 @@ impl GlobalsCtx {
             defined: self.globals.bound(&slot.name),
             label: self.label.clone(),
         };
-        tracing::warn!(
-            target: "wasmtime_global::declare",
-            label = self.label_field(),
-            name = refusal.name,
-            declared = ?refusal.declared,
-            fixed = ?refusal.fixed,
-            defined = refusal.defined,
-            table = refusal.table_addr,
-            index = refusal.index,
-            "declaration refused: TYPE_MISMATCH"
-        );
+        match self.log.verdict(slot.hash) {
+            Verdict::Full => tracing::warn!(
+                target: "wasmtime_global::declare",
+                label = self.label_field(),
+                name = refusal.name,
+                declared = ?refusal.declared,
+                fixed = ?refusal.fixed,
+                defined = refusal.defined,
+                table = refusal.table_addr,
+                index = refusal.index,
+                "declaration refused: TYPE_MISMATCH"
+            ),
+            Verdict::Count(n) => self.quiet_event(n),
+            Verdict::Quiet => {}
+        }
         self.refusals.push_back(refusal);
     }
 

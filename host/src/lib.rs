@@ -338,6 +338,7 @@ mod error;
 mod hook;
 mod limits;
 mod linker;
+mod log_budget;
 mod registry;
 #[expect(
     unsafe_code,

@@ -1,16 +1,25 @@
 //! Access to a guest's shared memory: the only module of this crate with `unsafe` code.
 //!
 //! wasmtime's [`SharedMemory::data`] hands out `&[UnsafeCell<u8>]`: other threads (the guest's)
-//! may read and write any byte at any time, so every access here is atomic.
+//! may read and write any byte at any time, so every access here is atomic, and of one size:
+//! aligned 8-byte words. A set stores `value`, `changes` and `generation` as words while another
+//! thread may be validating a declaration in the same memory; Rust's memory model leaves racing
+//! atomic accesses of different sizes to the same bytes undefined, so validation reads words too
+//! and takes the bytes it needs out of them.
 
 use crate::table::GuestBytes;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::SharedMemory;
 
-/// A shared memory as [`GuestBytes`], read byte by byte with atomic loads: validating a table in
-/// a shared memory with [`read_header`](crate::table::read_header) and
-/// [`read_slot`](crate::table::read_slot) is safe while the guest runs on other threads.
+/// A shared memory as [`GuestBytes`], read with atomic loads of the aligned 8-byte words that
+/// hold the bytes asked for: validating a table in a shared memory with
+/// [`read_header`](crate::table::read_header) and [`read_slot`](crate::table::read_slot) is safe
+/// while the guest runs on other threads and sets store words of it.
+///
+/// It sees the memory as its whole words: a wasm memory's bytes start page-aligned and are a
+/// whole number of pages, so that is all of it (a memory of a custom page size that is not a
+/// multiple of 8 bytes loses the bytes past its last whole word).
 #[derive(Clone, Copy)]
 pub struct SharedBytes<'a>(&'a [UnsafeCell<u8>]);
 
@@ -32,18 +41,28 @@ impl std::fmt::Debug for SharedBytes<'_> {
 
 impl GuestBytes for SharedBytes<'_> {
     fn size(&self) -> u64 {
-        self.0.len() as u64
+        whole_words(self.0).len() as u64
     }
 
     fn read(&self, addr: u64, out: &mut [u8]) -> bool {
-        let Some(cells) = range(self.0, addr, out.len() as u64) else {
+        let cells = whole_words(self.0);
+        if range(cells, addr, out.len() as u64).is_none() {
             return false;
-        };
-        for (byte, cell) in out.iter_mut().zip(cells) {
-            // SAFETY: `cell` is a live byte of the shared memory (the slice borrows the
-            // `SharedMemory`, whose bytes never move or shrink); every host access to those bytes
-            // is atomic, and wasm accesses are the guest's own.
-            *byte = unsafe { AtomicU8::from_ptr(cell.get()) }.load(Ordering::Relaxed);
+        }
+        // Word by word: each word that holds some of the bytes, loaded whole. `cells` ends at a
+        // word's end, so the last word is inside it too.
+        let mut done = 0;
+        while done < out.len() {
+            let at = addr + done as u64;
+            let word_addr = at - at % 8;
+            let Some(word) = range(cells, word_addr, 8).and_then(as_atomic) else {
+                return false;
+            };
+            let bytes = word.load(Ordering::Relaxed).to_le_bytes();
+            let from = (at - word_addr) as usize;
+            let n = (8 - from).min(out.len() - done);
+            out[done..done + n].copy_from_slice(&bytes[from..from + n]);
+            done += n;
         }
         true
     }
@@ -64,6 +83,15 @@ fn as_atomic(cells: &[UnsafeCell<u8>]) -> Option<&AtomicU64> {
     // host access to them is atomic (the guest's own accesses are wasm, which cannot cause
     // undefined behaviour in the host).
     Some(unsafe { AtomicU64::from_ptr(UnsafeCell::raw_get(ptr).cast::<u64>()) })
+}
+
+/// `cells` cut to its whole aligned words: empty if it does not start 8-aligned (a wasm memory
+/// starts page-aligned), else up to the end of its last whole word.
+fn whole_words(cells: &[UnsafeCell<u8>]) -> &[UnsafeCell<u8>] {
+    if !(cells.as_ptr() as usize).is_multiple_of(8) {
+        return &[];
+    }
+    &cells[..cells.len() - cells.len() % 8]
 }
 
 fn range(cells: &[UnsafeCell<u8>], addr: u64, len: u64) -> Option<&[UnsafeCell<u8>]> {
@@ -163,14 +191,50 @@ mod tests {
         let word = as_atomic(&cells[start..start + 8]).expect("8 aligned bytes");
         word.store(0x0102_0304_0506_0708, Ordering::SeqCst);
         assert_eq!(word.load(Ordering::SeqCst), 0x0102_0304_0506_0708);
-        let bytes = SharedBytes(&cells);
+        let bytes = SharedBytes(&cells[start..start + 16]);
         let mut out = [0; 8];
-        assert!(bytes.read(start as u64, &mut out));
+        assert!(bytes.read(0, &mut out));
         assert_eq!(u64::from_le_bytes(out), 0x0102_0304_0506_0708);
+        // Across two words, and at the end of the whole words.
+        let mut out = [0; 3];
+        assert!(bytes.read(6, &mut out));
+        assert_eq!(out, [0x02, 0x01, 0]);
+        assert_eq!(bytes.size(), 16);
+        assert!(bytes.read(13, &mut out));
+        assert!(!bytes.read(14, &mut out), "past the last whole word");
         assert!(
             as_atomic(&cells[start + 1..start + 9]).is_none(),
             "misaligned"
         );
         assert!(as_atomic(&cells[start..start + 7]).is_none(), "too short");
+    }
+
+    /// Issue 20, finding 7: validation read a shared memory with 1-byte atomic loads while a
+    /// set stored 8-byte words of it, mixed-size racing atomics that Rust's model leaves
+    /// undefined (Miri reported them). Validation now loads the same aligned words: under Miri,
+    /// a read of bytes of a word that another thread stores is no data race.
+    #[test]
+    fn reads_race_with_word_stores_at_one_size() {
+        let words: Box<[AtomicU64]> = (0..4).map(|_| AtomicU64::new(0)).collect();
+        let len = words.len() * 8;
+        // SAFETY: `AtomicU64` has the size and the in-memory representation of `u64`, and is an
+        // `UnsafeCell` inside, so its bytes may be viewed as `UnsafeCell<u8>`s for as long as
+        // `words` lives, which outlives the threads below; every access here is atomic.
+        let cells =
+            unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<UnsafeCell<u8>>(), len) };
+        let bytes = SharedBytes(cells);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for i in 1..=20 {
+                    words[1].store(0x0101_0101_0101_0101 * i, Ordering::Relaxed);
+                }
+            });
+            for _ in 0..20 {
+                let mut out = [0; 3];
+                assert!(bytes.read(9, &mut out));
+                // A value stored whole: its three bytes agree.
+                assert!(out[0] == out[1] && out[1] == out[2], "{out:?}");
+            }
+        });
     }
 }

@@ -167,3 +167,16 @@ fn a_shared_table_belongs_to_one_registry() -> wasmtime::Result<()> {
     }
     Ok(())
 }
+
+/// Issue 20, finding 8: dropping the last of a chain of 100,000 child registries overflowed the
+/// stack (each registry's drop ran its parent's inside it).
+#[test]
+fn a_long_chain_of_children_drops() {
+    let mut leaf = Globals::new();
+    for _ in 0..100_000 {
+        leaf = leaf.child();
+    }
+    leaf.set_u64("DEPTH", 100_000).expect("a set in the leaf");
+    assert_eq!(leaf.get("DEPTH"), Some(Value::U64(100_000)));
+    drop(leaf);
+}

@@ -273,7 +273,13 @@ fn held_and_charged(kind: Kind, capacity: u32, indexes: &[u32]) -> wasmtime::Res
     let names = 4 * 1024 * 1024 + 128 * 1024;
     for &i in indexes {
         let name = format!("S{i}");
-        poker.slot(BIG_TABLE, i, &name, names + 8 * i, wasmtime_global::ValueType::U64)?;
+        poker.slot(
+            BIG_TABLE,
+            i,
+            &name,
+            names + 8 * i,
+            wasmtime_global::ValueType::U64,
+        )?;
     }
     let before = HELD.load(Ordering::Relaxed);
     for &i in indexes {
@@ -381,5 +387,62 @@ fn a_table_whose_capacity_changed_is_refused() -> wasmtime::Result<()> {
             "{kind:?}"
         );
     }
+    Ok(())
+}
+
+/// Issue 20, finding 8: a store recorded the memory of every instance that declared, even past
+/// its tables limit, and looked at every recorded memory again at each new one: 4,000 instances
+/// took 1.49 s. A memory is now recorded only with a table taken, so the tables limit bounds
+/// what each new memory looks at (`Stats::memories_looked_at`).
+#[test]
+fn memories_past_the_tables_limit_are_not_recorded() -> wasmtime::Result<()> {
+    let _alone = alone();
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 256) "N")
+          (data (i32.const 1024) "WGTB\02\00\00\00\40\00\00\00\01\00\00\00\01\00\00\00")
+          ;; slot 0: hash of "N", name at 256, length 1, U64
+          (data (i32.const 1088) "\d1\2e\02\86\4c\03\64\af\00\01\00\00\01\00\00\00\02\00\00\00")
+          (func (export "init") (result i32) (call $declare (i32.const 1024) (i32.const 0))))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    let globals = Globals::new();
+    let limits = Limits {
+        tables: 64,
+        ..Limits::default()
+    };
+    let mut store = Store::new(&engine, GlobalsCtx::with_limits(&globals, limits));
+    let instances = 1000;
+    let mut refused = 0;
+    for _ in 0..instances {
+        let instance = linker.instantiate(&mut store, &module)?;
+        let init = instance.get_typed_func::<(), i32>(&mut store, "init")?;
+        match init.call(&mut store, ()) {
+            Ok(status) => assert_eq!(status, 0),
+            Err(trap) => {
+                assert_eq!(
+                    limit(trap),
+                    Error::LimitExceeded {
+                        limit: Limit::Tables,
+                        max: 64
+                    }
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, instances - 64);
+    assert_eq!(store.data().declarations().len(), 64);
+    let looked_at = store.data().stats().memories_looked_at;
+    println!("{instances} instances, 64 tables: {looked_at} memories looked at");
+    assert!(
+        looked_at <= instances * 64,
+        "{looked_at} memories looked at"
+    );
     Ok(())
 }
