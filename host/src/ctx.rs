@@ -2,7 +2,7 @@
 
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
 use crate::log_budget::{LogBudget, Verdict};
-use crate::registry::{PtrHasher, Release, SharedDeclaration, TableKey};
+use crate::registry::{PtrHasher, RESERVE_CHUNK, Release, SharedDeclaration, TableKey};
 use crate::snapshot::Tally;
 use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET, ValidSlot};
 use crate::{Error, Globals, Limit, Limits, Result, Value};
@@ -66,6 +66,9 @@ pub struct GlobalsCtx {
     declared: u32,
     /// What the declarations are charged against [`Limits::host_bytes`].
     host_bytes: u64,
+    /// What the store reserved of its registries' bound on host memory
+    /// ([`Globals::set_max_host_bytes`]): at least `host_bytes`, given back at release.
+    reserved: u64,
     /// How many of this store's slots declare each name, by the address of the registry's key
     /// for the name (which the slots hold, so it stays the name's): a name's first slot joins
     /// the store to the name's stores, its last leaves them.
@@ -326,6 +329,7 @@ impl GlobalsCtx {
             refusals: VecDeque::new(),
             declared: 0,
             host_bytes: 0,
+            reserved: 0,
             names: HashMap::default(),
             uncounted: 0,
             label: None,
@@ -475,6 +479,7 @@ impl GlobalsCtx {
 
     fn release(&mut self) {
         self.count_declarations();
+        self.globals.unreserve(std::mem::take(&mut self.reserved));
         let GlobalsCtx {
             globals,
             id,
@@ -674,19 +679,27 @@ impl GlobalsCtx {
             Limit::Tables => self.limits.tables.into(),
             Limit::SameNameSlots => self.limits.same_name_slots.into(),
             Limit::HostBytes => self.limits.host_bytes,
+            // Reported by the registry, with its own bound.
+            Limit::RegistryHostBytes => 0,
         };
         Error::LimitExceeded { limit, max }
     }
 
-    /// Charges `bytes` against [`Limits::host_bytes`], or fails with nothing charged.
+    /// Charges `bytes` against [`Limits::host_bytes`], and reserves them in the registries'
+    /// bounds ([`Globals::set_max_host_bytes`]) if the store's reservation is short; or fails
+    /// with nothing charged.
     fn charge(&mut self, bytes: u64) -> Result<()> {
-        match self.host_bytes.checked_add(bytes) {
-            Some(total) if total <= self.limits.host_bytes => {
-                self.host_bytes = total;
-                Ok(())
-            }
-            _ => Err(self.over(Limit::HostBytes)),
+        let total = match self.host_bytes.checked_add(bytes) {
+            Some(total) if total <= self.limits.host_bytes => total,
+            _ => return Err(self.over(Limit::HostBytes)),
+        };
+        if total > self.reserved {
+            let more = (total - self.reserved).max(RESERVE_CHUNK);
+            self.globals.reserve(more)?;
+            self.reserved += more;
         }
+        self.host_bytes = total;
+        Ok(())
     }
 
     /// Notes that the declaration of `slot` in `table` was refused because its name is fixed to

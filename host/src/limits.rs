@@ -70,6 +70,9 @@ pub enum Limit {
     SameNameSlots,
     /// [`Limits::host_bytes`].
     HostBytes,
+    /// The bound of a store's registry, or of one above it, on what all their stores hold
+    /// together ([`Globals::set_max_host_bytes`](crate::Globals::set_max_host_bytes)).
+    RegistryHostBytes,
 }
 
 impl core::fmt::Display for Limit {
@@ -79,6 +82,7 @@ impl core::fmt::Display for Limit {
             Limit::Tables => "tables",
             Limit::SameNameSlots => "slots of one name in one table",
             Limit::HostBytes => "host bytes",
+            Limit::RegistryHostBytes => "host bytes of the registry's stores together",
         })
     }
 }

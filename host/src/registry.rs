@@ -61,7 +61,32 @@ struct Inner {
     parent: Option<Globals>,
     /// What [`Globals::snapshot`] counts.
     pub(crate) tally: Tally,
+    /// The host memory its stores' guests hold, and the most they may ([`Globals::set_max_host_bytes`]).
+    budget: Budget,
 }
+
+/// Host memory that the stores of a registry, and of the registries below it, hold for their
+/// guests' declarations: what they reserved ([`GlobalsCtx`](crate::GlobalsCtx) reserves it in
+/// chunks of [`RESERVE_CHUNK`] bytes), and the most they may.
+#[derive(Debug)]
+struct Budget {
+    held: AtomicU64,
+    max: AtomicU64,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            held: AtomicU64::new(0),
+            max: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+/// The smallest amount a store reserves of its registries' [`Budget`]s at a time: a store that
+/// declares a handful of globals reserves once and gives it back once, two atomic operations
+/// per registry.
+pub(crate) const RESERVE_CHUNK: u64 = 8 * 1024;
 
 #[derive(Debug, Default)]
 struct State {
@@ -1559,6 +1584,78 @@ impl Globals {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Bounds the host memory that guests can make the host hold through this registry: the
+    /// bytes charged to every store of this registry and of the registries below it
+    /// ([`GlobalsCtx::host_bytes`](crate::GlobalsCtx::host_bytes)), all together. Each store's
+    /// own [`Limits`](crate::Limits) still apply; this bounds what thousands of stores hold at
+    /// once. A declaration that would pass it traps with [`Error::LimitExceeded`] naming
+    /// [`Limit::RegistryHostBytes`](crate::Limit::RegistryHostBytes).
+    ///
+    /// Stores reserve what they are charged in chunks of 8 KiB, given back when the store goes:
+    /// so a registry of `max` bytes has room for at least `max / 8 KiB` stores with a
+    /// declaration each. No limit by default; lowering it below what is held refuses new
+    /// reservations until enough stores go.
+    ///
+    /// ```
+    /// use wasmtime_global::Globals;
+    ///
+    /// let fleet = Globals::new();
+    /// fleet.set_max_host_bytes(256 << 20); // every tenant's stores together: 256 MiB
+    /// let tenant = fleet.child(); // its stores count in the fleet's bound too
+    /// assert_eq!((fleet.host_bytes(), tenant.host_bytes()), (0, 0));
+    /// ```
+    pub fn set_max_host_bytes(&self, max: u64) {
+        self.inner.budget.max.store(max, Ordering::Relaxed);
+    }
+
+    /// The host memory the stores of this registry and of the registries below it reserved for
+    /// their guests' declarations (see [`set_max_host_bytes`](Globals::set_max_host_bytes)).
+    #[must_use]
+    pub fn host_bytes(&self) -> u64 {
+        self.inner.budget.held.load(Ordering::Relaxed)
+    }
+
+    /// Reserves `bytes` in this registry's budget and every one above it, or none.
+    pub(crate) fn reserve(&self, bytes: u64) -> Result<()> {
+        let mut at = Some(self);
+        while let Some(globals) = at {
+            let budget = &globals.inner.budget;
+            let max = budget.max.load(Ordering::Relaxed);
+            let taken = budget
+                .held
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                    held.checked_add(bytes).filter(|&total| total <= max)
+                });
+            if taken.is_err() {
+                // Give back what the registries below took.
+                let mut undo = Some(self);
+                while let Some(below) = undo.filter(|b| !std::ptr::eq(*b, globals)) {
+                    below.inner.budget.held.fetch_sub(bytes, Ordering::Relaxed);
+                    undo = below.parent();
+                }
+                return Err(Error::LimitExceeded {
+                    limit: crate::Limit::RegistryHostBytes,
+                    max,
+                });
+            }
+            at = globals.parent();
+        }
+        Ok(())
+    }
+
+    /// Gives back `bytes` that [`reserve`](Globals::reserve) took.
+    pub(crate) fn unreserve(&self, bytes: u64) {
+        let mut at = Some(self);
+        while let Some(globals) = at {
+            globals
+                .inner
+                .budget
+                .held
+                .fetch_sub(bytes, Ordering::Relaxed);
+            at = globals.parent();
+        }
     }
 
     /// The number of changes to declared names so far: it grows with every `set` or `del` that

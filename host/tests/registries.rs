@@ -180,3 +180,57 @@ fn a_long_chain_of_children_drops() {
     assert_eq!(leaf.get("DEPTH"), Some(Value::U64(100_000)));
     drop(leaf);
 }
+
+/// Issue 20, finding 9: limits were per store only, so a service with thousands of stores had
+/// no bound on what their guests made the host hold together. A registry's bound covers every
+/// store of it and of the registries below; a store reserves in chunks of 8 KiB.
+#[test]
+fn a_registry_bounds_what_all_its_stores_hold() -> wasmtime::Result<()> {
+    use wasmtime_global::Limit;
+    let fleet = Globals::new();
+    let tenant = fleet.child();
+    // 16 names of 3 bytes: a table (1,280) and 16 declarations (515 each), 9,520 bytes, which
+    // a store reserves as two chunks of 8 KiB.
+    let names: Vec<String> = (0..16).map(|i| format!("N{i:02}")).collect();
+    let per_store = 2 * 8192;
+    fleet.set_max_host_bytes(3 * per_store);
+    let store = |registry: &Globals| -> wasmtime::Result<(shell::Shell, Option<Error>)> {
+        let mut shell = shell::Shell::new(registry)?;
+        shell.write(&names, ValueType::U64)?;
+        for i in 0..names.len() {
+            if let Err(trap) = shell.declare(i as u32) {
+                return Ok((shell, trap.downcast_ref::<Error>().cloned()));
+            }
+        }
+        Ok((shell, None))
+    };
+    let (first, refused) = store(&tenant)?;
+    assert_eq!(refused, None);
+    assert_eq!(first.store.data().host_bytes(), 1280 + 16 * 515);
+    let (_second, refused) = store(&fleet)?;
+    assert_eq!(refused, None);
+    let (_third, refused) = store(&tenant)?;
+    assert_eq!(refused, None);
+    assert_eq!(
+        (fleet.host_bytes(), tenant.host_bytes()),
+        (3 * per_store, 2 * per_store)
+    );
+    let (fourth, refused) = store(&tenant)?;
+    assert_eq!(
+        refused,
+        Some(Error::LimitExceeded {
+            limit: Limit::RegistryHostBytes,
+            max: 3 * per_store
+        })
+    );
+    assert_eq!(fourth.store.data().host_bytes(), 0, "nothing charged");
+    assert_eq!(tenant.host_bytes(), 2 * per_store, "nothing reserved");
+    drop((first, fourth));
+    assert_eq!(
+        (fleet.host_bytes(), tenant.host_bytes()),
+        (2 * per_store, per_store)
+    );
+    let (_fifth, refused) = store(&tenant)?;
+    assert_eq!(refused, None, "room again");
+    Ok(())
+}
