@@ -184,7 +184,18 @@
 //!
 //! - [`Limits`], per store ([`GlobalsCtx::with_limits`]): declarations, tables, slots of one name
 //!   in one table, and the host memory they hold. A declaration past one traps with
-//!   [`Error::LimitExceeded`]. The defaults bound a store to about 4 MiB of host memory.
+//!   [`Error::LimitExceeded`]. The defaults bound a store to 4 MiB of host memory, whatever the
+//!   indexes of the slots it declares.
+//! - [`Globals::set_max_host_bytes`]: what every store of a registry, and of the registries
+//!   below it, may make the host hold together: per-store limits alone let 10,000 stores hold
+//!   40 GiB.
+//! - Tables that overlap, change capacity, or (in a shared memory) belong to another registry
+//!   are refused ([`Error::TableOverlaps`], [`Error::CapacityChanged`],
+//!   [`Error::TableOfAnotherRegistry`]).
+//! - A store logs each refused name and each kind of trap once, then counts the rest.
+//! - A name defined in a registry binds the registries below it ([`Globals::child`]); a change
+//!   is never refused because of a child's guests, which keep their value
+//!   ([`NameState::withheld`]).
 //! - [`Globals::define`]: a name's type, and optionally a default every guest reads while nothing
 //!   is set, fixed by the embedder before guests run, so that no guest declares it first with
 //!   another type.

@@ -7,7 +7,12 @@
 ///
 /// wasmtime's [`ResourceLimiter`](wasmtime::ResourceLimiter) does not see the host's own memory:
 /// these limits are what bounds it. The defaults let a store hold thousands of globals in many
-/// instances and bound what a hostile guest can make the host hold to about 4 MiB a store.
+/// instances and bound what a hostile guest can make the host hold to 4 MiB a store, whatever
+/// the indexes of the slots it declares.
+///
+/// They are per store: a service that runs thousands of stores at once multiplies them (10,000
+/// stores at the defaults: 40 GiB). [`Globals::set_max_host_bytes`](crate::Globals::set_max_host_bytes)
+/// bounds what all the stores of a registry, and of the registries below it, hold together.
 ///
 /// ```
 /// use wasmtime_global::{Globals, GlobalsCtx, Limits};
