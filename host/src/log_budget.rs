@@ -66,7 +66,11 @@ mod tests {
         for key in 100..100 + KEYS as u64 - 1 {
             assert_eq!(budget.verdict(key), Verdict::Full);
         }
-        // Past KEYS keys, a new key is only counted.
-        assert_eq!(budget.verdict(1000), Verdict::Count(16));
+        // Past KEYS keys, a new key is only counted: the 10th to the 15th quiet events, then
+        // the 16th, a power of two.
+        for _ in 10..16 {
+            assert_eq!(budget.verdict(1000), Verdict::Quiet);
+        }
+        assert_eq!(budget.verdict(1001), Verdict::Count(16));
     }
 }

@@ -10,7 +10,7 @@ use parking_lot::{
 };
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Weak};
 use wasmtime::SharedMemory;
 use wasmtime_global_abi::{ValueType, check_name, fnv1a64};
@@ -159,12 +159,14 @@ struct Entry {
     /// parent's, or its defined default. This registry's guests read it unless they declared
     /// the name with another type (see [`Entry::accepts`]).
     inherited: Option<Value>,
+    declared: Declarations,
+    /// How many stores hold at least one of the declarations `declared` counts. 32 bits, so
+    /// that it and `bound` take the room of one word: an entry's size counts (a registry of
+    /// millions of names, `host/tests/limits.rs`).
+    stores: AtomicU32,
     /// The type the nearest registry above that defines the name fixed ([`Globals::define`]):
     /// it binds this registry's guests and typed sets as a definition here would.
     bound: Option<ValueType>,
-    declared: Declarations,
-    /// How many stores hold at least one of the declarations `declared` counts.
-    stores: AtomicU64,
     /// The version of the name's last change while declared; 0 for none (versions start at 1).
     changed_at: u64,
     /// The shared tables that hold slots of this name, written at every change.
@@ -805,7 +807,7 @@ impl Entry {
             inherited: None,
             bound: None,
             declared: Declarations::default(),
-            stores: AtomicU64::new(0),
+            stores: AtomicU32::new(0),
             changed_at: 0,
             shared: NameTables::default(),
             defined: None,
@@ -1399,7 +1401,7 @@ impl Globals {
                 definition: e.defined.as_deref().copied(),
                 declared_type: e.declared.ty(),
                 declarations: e.declared.count(),
-                stores: e.stores.load(Ordering::Relaxed),
+                stores: e.stores.load(Ordering::Relaxed).into(),
             })
             .collect();
         drop(state);
