@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
-//!                     [--dir HOST[::GUEST]]... [--env NAME=VALUE]... GUEST.wasm [ARGS]...
+//!                     [--dir HOST[::GUEST[::readonly]]]... [--env NAME=VALUE]...
+//!                     GUEST.wasm [ARGS]...
 //! wasmtime-global conformance GUEST.wasm
 //! wasmtime-global inspect GUEST.wasm [--call EXPORT]... [--set NAME=BITS]...
 //! ```
@@ -17,16 +18,22 @@ mod run;
 const USAGE: &str = "\
 usage:
   wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
-                      [--dir HOST[::GUEST]]... [--env NAME=VALUE]... GUEST.wasm [ARGS]...
+                      [--dir HOST[::GUEST[::readonly]]]... [--env NAME=VALUE]...
+                      GUEST.wasm [ARGS]...
       Runs a WASI preview 1 guest, as `wasmtime run` does, with live globals: from a TOML file
       (--globals, watched: every saved version applies at once), from an etcd prefix (--etcd
       http://HOST:PORT[,...] --prefix P, watched), or both (a name in the file wins; one it
       drops falls back to etcd's). A command runs _start; a reactor runs _initialize, then
       --invoke EXPORT (no parameters; its results are printed). The guest sees changes at
       every call and, while it runs, within milliseconds (epoch ticks); a guest with a shared
-      memory sees them at once. --dir and --env give the guest a directory and an environment
-      variable, as in `wasmtime run`. Exits with the guest's exit code, 1 if it traps, 2 if it
-      cannot start.
+      memory sees them at once. --env gives the guest an environment variable, and --dir a
+      host directory (as GUEST, or under its own name), read-write as in `wasmtime run`, or
+      read-only with ::readonly. The guest gets nothing else: run refuses to start if the
+      globals file is reached through a directory inside a read-write --dir (its own, or that
+      of a link on its path), where the guest could put a link to another host file in its
+      place; grant that directory ::readonly or keep the file out of it. The globals file is
+      read only as a regular file of at most 1 MiB. Exits with the guest's exit code, 1 if it
+      traps, 2 if it cannot start.
   wasmtime-global conformance GUEST.wasm
       Runs every conformance check against a guest that implements the conformance profile
       (spec/CONFORMANCE.md). Prints PASS, FAIL (with the reason) or SKIP per check; exits 1 if

@@ -1,5 +1,7 @@
 //! `wasmtime-global run`: a WASI preview 1 guest with live globals, like `wasmtime run`.
 
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use wasmtime::{Config, Engine, Linker, Module, Store, Val};
@@ -21,8 +23,8 @@ pub struct Options {
     etcd: Option<String>,
     prefix: Option<String>,
     invoke: Option<String>,
-    /// `--dir HOST[::GUEST]`: directories the guest may open, as `wasmtime run` gives them.
-    dirs: Vec<(String, String)>,
+    /// `--dir HOST[::GUEST[::readonly]]`: directories the guest may open.
+    dirs: Vec<Dir>,
     /// `--env NAME=VALUE`.
     envs: Vec<(String, String)>,
     guest: String,
@@ -45,14 +47,7 @@ impl Options {
                 "--etcd" => options.etcd = Some(value("--etcd")?),
                 "--prefix" => options.prefix = Some(value("--prefix")?),
                 "--invoke" => options.invoke = Some(value("--invoke")?),
-                "--dir" => {
-                    let dir = value("--dir")?;
-                    let (host, guest) = match dir.split_once("::") {
-                        Some((host, guest)) => (host.to_owned(), guest.to_owned()),
-                        None => (dir.clone(), dir),
-                    };
-                    options.dirs.push((host, guest));
-                }
+                "--dir" => options.dirs.push(Dir::parse(&value("--dir")?)?),
                 "--env" => {
                     let env = value("--env")?;
                     let (name, value) = env
@@ -78,6 +73,145 @@ impl Options {
         }
         Ok(options)
     }
+}
+
+/// A `--dir`: a host directory the guest may open, under the name `guest`.
+#[derive(Debug)]
+struct Dir {
+    host: String,
+    guest: String,
+    /// Whether the guest may create, delete, rename, link and write there (`wasmtime run`'s
+    /// only kind), or only read.
+    writable: bool,
+}
+
+impl Dir {
+    /// `HOST`, `HOST::GUEST`, `HOST::GUEST::readonly` or `HOST::GUEST::readwrite`. `wasmtime
+    /// run` (48) has the first two, both read-write; a mode needs the guest's name, so that a
+    /// directory named `readonly` is never taken for one.
+    fn parse(text: &str) -> Result<Dir, String> {
+        let parts: Vec<&str> = text.split("::").collect();
+        let (host, guest, writable) = match parts[..] {
+            [host] => (host, host, true),
+            [host, guest] | [host, guest, "readwrite"] => (host, guest, true),
+            [host, guest, "readonly"] => (host, guest, false),
+            _ => {
+                return Err(format!(
+                    "--dir {text:?}: expected HOST, HOST::GUEST or HOST::GUEST::readonly \
+                     (or ::readwrite)"
+                ));
+            }
+        };
+        Ok(Dir {
+            host: host.to_owned(),
+            guest: guest.to_owned(),
+            writable,
+        })
+    }
+}
+
+/// Refuses a globals file that the guest could replace: one whose path, through every link it
+/// takes, reads an entry of a directory inside a read-write `--dir`. There the guest could
+/// rename a link of its own over that entry, to a host file it must not read, or a FIFO or a
+/// device for the watch to read, or simply write the globals itself. A file the guest cannot
+/// reach this way is read with links followed (a Kubernetes ConfigMap's links work): no link
+/// on its path is one the guest made, or can make.
+fn check_globals_file(globals: &str, dirs: &[Dir]) -> Result<(), String> {
+    // A grant that cannot be opened fails below, when it is given to the guest.
+    let writable: Vec<(PathBuf, &Dir)> = dirs
+        .iter()
+        .filter(|d| d.writable)
+        .filter_map(|d| Some((std::fs::canonicalize(&d.host).ok()?, d)))
+        .collect();
+    // The last such directory is the one nearest the file, the clearest to name.
+    let inside = resolution_dirs(Path::new(globals))
+        .into_iter()
+        .rev()
+        .find_map(|dir| {
+            let (_, grant) = writable.iter().find(|(host, _)| dir.starts_with(host))?;
+            Some((dir, grant))
+        });
+    match inside {
+        None => Ok(()),
+        Some((dir, grant)) => Err(format!(
+            "--globals {globals} is reached through {}, inside --dir {host}, which the guest \
+             may write: it could put a link or a file of its own in the globals file's place; \
+             grant {host} read-only (--dir {host}::{guest}::readonly) or keep the globals file \
+             out of it",
+            dir.display(),
+            host = grant.host,
+            guest = grant.guest,
+        )),
+    }
+}
+
+/// One step of resolving a path.
+enum Step {
+    Root,
+    Parent,
+    Name(OsString),
+}
+
+fn steps(path: &Path) -> impl DoubleEndedIterator<Item = Step> + '_ {
+    path.components().filter_map(|c| match c {
+        Component::RootDir => Some(Step::Root),
+        Component::ParentDir => Some(Step::Parent),
+        Component::Normal(name) => Some(Step::Name(name.to_owned())),
+        Component::CurDir | Component::Prefix(_) => None,
+    })
+}
+
+/// The directories whose entries resolving `path` reads, in order, canonical: each directory
+/// of the path, and for every symbolic link on the way, those of its target, as the kernel
+/// resolves them. It stops where the path cannot be followed (a missing file: starting the
+/// watch then says why).
+fn resolution_dirs(path: &Path) -> Vec<PathBuf> {
+    /// The kernel's own limit of links in one resolution (`MAXSYMLINKS`).
+    const MAX_LINKS: u32 = 40;
+    let mut dirs = Vec::new();
+    let mut current = if path.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        match std::env::current_dir().and_then(std::fs::canonicalize) {
+            Ok(dir) => dir,
+            Err(_) => return dirs,
+        }
+    };
+    let mut pending: std::collections::VecDeque<Step> = steps(path).collect();
+    let mut links = 0;
+    while let Some(step) = pending.pop_front() {
+        let name = match step {
+            Step::Root => {
+                current = PathBuf::from("/");
+                continue;
+            }
+            Step::Parent => {
+                current.pop();
+                continue;
+            }
+            Step::Name(name) => name,
+        };
+        dirs.push(current.clone());
+        let next = current.join(&name);
+        match std::fs::symlink_metadata(&next) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                links += 1;
+                let Ok(target) = std::fs::read_link(&next) else {
+                    break;
+                };
+                if links > MAX_LINKS {
+                    break;
+                }
+                // The target's steps come next, from the link's directory (or the root).
+                for step in steps(&target).rev() {
+                    pending.push_front(step);
+                }
+            }
+            Ok(_) => current = next,
+            Err(_) => break,
+        }
+    }
+    dirs
 }
 
 struct Host {
@@ -113,6 +247,10 @@ fn start<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> Failure {
 }
 
 fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
+    // Before anything starts: a globals file the guest could replace is refused.
+    if let Some(path) = &options.globals_file {
+        check_globals_file(path, &options.dirs).map_err(Failure::Start)?;
+    }
     // The fleet (etcd) below, the machine's file above it: a value in the file wins, and a
     // name the file drops falls back to etcd's.
     let fleet = Globals::new();
@@ -154,9 +292,14 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
     for (name, value) in &options.envs {
         wasi.env(name, value);
     }
-    for (host, guest) in &options.dirs {
-        wasi.preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadWrite)
-            .map_err(start(&format!("--dir {host}")))?;
+    for dir in &options.dirs {
+        let perms = if dir.writable {
+            wasmtime_wasi::FsPerms::ReadWrite
+        } else {
+            wasmtime_wasi::FsPerms::ReadOnly
+        };
+        wasi.preopened_dir(&dir.host, &dir.guest, perms)
+            .map_err(start(&format!("--dir {}", dir.host)))?;
     }
     let wasi = wasi.build_p1();
     let mut store = Store::new(

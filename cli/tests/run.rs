@@ -37,7 +37,7 @@ fn finish(mut child: Child) -> Output {
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the guest never saw the change");
+            panic!("the guest did not exit within 20 s");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -217,4 +217,250 @@ fn the_readme_run_command_runs() {
     );
     let output = run(&real);
     assert_eq!(output.status.code(), Some(3), "{output:?}");
+}
+
+const ESCAPE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/escape.wat");
+
+/// `data/globals.toml` (TEST_UINT64 = 7), `secret/secret.toml` (TEST_UINT64 = 1234) beside it,
+/// and an empty `work/`; every path canonical, as `run`'s messages give them.
+struct Layout {
+    _root: tempfile::TempDir,
+    root: PathBuf,
+    data: PathBuf,
+    globals: PathBuf,
+    work: PathBuf,
+}
+
+fn layout() -> Layout {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let data = root.join("data");
+    let secret = root.join("secret");
+    let work = root.join("work");
+    for d in [&data, &secret, &work] {
+        std::fs::create_dir(d).unwrap();
+    }
+    std::fs::write(secret.join("secret.toml"), "TEST_UINT64 = 1234\n").unwrap();
+    let globals = data.join("globals.toml");
+    std::fs::write(&globals, "TEST_UINT64 = 7\n").unwrap();
+    Layout {
+        _root: dir,
+        root,
+        data,
+        globals,
+        work,
+    }
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The names in `dir`, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `run`'s refusal of a globals file reached through `dir`, inside `--dir host::guest`.
+fn refusal(globals: &str, dir: &Path, host: &str, guest: &str) -> String {
+    format!(
+        "error: --globals {globals} is reached through {}, inside --dir {host}, which the guest \
+         may write: it could put a link or a file of its own in the globals file's place; grant \
+         {host} read-only (--dir {host}::{guest}::readonly) or keep the globals file out of it\n",
+        dir.display()
+    )
+}
+
+/// Runs the hostile guest's `attack` with `dir` given as `--dir`, waiting at most 20 s (before
+/// the fix, a guest whose attack worked waited for the secret to arrive).
+fn attack(layout: &Layout, dir: &str) -> Output {
+    let child = command(&[
+        "--globals",
+        s(&layout.globals),
+        "--dir",
+        dir,
+        "--invoke",
+        "attack",
+        ESCAPE,
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    finish(child)
+}
+
+#[test]
+fn a_guest_cannot_reach_a_host_file_through_the_globals_file() {
+    let layout = layout();
+    // The attack as found: the file's directory granted read-write. Before the fix the guest
+    // printed 0 16 0 0 0 1234: it read the secret's value.
+    let data = format!("{}::/data", s(&layout.data));
+    let output = attack(&layout, &data);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        String::from_utf8(output.stderr.clone()).unwrap(),
+        refusal(s(&layout.globals), &layout.data, s(&layout.data), "/data")
+    );
+    assert_eq!(entries(&layout.data), ["globals.toml"]);
+
+    // Read-only: the guest runs and reads the file (16 bytes), and can neither create a file
+    // (EPERM, 63), nor make the link (63), nor rename (63); the global keeps the file's value.
+    let output = attack(&layout, &format!("{data}::readonly"));
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(stdout(&output), "0\n16\n63\n63\n63\n7\n");
+    assert_eq!(entries(&layout.data), ["globals.toml"]);
+    let kind = std::fs::symlink_metadata(&layout.globals)
+        .unwrap()
+        .file_type();
+    assert!(kind.is_file(), "{kind:?}");
+    assert_eq!(
+        std::fs::read_to_string(&layout.globals).unwrap(),
+        "TEST_UINT64 = 7\n"
+    );
+}
+
+#[test]
+fn run_refuses_a_globals_file_a_guest_could_replace() {
+    let layout = layout();
+    let root = s(&layout.root);
+    let globals = s(&layout.globals);
+    let refused = |args: &[&str], dir: &Path, host: &str, guest: &str, globals: &str| {
+        let output = run(&[args, &[GUEST]].concat());
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        assert_eq!(
+            String::from_utf8(output.stderr.clone()).unwrap(),
+            refusal(globals, dir, host, guest),
+            "{args:?}"
+        );
+    };
+    // The file's directory below a read-write grant.
+    refused(
+        &["--globals", globals, "--dir", &format!("{root}::/r")],
+        &layout.data,
+        root,
+        "/r",
+        globals,
+    );
+    // A grant given as a link to the file's directory, guest path the host's.
+    let alias = layout.root.join("alias");
+    std::os::unix::fs::symlink("data", &alias).unwrap();
+    refused(
+        &["--globals", globals, "--dir", s(&alias)],
+        &layout.data,
+        s(&alias),
+        s(&alias),
+        globals,
+    );
+    // --globals names a link kept in a writable directory (work/link.toml -> the file): the
+    // guest could replace the link.
+    let link = layout.work.join("link.toml");
+    std::os::unix::fs::symlink("../data/globals.toml", &link).unwrap();
+    let work = format!("{}::/work", s(&layout.work));
+    refused(
+        &["--globals", s(&link), "--dir", &work],
+        &layout.work,
+        s(&layout.work),
+        "/work",
+        s(&link),
+    );
+    // --globals names a link outside every grant (conf/globals.toml) to a file in a writable
+    // directory (work/real.toml).
+    let conf = layout.root.join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(layout.work.join("real.toml"), "TEST_UINT64 = 7\n").unwrap();
+    let conf_globals = conf.join("globals.toml");
+    std::os::unix::fs::symlink("../work/real.toml", &conf_globals).unwrap();
+    refused(
+        &["--globals", s(&conf_globals), "--dir", &work],
+        &layout.work,
+        s(&layout.work),
+        "/work",
+        s(&conf_globals),
+    );
+    // A read-write grant among others, given second, is found.
+    refused(
+        &[
+            "--globals",
+            globals,
+            "--dir",
+            &format!("{}::/w", s(&layout.work)),
+            "--dir",
+            &format!("{}::/d", s(&layout.data)),
+        ],
+        &layout.data,
+        s(&layout.data),
+        "/d",
+        globals,
+    );
+    // Relative paths, from the working directory.
+    let output = command(&["--globals", "globals.toml", "--dir", ".", GUEST])
+        .current_dir(&layout.data)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert_eq!(
+        String::from_utf8(output.stderr.clone()).unwrap(),
+        refusal("globals.toml", &layout.data, ".", ".")
+    );
+
+    // What the guest cannot write is fine: the file's directory read-only, a grant below the
+    // file's directory (WASI has no way up), or a grant beside it. The guest reads the file's
+    // value, 7.
+    let sub = layout.data.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    for dir in [
+        format!("{}::/data::readonly", s(&layout.data)),
+        format!("{}::/r::readonly", root),
+        format!("{}::/sub", s(&sub)),
+        work.clone(),
+    ] {
+        let output = run(&["--globals", globals, "--dir", &dir, GUEST]);
+        assert_eq!(output.status.code(), Some(7), "--dir {dir}: {output:?}");
+    }
+    // A link in a read-only grant is fine too.
+    let output = run(&[
+        "--globals",
+        s(&conf_globals),
+        "--dir",
+        &format!("{work}::readonly"),
+        GUEST,
+    ]);
+    assert_eq!(output.status.code(), Some(7), "{output:?}");
+}
+
+#[test]
+fn a_dir_mode_is_readonly_or_readwrite() {
+    let layout = layout();
+    let data = s(&layout.data);
+    // Spelled out, read-write is as without a mode: the guest sees the directory (wasi.wat
+    // exits with fd_prestat_get's errno, 0).
+    let wasi = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/wasi.wat");
+    let output = run(&["--dir", &format!("{data}::/data::readwrite"), wasi]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    for bad in [
+        format!("{data}::/data::ro"),
+        format!("{data}::/data::readonly::x"),
+    ] {
+        let output = run(&["--dir", &bad, wasi]);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+        assert_eq!(
+            stderr.lines().next(),
+            Some(
+                format!(
+                    "error: --dir {bad:?}: expected HOST, HOST::GUEST or \
+                     HOST::GUEST::readonly (or ::readwrite)"
+                )
+                .as_str()
+            ),
+            "{stderr}"
+        );
+    }
 }

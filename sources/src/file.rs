@@ -28,6 +28,32 @@
 //! Write the file by renaming a complete new one over it. A program that rewrites it in place
 //! may be seen half-way, and a half-written file that still parses (cut at the end of a line)
 //! is applied as it stands, until the rest of the write arrives a moment later.
+//!
+//! # What is read
+//!
+//! Every read, at start and at each change, takes a **regular file** of at most
+//! [`MAX_SIZE`] bytes (1 MiB; [`FileOptions::max_size`] changes it), and nothing else:
+//!
+//! - A FIFO, a device (`/dev/zero`), a socket or a directory is refused with
+//!   [`FileError::NotRegular`], looked at before it is opened and checked again on the opened
+//!   file (which is opened non-blocking, so that a FIFO cannot hold the watch).
+//! - A file larger than the cap is refused with [`FileError::TooLarge`], from its size before a
+//!   byte is read; and at most the cap and one byte are read, should it grow meanwhile.
+//! - By default the path's symbolic links are followed, as Kubernetes' ConfigMap volumes need
+//!   (a link to a directory swapped by rename). With
+//!   [`FileOptions::follow_links(false)`](FileOptions::follow_links), for a file in a directory
+//!   that someone less trusted can write, no link is followed after start: the file's
+//!   directory is opened once, at start, and the file is opened in it by name with
+//!   `O_NOFOLLOW`, so a link renamed over the file is refused with [`FileError::Link`] and a
+//!   link renamed over one of the directories of the path is never taken (the watch stays on
+//!   the directory it opened). Links in the path given at start, above the file, are followed
+//!   then.
+//!
+//! Each of these refusals is a version that is not applied, as any other: the last good values
+//! stay, and [`WatchedFile::status`] says why. What a writable directory still allows: who can
+//! write the file's directory can write the globals (a regular file of its own), and a hard
+//! link made there to the file lets them write it in place; keep the file where only those
+//! who may set the globals can write.
 
 use crate::apply::{self, Applied};
 use crate::status::Watched;
@@ -35,6 +61,7 @@ use crate::{Literal, SyntaxError, TypeError};
 use notify::{RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +80,31 @@ pub enum FileError {
         /// The reason.
         #[source]
         source: std::io::Error,
+    },
+    /// The path names a FIFO, a device, a socket or a directory: only a regular file is read.
+    #[error("{path} is {kind}, not a regular file")]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is: `a FIFO`, `a character device`, `a block device`, `a socket`,
+        /// `a directory`, or `an unknown kind of file`.
+        kind: &'static str,
+    },
+    /// The file is larger than the cap ([`MAX_SIZE`] unless [`FileOptions::max_size`] says
+    /// otherwise); nothing of it is applied.
+    #[error("{path} is larger than {max} bytes, the most a globals file may hold")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap, in bytes.
+        max: u64,
+    },
+    /// The file is a symbolic link, and links are not followed
+    /// ([`FileOptions::follow_links`]).
+    #[error("{path} is a symbolic link, which this source does not follow")]
+    Link {
+        /// The file.
+        path: PathBuf,
     },
     /// The file is not UTF-8 TOML.
     #[error("not TOML: {message}")]
@@ -186,23 +238,270 @@ fn flatten(
     Ok(())
 }
 
-/// Loads `path` into `globals` once, as one batch; returns the number of names it holds.
+/// The most bytes a globals file may hold, unless [`FileOptions::max_size`] says otherwise:
+/// 1 MiB, some thousands of times what a file of a few hundred globals takes, and a bound on
+/// what one version can make the host read and hold.
+pub const MAX_SIZE: u64 = 1 << 20;
+
+/// How the file is opened: see [What is read](self#what-is-read). The default follows links
+/// and caps the file at [`MAX_SIZE`].
+///
+/// ```
+/// use wasmtime_global_sources::file::FileOptions;
+///
+/// // For a file in a directory a guest or another tenant can write.
+/// let options = FileOptions::new().follow_links(false).max_size(64 * 1024);
+/// assert!(!options.follows_links());
+/// assert_eq!(options.max(), 64 * 1024);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileOptions {
+    follow_links: bool,
+    max_size: u64,
+}
+
+impl Default for FileOptions {
+    fn default() -> FileOptions {
+        FileOptions {
+            follow_links: true,
+            max_size: MAX_SIZE,
+        }
+    }
+}
+
+impl FileOptions {
+    /// The default options: links followed, [`MAX_SIZE`].
+    #[must_use]
+    pub fn new() -> FileOptions {
+        FileOptions::default()
+    }
+
+    /// Whether symbolic links are followed (the default). Off, the file's directory is opened
+    /// once at start and the file is opened in it with `O_NOFOLLOW`: a link renamed over the
+    /// file is refused with [`FileError::Link`], and one renamed over a directory of the path
+    /// is never taken.
+    #[must_use]
+    pub fn follow_links(mut self, follow: bool) -> FileOptions {
+        self.follow_links = follow;
+        self
+    }
+
+    /// The most bytes the file may hold; a larger one is refused with [`FileError::TooLarge`].
+    #[must_use]
+    pub fn max_size(mut self, bytes: u64) -> FileOptions {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Whether symbolic links are followed.
+    #[must_use]
+    pub fn follows_links(&self) -> bool {
+        self.follow_links
+    }
+
+    /// The most bytes the file may hold.
+    #[must_use]
+    pub fn max(&self) -> u64 {
+        self.max_size
+    }
+}
+
+/// Loads `path` into `globals` once, as one batch; returns the number of names it holds. The
+/// same as [`load_with`] and the default [`FileOptions`].
 ///
 /// # Errors
 ///
 /// A [`FileError`]; then nothing is applied.
 pub fn load(path: impl AsRef<Path>, globals: &Globals) -> Result<usize, FileError> {
+    load_with(path, globals, FileOptions::default())
+}
+
+/// Loads `path` into `globals` once, as one batch, opened as `options` say; returns the number
+/// of names it holds.
+///
+/// # Errors
+///
+/// A [`FileError`]; then nothing is applied.
+pub fn load_with(
+    path: impl AsRef<Path>,
+    globals: &Globals,
+    options: FileOptions,
+) -> Result<usize, FileError> {
     let mut applied = Applied::new();
-    let bytes = read(path.as_ref())?;
+    let bytes = Source::new(path.as_ref(), options)?.read()?;
     apply_version(globals, &mut applied, &bytes)?;
     Ok(applied.len())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, FileError> {
-    std::fs::read(path).map_err(|source| FileError::Read {
-        path: path.to_owned(),
-        source,
-    })
+/// The file, and how it is read.
+#[derive(Debug)]
+struct Source {
+    path: PathBuf,
+    options: FileOptions,
+    /// With links not followed: the file's directory, opened at start, and the file's name in
+    /// it. Holding the directory rather than its path is what keeps a link renamed over one of
+    /// the path's directories from being taken.
+    #[cfg(unix)]
+    dir: Option<(std::os::fd::OwnedFd, std::ffi::OsString)>,
+}
+
+impl Source {
+    fn new(path: &Path, options: FileOptions) -> Result<Source, FileError> {
+        let read_error = |source| FileError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        #[cfg(unix)]
+        let dir = if options.follow_links {
+            None
+        } else {
+            use rustix::fs::{Mode, OFlags};
+            let name = path.file_name().ok_or_else(|| {
+                read_error(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the path does not end in a file name",
+                ))
+            })?;
+            let parent = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            let fd =
+                rustix::fs::open(parent, flags, Mode::empty()).map_err(|e| read_error(e.into()))?;
+            Some((fd, name.to_owned()))
+        };
+        Ok(Source {
+            path: path.to_owned(),
+            options,
+            #[cfg(unix)]
+            dir,
+        })
+    }
+
+    fn read_error(&self, source: std::io::Error) -> FileError {
+        FileError::Read {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn too_large(&self) -> FileError {
+        FileError::TooLarge {
+            path: self.path.clone(),
+            max: self.options.max_size,
+        }
+    }
+
+    /// The file's bytes, if it is a regular file within the cap.
+    #[cfg(unix)]
+    fn read(&self) -> Result<Vec<u8>, FileError> {
+        use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+        use std::os::fd::AsFd;
+        let (dir, name, follow) = match &self.dir {
+            Some((dir, name)) => (dir.as_fd(), Path::new(name), false),
+            None => (rustix::fs::CWD, self.path.as_path(), true),
+        };
+        let kind = |mode| match FileType::from_raw_mode(mode) {
+            FileType::RegularFile => Ok(()),
+            FileType::Symlink => Err(FileError::Link {
+                path: self.path.clone(),
+            }),
+            other => Err(FileError::NotRegular {
+                path: self.path.clone(),
+                kind: match other {
+                    FileType::Directory => "a directory",
+                    FileType::Fifo => "a FIFO",
+                    FileType::CharacterDevice => "a character device",
+                    FileType::BlockDevice => "a block device",
+                    FileType::Socket => "a socket",
+                    _ => "an unknown kind of file",
+                },
+            }),
+        };
+        // Look before opening: opening a device can do something of its own (a tape rewinds,
+        // a watchdog starts).
+        let at = if follow {
+            AtFlags::empty()
+        } else {
+            AtFlags::SYMLINK_NOFOLLOW
+        };
+        let stat = rustix::fs::statat(dir, name, at).map_err(|e| self.read_error(e.into()))?;
+        kind(stat.st_mode)?;
+        // Non-blocking: what was a regular file a moment ago may be a FIFO now, whose open
+        // would wait for a writer. NOCTTY: nor may a terminal become ours.
+        let mut flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+        if !follow {
+            flags |= OFlags::NOFOLLOW;
+        }
+        let fd = rustix::fs::openat(dir, name, flags, Mode::empty()).map_err(|e| {
+            // A link put in the file's place since the look above (`O_NOFOLLOW` refuses it
+            // with ELOOP; FreeBSD says EMLINK).
+            if !follow && (e == rustix::io::Errno::LOOP || e == rustix::io::Errno::MLINK) {
+                FileError::Link {
+                    path: self.path.clone(),
+                }
+            } else {
+                self.read_error(e.into())
+            }
+        })?;
+        // What was opened is what counts.
+        let stat = rustix::fs::fstat(&fd).map_err(|e| self.read_error(e.into()))?;
+        kind(stat.st_mode)?;
+        let size = u64::try_from(stat.st_size).unwrap_or(0);
+        self.read_capped(std::fs::File::from(fd), size)
+    }
+
+    /// The file's bytes, if it is a regular file within the cap. Without `openat` and
+    /// `O_NOFOLLOW`, a link is looked for before the file is opened, not after.
+    #[cfg(not(unix))]
+    fn read(&self) -> Result<Vec<u8>, FileError> {
+        let kind = |file_type: std::fs::FileType| {
+            if file_type.is_file() {
+                Ok(())
+            } else if file_type.is_symlink() {
+                Err(FileError::Link {
+                    path: self.path.clone(),
+                })
+            } else {
+                Err(FileError::NotRegular {
+                    path: self.path.clone(),
+                    kind: if file_type.is_dir() {
+                        "a directory"
+                    } else {
+                        "an unknown kind of file"
+                    },
+                })
+            }
+        };
+        let looked = if self.options.follow_links {
+            std::fs::metadata(&self.path)
+        } else {
+            std::fs::symlink_metadata(&self.path)
+        };
+        kind(looked.map_err(|e| self.read_error(e))?.file_type())?;
+        let file = std::fs::File::open(&self.path).map_err(|e| self.read_error(e))?;
+        let metadata = file.metadata().map_err(|e| self.read_error(e))?;
+        kind(metadata.file_type())?;
+        self.read_capped(file, metadata.len())
+    }
+
+    /// Reads `file`, whose size was `size`, if it holds at most the cap.
+    fn read_capped(&self, file: std::fs::File, size: u64) -> Result<Vec<u8>, FileError> {
+        let max = self.options.max_size;
+        if size > max {
+            return Err(self.too_large());
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        // One byte more than the cap tells a file that grew past it from one that did not.
+        file.take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.read_error(e))?;
+        if bytes.len() as u64 > max {
+            return Err(self.too_large());
+        }
+        Ok(bytes)
+    }
 }
 
 /// Applies the file's bytes as one batch: the difference from `applied`.
@@ -252,7 +551,7 @@ pub struct WatchedFile {
 
 #[derive(Debug)]
 struct Shared {
-    path: PathBuf,
+    source: Source,
     globals: Globals,
     /// Held while a version is read and applied, so that one is applied at a time.
     state: Mutex<State>,
@@ -267,20 +566,60 @@ struct State {
 }
 
 impl WatchedFile {
-    /// Loads `path` into `globals` as one batch and watches it from now on.
+    /// Loads `path` into `globals` as one batch and watches it from now on. The same as
+    /// [`start_with`](WatchedFile::start_with) and the default [`FileOptions`]: links are
+    /// followed.
     ///
     /// # Errors
     ///
     /// The [`FileError`] of the first load, or [`FileError::Watch`] if the file's directory
     /// cannot be watched; then nothing is applied and nothing watched.
     pub fn start(path: impl AsRef<Path>, globals: &Globals) -> Result<WatchedFile, FileError> {
-        let path = path.as_ref().to_owned();
+        WatchedFile::start_with(path, globals, FileOptions::default())
+    }
+
+    /// Loads `path` into `globals` as one batch and watches it from now on, opened as `options`
+    /// say at every read.
+    ///
+    /// ```
+    /// use wasmtime_global::{Globals, Value};
+    /// use wasmtime_global_sources::file::{FileError, FileOptions, WatchedFile};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("wg-start-with-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("globals.toml");
+    /// std::fs::write(&path, "MAX_ITEMS = 100\n")?;
+    /// let globals = Globals::new();
+    /// let options = FileOptions::new().follow_links(false);
+    /// let file = WatchedFile::start_with(&path, &globals, options)?;
+    /// assert_eq!(globals.current("MAX_ITEMS"), Some(Value::Bits(100)));
+    ///
+    /// // A link put in the file's place is refused; the last good values stay.
+    /// std::fs::remove_file(&path)?;
+    /// std::os::unix::fs::symlink("/etc/passwd", &path)?;
+    /// assert!(matches!(file.reload().unwrap_err().as_ref(), FileError::Link { .. }));
+    /// assert_eq!(globals.current("MAX_ITEMS"), Some(Value::Bits(100)));
+    /// # drop(file);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`FileError`] of the first load, or [`FileError::Watch`] if the file's directory
+    /// cannot be watched; then nothing is applied and nothing watched.
+    pub fn start_with(
+        path: impl AsRef<Path>,
+        globals: &Globals,
+        options: FileOptions,
+    ) -> Result<WatchedFile, FileError> {
+        let path = path.as_ref();
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
         };
         let shared = Arc::new(Shared {
-            path,
+            source: Source::new(path, options)?,
             globals: globals.clone(),
             state: Mutex::new(State {
                 applied: Applied::new(),
@@ -317,7 +656,7 @@ impl WatchedFile {
                     Ok(_) => drop(shared.reload()),
                     Err(source) => {
                         let error = FileError::Watch {
-                            path: shared.path.clone(),
+                            path: shared.source.path.clone(),
                             source,
                         };
                         shared.refused(error);
@@ -329,9 +668,9 @@ impl WatchedFile {
         watcher
             .watch(&dir, RecursiveMode::NonRecursive)
             // A directory that is not there: say that the file cannot be read.
-            .map_err(|e| read(&shared.path).err().unwrap_or_else(|| watch_error(e)))?;
+            .map_err(|e| shared.source.read().err().unwrap_or_else(|| watch_error(e)))?;
         let mut state = shared.state.lock();
-        let bytes = read(&shared.path)?;
+        let bytes = shared.source.read()?;
         apply_version(&shared.globals, &mut state.applied, &bytes)?;
         state.last_bytes = Some(bytes);
         shared.applied(&state, 0);
@@ -345,7 +684,7 @@ impl WatchedFile {
     /// The file's path.
     #[must_use]
     pub fn path(&self) -> &Path {
-        &self.shared.path
+        &self.shared.source.path
     }
 
     /// What the watch has done so far.
@@ -379,7 +718,7 @@ impl Shared {
     fn reload(&self) -> Result<bool, Arc<FileError>> {
         let mut state = self.state.lock();
         self.status.update(|s| s.reads += 1);
-        let bytes = match read(&self.path) {
+        let bytes = match self.source.read() {
             Ok(bytes) => bytes,
             Err(error) => {
                 // Whatever comes back is new, even the same bytes: it ends this error.
@@ -412,7 +751,7 @@ impl Shared {
         });
         tracing::info!(
             target: "wasmtime_global_sources::file",
-            path = %self.path.display(),
+            path = %self.source.path.display(),
             names,
             changes,
             "applied a version of the globals file"
@@ -427,7 +766,7 @@ impl Shared {
         });
         tracing::warn!(
             target: "wasmtime_global_sources::file",
-            path = %self.path.display(),
+            path = %self.source.path.display(),
             error = %error,
             "kept the last good globals: a new version of the file was refused"
         );

@@ -2,6 +2,8 @@
 //!
 //! - `file` (feature `file`, on by default): a TOML file of globals, loaded at start and watched;
 //!   every new version of the file is applied as one [batch](wasmtime_global::Globals::batch).
+//!   Only a regular file of at most 1 MiB is read (no FIFO, device or directory), and with
+//!   links not followed, none is after start: see [What is read](crate::file#what-is-read).
 //! - `etcd` (feature `etcd`): a mirror of an etcd v3 key prefix; every etcd revision is applied as
 //!   one batch.
 //!
