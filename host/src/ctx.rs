@@ -135,8 +135,9 @@ struct Table {
 #[derive(Debug)]
 enum Slots {
     Dense(Vec<Option<Declared>>),
-    /// Hashed with std's keyed hasher: the guest chooses the indexes.
-    Sparse(HashMap<u32, Declared>),
+    /// Hashed with std's keyed hasher: the guest chooses the indexes. Boxed, so that every
+    /// table does not carry the map's 48 bytes.
+    Sparse(Box<HashMap<u32, Declared>>),
 }
 
 /// How far past the number of its declared slots a table's highest index may be while its
@@ -181,7 +182,7 @@ impl Slots {
                     .zip(dense)
                     .filter_map(|(i, d): (u32, Option<Declared>)| Some((i, d?))),
             );
-            *self = Slots::Sparse(map);
+            *self = Slots::Sparse(Box::new(map));
         }
         if let Slots::Sparse(m) = self {
             m.insert(index, declared);
