@@ -744,11 +744,8 @@ impl Shared {
 
     fn applied(&self, state: &State, changes: usize) {
         let names = state.applied.len();
-        self.status.update(|s| {
-            s.versions += 1;
-            s.names = names;
-            s.last_error = None;
-        });
+        // The event before the status, which wakes waiters: one that saw the status can count
+        // on the event (the tracing test once read the events in between).
         tracing::info!(
             target: "wasmtime_global_sources::file",
             path = %self.source.path.display(),
@@ -756,20 +753,25 @@ impl Shared {
             changes,
             "applied a version of the globals file"
         );
+        self.status.update(|s| {
+            s.versions += 1;
+            s.names = names;
+            s.last_error = None;
+        });
     }
 
     fn refused(&self, error: FileError) -> Arc<FileError> {
         let error = Arc::new(error);
-        self.status.update(|s| {
-            s.failures += 1;
-            s.last_error = Some(Arc::clone(&error));
-        });
         tracing::warn!(
             target: "wasmtime_global_sources::file",
             path = %self.source.path.display(),
             error = %error,
             "kept the last good globals: a new version of the file was refused"
         );
+        self.status.update(|s| {
+            s.failures += 1;
+            s.last_error = Some(Arc::clone(&error));
+        });
         error
     }
 }
