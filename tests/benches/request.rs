@@ -7,6 +7,11 @@
 //!
 //! `cargo bench -p wasmtime-global-tests --bench request` (`-- --quick` for a first look)
 //!
+//! Then, in each pool, a request reading each of 16 globals k times (1, 4, 16) through the SDK
+//! against the same reads through wazero-global's design (the guest copies the name and its
+//! default into a buffer, one host call looks the name up and writes the value back): the fair
+//! baseline for a per-request host, with the targets of issue 21 and the break-even k.
+//!
 //! Also: the same request loop on two threads against one (the registry is shared: how far do
 //! declarations scale?), and declarations from a known instance in a store with one instance
 //! against a store with 4,000 (finding the declaring table must not scan the store).
@@ -17,8 +22,8 @@ mod common;
 use common::{Estimate, Plan, verdict};
 use std::time::{Duration, Instant};
 use wasmtime::{
-    Config, Enabled, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
-    PoolingAllocationConfig, Store,
+    Caller, Config, Enabled, Engine, Extern, InstanceAllocationStrategy, InstancePre, Linker,
+    Module, PoolingAllocationConfig, Store,
 };
 use wasmtime_global::{Globals, GlobalsCtx, Limits};
 use wasmtime_global_tests::guests;
@@ -55,12 +60,15 @@ fn engine_with(tune: impl FnOnce(&mut PoolingAllocationConfig)) -> wasmtime::Res
 }
 
 /// What a request's call does: read `n` globals, make `n` pages dirty, or touch the kinds of
-/// page the first read of globals touches.
+/// page the first read of globals touches; or read each of `n` globals `k` times, through the
+/// SDK or through wazero-global's design.
 #[derive(Clone, Copy)]
 enum Work {
     Globals(i32),
     Pages(i32),
     LikeGlobals,
+    Each { n: i32, k: i32 },
+    Seed { n: i32, k: i32 },
 }
 
 /// One request: a new store, instantiate, one call, drop.
@@ -73,6 +81,15 @@ fn request(pre: &InstancePre<GlobalsCtx>, globals: &Globals, work: Work) -> wasm
         Work::LikeGlobals => {
             let call = instance.get_typed_func::<(), i64>(&mut store, "touch_like_globals")?;
             return call.call(&mut store, ());
+        }
+        Work::Each { n, k } | Work::Seed { n, k } => {
+            let export = if matches!(work, Work::Each { .. }) {
+                "handle_each"
+            } else {
+                "seed"
+            };
+            let call = instance.get_typed_func::<(i32, i32), i64>(&mut store, export)?;
+            return call.call(&mut store, (n, k));
         }
     };
     let call = instance.get_typed_func::<i32, i64>(&mut store, export)?;
@@ -98,8 +115,14 @@ fn per_request(
     let estimate = plan.measure(|batch| {
         for _ in 0..batch {
             let sum = request(pre, globals, work).expect("the request runs");
-            if let Work::Globals(n) = work {
-                assert_eq!(sum, i64::from(n), "every global reads its default, 1");
+            match work {
+                Work::Globals(n) => {
+                    assert_eq!(sum, i64::from(n), "every global reads its default, 1");
+                }
+                Work::Each { n, k } | Work::Seed { n, k } => {
+                    assert_eq!(sum, i64::from(n * k), "every read gives the default, 1");
+                }
+                _ => {}
             }
         }
     });
@@ -287,7 +310,88 @@ fn request_pre(engine: &Engine) -> wasmtime::Result<InstancePre<GlobalsCtx>> {
     let module = Module::from_file(engine, guests::REQUEST)?;
     let mut linker = Linker::new(engine);
     wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    linker.func_wrap("bench", "global_get", seed_global_get)?;
     linker.instantiate_pre(&module)
+}
+
+/// wazero-global's host function, re-created generously (no allocation): read the name, look
+/// it up in the registry (a read lock and a hash lookup, as its map is), write the value back
+/// if one is set.
+fn seed_global_get(mut caller: Caller<'_, GlobalsCtx>, name: i32, len: i32, value: i32) {
+    let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+        return;
+    };
+    let (data, ctx) = memory.data_and_store_mut(&mut caller);
+    let (name, value) = (name as u32 as usize, value as u32 as usize);
+    let name = data
+        .get(name..name.saturating_add(len as u32 as usize))
+        .and_then(|b| std::str::from_utf8(b).ok());
+    if let Some(v) = name.and_then(|n| ctx.globals().current(n))
+        && let Some(out) = data.get_mut(value..value.saturating_add(8))
+    {
+        out.copy_from_slice(&v.to_bits().to_le_bytes());
+    }
+}
+
+/// Targets of issue 21: a request reading 16 globals once each costs no more through the SDK
+/// than through wazero-global's design; reading each 4 times, at most half.
+const TARGET_SEED_1: f64 = 1.0;
+const TARGET_SEED_4: f64 = 0.5;
+
+/// The SDK against wazero-global's design in one pool, for a request reading each of 16
+/// globals k times; prints the rows, the targets and the break-even number of reads.
+fn seed_table(plan: &Plan, title: &str, pre: &InstancePre<GlobalsCtx>, globals: &Globals) {
+    println!(
+        "16 globals read k times each per request ({title}): the SDK against wazero-global's design"
+    );
+    println!(
+        "{:<4} {:>24} {:>24} {:>10}",
+        "k", "SDK: median (IQR)", "seed design", "SDK/seed"
+    );
+    let (base, _) = per_request(plan, pre, globals, Work::Globals(0));
+    let mut extra = Vec::new();
+    for k in [1, 4, 16] {
+        let (sdk, _) = per_request(plan, pre, globals, Work::Each { n: 16, k });
+        let (seed, _) = per_request(plan, pre, globals, Work::Seed { n: 16, k });
+        let ratio = sdk.ratio(&seed);
+        println!(
+            "{k:<4} {:>24} {:>24} {ratio:>9.2}×",
+            sdk.to_string(),
+            seed.to_string()
+        );
+        let target = match k {
+            1 => Some(TARGET_SEED_1),
+            4 => Some(TARGET_SEED_4),
+            _ => None,
+        };
+        if let Some(target) = target {
+            println!(
+                "     target: ≤ {target}× the seed design: {ratio:.2}×, {}",
+                verdict(ratio <= target)
+            );
+        }
+        extra.push((
+            f64::from(k),
+            sdk.median - base.median,
+            seed.median - base.median,
+        ));
+    }
+    // Each design's cost over the baseline as a + b·k, fitted through k = 1 and k = 16; the
+    // SDK's reads cost next to nothing, so it wins past the k where the lines cross.
+    let (k0, s0, d0) = extra[0];
+    let (k1, s1, d1) = extra[2];
+    let (sb, db) = ((s1 - s0) / (k1 - k0), (d1 - d0) / (k1 - k0));
+    let (sa, da) = (s0 - sb * k0, d0 - db * k0);
+    if db > sb {
+        let even = (sa - da) / (db - sb);
+        println!(
+            "  break-even: {even:.1} reads of each global per request (SDK {sa:.0} ns + {sb:.1} \
+             ns a read of each; seed design {da:.0} ns + {db:.1} ns)",
+        );
+    } else {
+        println!("  break-even: none, the seed design's reads cost no more than the SDK's");
+    }
+    println!();
 }
 
 fn main() -> wasmtime::Result<()> {
@@ -314,6 +418,7 @@ fn main() -> wasmtime::Result<()> {
         declaring / 16.0
     );
     println!();
+    seed_table(&plan, "the default pool", &pre, &globals);
 
     // The same guest in a pool that keeps pages resident: no page faults, so what is left of
     // the difference is declaring (and the baseline pays for the resident pages' reset).
@@ -334,6 +439,7 @@ fn main() -> wasmtime::Result<()> {
         (sixteen.median - base.median) / 16.0
     );
     println!();
+    seed_table(&plan, "the resident pool", &resident, &globals);
 
     // Two threads on a machine of two cores vary from run to run (where the scheduler puts them,
     // which core holds the lock's cache line): five rounds of each, alternating, and the median

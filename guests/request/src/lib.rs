@@ -1,6 +1,10 @@
 //! An instance-per-request guest for the `request` benchmark: `handle(n)` reads the first `n` of
 //! its 64 `U64` globals (declaring each at its first read, as the SDK does) and returns their sum.
 //! `handle(0)` touches no global: the baseline. `touch(n)` makes `n` pages of its memory dirty.
+//! `handle_each(n, k)` reads each of the first `n` globals `k` times; `seed(n, k)` reads the same
+//! values `k` times each through wazero-global's design (the name and the default copied into a
+//! buffer, one host call that looks the name up and writes the value back), the design a
+//! per-request host would otherwise pick.
 #![no_std]
 
 use wasmtime_global_guest::U64;
@@ -8,6 +12,7 @@ use wasmtime_global_guest::U64;
 macro_rules! globals {
     ($($name:ident),* $(,)?) => {
         static GLOBALS: [U64; 64] = [$(U64::new(stringify!($name), 1)),*];
+        static NAMES: [&str; 64] = [$(stringify!($name)),*];
     };
 }
 
@@ -25,6 +30,47 @@ pub extern "C" fn handle(n: i32) -> i64 {
     let mut total = 0u64;
     for global in GLOBALS.iter().take(n.max(0) as usize) {
         total = total.wrapping_add(global.get());
+    }
+    total as i64
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn handle_each(n: i32, k: i32) -> i64 {
+    let mut total = 0u64;
+    for global in GLOBALS.iter().take(n.max(0) as usize) {
+        for _ in 0..k {
+            total = total.wrapping_add(global.get());
+        }
+    }
+    total as i64
+}
+
+#[link(wasm_import_module = "bench")]
+unsafe extern "C" {
+    /// wazero-global's design: the host reads the name at `name`, looks it up, and writes its
+    /// value at `value` if it has one (the guest wrote its default there).
+    fn global_get(name: i32, name_len: i32, value: i32);
+}
+
+/// wazero-global's guest copies the name and its default into static buffers before each call.
+static mut NAME_BUF: [u8; 64] = [0; 64];
+static mut VALUE_BUF: u64 = 0;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn seed(n: i32, k: i32) -> i64 {
+    let mut total = 0u64;
+    for name in NAMES.iter().take(n.max(0) as usize) {
+        for _ in 0..k {
+            // SAFETY: single-threaded; the buffers are this module's statics, which the host
+            // writes only during the call.
+            unsafe {
+                let buf = &raw mut NAME_BUF;
+                core::ptr::copy_nonoverlapping(name.as_ptr(), buf.cast::<u8>(), name.len());
+                core::ptr::write_volatile(&raw mut VALUE_BUF, 1);
+                global_get(buf as i32, name.len() as i32, (&raw mut VALUE_BUF) as i32);
+                total = total.wrapping_add(core::ptr::read_volatile(&raw const VALUE_BUF));
+            }
+        }
     }
     total as i64
 }
