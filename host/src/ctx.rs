@@ -137,6 +137,10 @@ enum Slots {
     Dense(Vec<Option<Declared>>),
     /// Hashed with std's keyed hasher: the guest chooses the indexes. Boxed, so that every
     /// table does not carry the map's 48 bytes.
+    #[allow(
+        clippy::box_collection,
+        reason = "a smaller Table; the map is built rarely"
+    )]
     Sparse(Box<HashMap<u32, Declared>>),
 }
 
