@@ -80,7 +80,7 @@ fn readme_blocks(root: &Path, out: &Path) {
 }
 
 /// The Go guests in `guests/go/`, each a main package.
-const GO_GUESTS: &[&str] = &["conformance", "seed", "bench"];
+const GO_GUESTS: &[&str] = &["conformance", "seed", "bench", "request"];
 
 /// The `go` command: `WASMTIME_GLOBAL_GO`, else the one the README's test command installs in
 /// `.venv-go/`, else `go` on the path.
@@ -196,6 +196,7 @@ fn build_c(source: &Path, sdk: &Path, out: &Path) {
         ("C_CONFORMANCE", "conformance.c", &[][..]),
         ("C_CONFORMANCE_SHARED", "conformance.c", &shared[..]),
         ("C_VECTORS", "vectors.c", &[][..]),
+        ("C_REQUEST", "request.c", &[][..]),
     ];
     for (name, file, extra) in guests {
         let wasm = out.join(format!("{}.wasm", name.to_lowercase()));

@@ -163,6 +163,9 @@ struct Entry {
     /// How many stores hold at least one of the declarations `declared` counts. 32 bits, so
     /// that it and `bound` take the room of one word: an entry's size counts (a registry of
     /// millions of names, `host/tests/limits.rs`).
+    /// Its top bit ([`IDLING`]) says whether the name is on the registry's idle list
+    /// ([`State::released`]), so that it goes there once however often its last declaration
+    /// goes (one instance per request releases the same names at every request).
     stores: AtomicU32,
     /// The type the nearest registry above that defines the name fixed ([`Globals::define`]):
     /// it binds this registry's guests and typed sets as a definition here would.
@@ -454,6 +457,10 @@ impl Entries {
         self.shards.iter().flat_map(HashMap::values)
     }
 }
+
+/// The bit of [`Entry::stores`] that says the entry is on the idle list: a count of stores
+/// never comes near it.
+const IDLING: u32 = 1 << 31;
 
 /// How many idle entries the registry keeps at least (see [`Globals::undeclare`]).
 const IDLE_KEPT: usize = 1024;
@@ -821,6 +828,21 @@ impl Entry {
         }
     }
 
+    /// Marks the entry as on the idle list; returns whether it was not before.
+    fn mark_idle(&self) -> bool {
+        self.stores.fetch_or(IDLING, Ordering::Relaxed) & IDLING == 0
+    }
+
+    /// Marks the entry as off the idle list.
+    fn unmark_idle(&mut self) {
+        *self.stores.get_mut() &= !IDLING;
+    }
+
+    /// How many stores declare the name.
+    fn store_count(&self) -> u32 {
+        self.stores.load(Ordering::Relaxed) & !IDLING
+    }
+
     /// Counts a store less, if `leaves` (it released its last declaration of the name).
     fn leave(&self, leaves: bool) {
         if leaves {
@@ -934,7 +956,15 @@ impl State {
 
     /// Notes `key`, a name that lost its last declaration with nothing set for it; returns
     /// whether it is time to [sweep](Globals::sweep).
-    fn released(&self, key: &Arc<str>) -> bool {
+    fn released(&self, entry: &Entry) -> bool {
+        if !entry.mark_idle() {
+            return false;
+        }
+        self.push_idle(&entry.key)
+    }
+
+    /// Puts `key` on the idle list; returns whether it is time to sweep.
+    fn push_idle(&self, key: &Arc<str>) -> bool {
         let mut idle = self.idle.lock();
         idle.push(Arc::clone(key));
         idle.len() > IDLE_KEPT && idle.len() * 2 > self.entries.len()
@@ -948,6 +978,9 @@ impl State {
         let some: Vec<Arc<str>> = idle.drain(from..).collect();
         let more = !idle.is_empty();
         for key in some {
+            if let Some(entry) = self.entries.get_mut(&key) {
+                entry.unmark_idle();
+            }
             self.collect(&key);
         }
         more
@@ -1089,9 +1122,9 @@ impl State {
                 entry.shared.remove(&table);
                 tables.push(&table, index);
             }
-            if last && !entry.held() {
+            if last && !entry.held() && entry.mark_idle() {
                 let key = Arc::clone(&entry.key);
-                sweep |= self.released(&key);
+                sweep |= self.push_idle(&key);
             }
         }
         sweep
@@ -1401,7 +1434,7 @@ impl Globals {
                 definition: e.defined.as_deref().copied(),
                 declared_type: e.declared.ty(),
                 declarations: e.declared.count(),
-                stores: e.stores.load(Ordering::Relaxed).into(),
+                stores: e.store_count().into(),
             })
             .collect();
         drop(state);
@@ -1812,7 +1845,7 @@ impl Globals {
                     };
                     entry.leave(leaves);
                     if entry.declared.remove() && !entry.held() {
-                        sweep |= state.released(&entry.key);
+                        sweep |= state.released(entry);
                     }
                 }
                 RwLockReadGuard::unlock_fair(state);
@@ -2001,6 +2034,29 @@ fn declare_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 21: one instance per request releases the same names at every request. Each
+    /// release put the name on the idle list again, so the list grew by a request's names every
+    /// request, and past 1,024 a sweep forgot the entries that the next request made again
+    /// (under the write lock). A name is on the list once now, and its entry stays.
+    #[test]
+    fn a_name_released_again_and_again_idles_once() {
+        let globals = Globals::new();
+        let key = |g: &Globals| Arc::as_ptr(&g.read().entries.get("N").expect("kept").key);
+        for request in 0..5_000 {
+            let declared = globals.declare("N", ValueType::U64, |_| true);
+            assert!(declared.is_ok(), "request {request}");
+            globals.undeclare(0, false, [("N", None, true)]);
+        }
+        let before = key(&globals);
+        assert_eq!(globals.read().idle.lock().len(), 1);
+        globals
+            .declare("N", ValueType::U64, |_| true)
+            .expect("declares");
+        globals.undeclare(0, false, [("N", None, true)]);
+        assert_eq!(key(&globals), before, "the same entry, never swept");
+        assert_eq!(globals.read().idle.lock().len(), 1);
+    }
 
     /// Issue 20, finding 8: each new child swept every child of its parent under the parent's
     /// lock, so making n children looked at n²/2 entries. Sweeps now come once the entries

@@ -7,10 +7,11 @@
 //!
 //! `cargo bench -p wasmtime-global-tests --bench request` (`-- --quick` for a first look)
 //!
-//! Then, in each pool, a request reading each of 16 globals k times (1, 4, 16) through the SDK
-//! against the same reads through wazero-global's design (the guest copies the name and its
-//! default into a buffer, one host call looks the name up and writes the value back): the fair
-//! baseline for a per-request host, with the targets of issue 21 and the break-even k.
+//! Then, in each pool and for each SDK (Rust, C, Go), a request reading each of 16 globals k
+//! times (1, 4, 16) through the SDK against the same reads through wazero-global's design (the
+//! guest copies the name and its default into a buffer, one host call looks the name up and
+//! writes the value back): the fair baseline for a per-request host, with the targets of issue
+//! 21, the break-even k and the page faults of each request.
 //!
 //! Also: the same request loop on two threads against one (the registry is shared: how far do
 //! declarations scale?), and declarations from a known instance in a store with one instance
@@ -27,6 +28,22 @@ use wasmtime::{
 };
 use wasmtime_global::{Globals, GlobalsCtx, Limits};
 use wasmtime_global_tests::guests;
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+/// A request's store data: the globals, and WASI for a guest that needs it (a Go reactor).
+struct Host {
+    globals: GlobalsCtx,
+    wasi: Option<WasiP1Ctx>,
+}
+
+/// A request guest built with one SDK, ready to instantiate.
+struct Guest {
+    /// The SDK, as the tables print it.
+    sdk: &'static str,
+    pre: InstancePre<Host>,
+    /// A wasip1 reactor: its store gets WASI, and `_initialize` runs before the call.
+    reactor: bool,
+}
 
 /// The target: a request whose guest reads 16 globals costs at most this much more than one
 /// whose guest reads none.
@@ -72,9 +89,19 @@ enum Work {
 }
 
 /// One request: a new store, instantiate, one call, drop.
-fn request(pre: &InstancePre<GlobalsCtx>, globals: &Globals, work: Work) -> wasmtime::Result<i64> {
-    let mut store = Store::new(pre.module().engine(), GlobalsCtx::new(globals));
-    let instance = pre.instantiate(&mut store)?;
+fn request(guest: &Guest, globals: &Globals, work: Work) -> wasmtime::Result<i64> {
+    let host = Host {
+        globals: GlobalsCtx::new(globals),
+        wasi: guest
+            .reactor
+            .then(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1()),
+    };
+    let mut store = Store::new(guest.pre.module().engine(), host);
+    let instance = guest.pre.instantiate(&mut store)?;
+    if guest.reactor {
+        let init = instance.get_typed_func::<(), ()>(&mut store, "_initialize")?;
+        init.call(&mut store, ())?;
+    }
     let (export, n) = match work {
         Work::Globals(n) => ("handle", n),
         Work::Pages(n) => ("touch", n),
@@ -106,15 +133,10 @@ fn page_faults() -> u64 {
 }
 
 /// The time of one request, and the page faults it takes.
-fn per_request(
-    plan: &Plan,
-    pre: &InstancePre<GlobalsCtx>,
-    globals: &Globals,
-    work: Work,
-) -> (Estimate, f64) {
+fn per_request(plan: &Plan, guest: &Guest, globals: &Globals, work: Work) -> (Estimate, f64) {
     let estimate = plan.measure(|batch| {
         for _ in 0..batch {
-            let sum = request(pre, globals, work).expect("the request runs");
+            let sum = request(guest, globals, work).expect("the request runs");
             match work {
                 Work::Globals(n) => {
                     assert_eq!(sum, i64::from(n), "every global reads its default, 1");
@@ -128,19 +150,13 @@ fn per_request(
     });
     let before = page_faults();
     for _ in 0..1000 {
-        request(pre, globals, work).expect("the request runs");
+        request(guest, globals, work).expect("the request runs");
     }
     (estimate, (page_faults() - before) as f64 / 1000.0)
 }
 
 /// Requests of `n` globals per second, on `threads` threads at once, over `time`.
-fn throughput(
-    pre: &InstancePre<GlobalsCtx>,
-    globals: &Globals,
-    n: i32,
-    threads: usize,
-    time: Duration,
-) -> f64 {
+fn throughput(guest: &Guest, globals: &Globals, n: i32, threads: usize, time: Duration) -> f64 {
     let start = Instant::now();
     let done: u64 = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
@@ -148,7 +164,7 @@ fn throughput(
                 s.spawn(|| {
                     let mut count = 0u64;
                     while start.elapsed() < time {
-                        request(pre, globals, Work::Globals(n)).expect("the request runs");
+                        request(guest, globals, Work::Globals(n)).expect("the request runs");
                         count += 1;
                     }
                     count
@@ -260,7 +276,7 @@ fn declarations_per_second(
 fn request_table(
     plan: &Plan,
     title: &str,
-    pre: &InstancePre<GlobalsCtx>,
+    guest: &Guest,
     globals: &Globals,
 ) -> Vec<(Estimate, f64)> {
     println!("one request ({title}): new store, instantiate (InstancePre), first call, drop");
@@ -270,7 +286,7 @@ fn request_table(
     );
     let measured: Vec<(Estimate, f64)> = ROWS
         .iter()
-        .map(|&(_, work)| per_request(plan, pre, globals, work))
+        .map(|&(_, work)| per_request(plan, guest, globals, work))
         .collect();
     let (base, _) = measured[0];
     for ((label, work), (e, faults)) in ROWS.iter().zip(&measured) {
@@ -305,28 +321,64 @@ const ROWS: [(&str, Work); 7] = [
     ("reads none, touches the same pages", Work::LikeGlobals),
 ];
 
-/// An `InstancePre` of the request guest on `engine`.
-fn request_pre(engine: &Engine) -> wasmtime::Result<InstancePre<GlobalsCtx>> {
-    let module = Module::from_file(engine, guests::REQUEST)?;
+/// The Rust SDK's request guest on `engine`.
+fn rust_guest(engine: &Engine) -> wasmtime::Result<Guest> {
+    guest(engine, "Rust", guests::REQUEST, false)
+}
+
+/// The request guest of each SDK on `engine`: Rust, then C and Go where they were built (else
+/// why not, for the tables to print).
+fn sdk_guests(engine: &Engine) -> wasmtime::Result<Vec<Result<Guest, String>>> {
+    let built = |path: &str, skipped: Option<&str>| {
+        (!path.is_empty())
+            .then_some(())
+            .ok_or_else(|| skipped.unwrap_or("not built").to_owned())
+    };
+    let c = built(guests::C_REQUEST, guests::C_SKIPPED)
+        .map(|()| guest(engine, "C", guests::C_REQUEST, false));
+    let go = built(guests::GO_REQUEST, guests::GO_SKIPPED)
+        .map(|()| guest(engine, "Go", guests::GO_REQUEST, true));
+    let mut all = vec![Ok(rust_guest(engine)?)];
+    for sdk in [c, go] {
+        all.push(match sdk {
+            Ok(guest) => Ok(guest?),
+            Err(why) => Err(why),
+        });
+    }
+    Ok(all)
+}
+
+/// An `InstancePre` of the guest at `path` on `engine`, with WASI for a reactor.
+fn guest(engine: &Engine, sdk: &'static str, path: &str, reactor: bool) -> wasmtime::Result<Guest> {
+    let module = Module::from_file(engine, path)?;
     let mut linker = Linker::new(engine);
-    wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    wasmtime_global::add_to_linker(&mut linker, |h: &mut Host| &mut h.globals)?;
+    if reactor {
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| {
+            h.wasi.as_mut().expect("a reactor's store has WASI")
+        })?;
+    }
     linker.func_wrap("bench", "global_get", seed_global_get)?;
-    linker.instantiate_pre(&module)
+    Ok(Guest {
+        sdk,
+        pre: linker.instantiate_pre(&module)?,
+        reactor,
+    })
 }
 
 /// wazero-global's host function, re-created generously (no allocation): read the name, look
 /// it up in the registry (a read lock and a hash lookup, as its map is), write the value back
 /// if one is set.
-fn seed_global_get(mut caller: Caller<'_, GlobalsCtx>, name: i32, len: i32, value: i32) {
+fn seed_global_get(mut caller: Caller<'_, Host>, name: i32, len: i32, value: i32) {
     let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
         return;
     };
-    let (data, ctx) = memory.data_and_store_mut(&mut caller);
+    let (data, host) = memory.data_and_store_mut(&mut caller);
     let (name, value) = (name as u32 as usize, value as u32 as usize);
     let name = data
         .get(name..name.saturating_add(len as u32 as usize))
         .and_then(|b| std::str::from_utf8(b).ok());
-    if let Some(v) = name.and_then(|n| ctx.globals().current(n))
+    if let Some(v) = name.and_then(|n| host.globals.globals().current(n))
         && let Some(out) = data.get_mut(value..value.saturating_add(8))
     {
         out.copy_from_slice(&v.to_bits().to_le_bytes());
@@ -338,58 +390,79 @@ fn seed_global_get(mut caller: Caller<'_, GlobalsCtx>, name: i32, len: i32, valu
 const TARGET_SEED_1: f64 = 1.0;
 const TARGET_SEED_4: f64 = 0.5;
 
-/// The SDK against wazero-global's design in one pool, for a request reading each of 16
-/// globals k times; prints the rows, the targets and the break-even number of reads.
-fn seed_table(plan: &Plan, title: &str, pre: &InstancePre<GlobalsCtx>, globals: &Globals) {
+/// Each SDK against wazero-global's design in one pool, for a request reading each of 16
+/// globals k times: the rows with their page faults, the targets and the break-even number of
+/// reads.
+fn seed_table(plan: &Plan, title: &str, guests: &[Result<Guest, String>], globals: &Globals) {
     println!(
-        "16 globals read k times each per request ({title}): the SDK against wazero-global's design"
+        "16 globals read k times each per request ({title}): each SDK against wazero-global's \
+         design, in the same guest"
     );
     println!(
-        "{:<4} {:>24} {:>24} {:>10}",
-        "k", "SDK: median (IQR)", "seed design", "SDK/seed"
+        "{:<4} {:<3} {:>24} {:>7} {:>24} {:>7} {:>10}",
+        "SDK", "k", "SDK: median (IQR)", "faults", "seed design", "faults", "SDK/seed"
     );
-    let (base, _) = per_request(plan, pre, globals, Work::Globals(0));
-    let mut extra = Vec::new();
-    for k in [1, 4, 16] {
-        let (sdk, _) = per_request(plan, pre, globals, Work::Each { n: 16, k });
-        let (seed, _) = per_request(plan, pre, globals, Work::Seed { n: 16, k });
-        let ratio = sdk.ratio(&seed);
-        println!(
-            "{k:<4} {:>24} {:>24} {ratio:>9.2}×",
-            sdk.to_string(),
-            seed.to_string()
-        );
-        let target = match k {
-            1 => Some(TARGET_SEED_1),
-            4 => Some(TARGET_SEED_4),
-            _ => None,
+    for guest in guests {
+        let guest = match guest {
+            Ok(guest) => guest,
+            Err(why) => {
+                println!("(an SDK's guest was not built, so its rows are SKIPPED: {why})");
+                continue;
+            }
         };
-        if let Some(target) = target {
+        let sdk_name = guest.sdk;
+        let (base, base_faults) = per_request(plan, guest, globals, Work::Each { n: 0, k: 0 });
+        println!(
+            "{sdk_name:<4} {:<3} {:>24} {base_faults:>7.1}   (the baseline: the call reads nothing)",
+            0,
+            base.to_string()
+        );
+        let mut extra = Vec::new();
+        for k in [1, 4, 16] {
+            let (sdk, sdk_faults) = per_request(plan, guest, globals, Work::Each { n: 16, k });
+            let (seed, seed_faults) = per_request(plan, guest, globals, Work::Seed { n: 16, k });
+            let ratio = sdk.ratio(&seed);
             println!(
-                "     target: ≤ {target}× the seed design: {ratio:.2}×, {}",
-                verdict(ratio <= target)
+                "{sdk_name:<4} {k:<3} {:>24} {sdk_faults:>7.1} {:>24} {seed_faults:>7.1} \
+                 {ratio:>9.2}×",
+                sdk.to_string(),
+                seed.to_string()
+            );
+            let target = match k {
+                1 => Some(TARGET_SEED_1),
+                4 => Some(TARGET_SEED_4),
+                _ => None,
+            };
+            if let Some(target) = target {
+                println!(
+                    "         target ({sdk_name}): ≤ {target}× the seed design: {ratio:.2}×, {}",
+                    verdict(ratio <= target)
+                );
+            }
+            extra.push((
+                f64::from(k),
+                sdk.median - base.median,
+                seed.median - base.median,
+            ));
+        }
+        // Each design's cost over the baseline as a + b·k, fitted through k = 1 and k = 16; the
+        // SDK's reads cost next to nothing, so it wins past the k where the lines cross.
+        let (k0, s0, d0) = extra[0];
+        let (k1, s1, d1) = extra[2];
+        let (sb, db) = ((s1 - s0) / (k1 - k0), (d1 - d0) / (k1 - k0));
+        let (sa, da) = (s0 - sb * k0, d0 - db * k0);
+        if db > sb {
+            let even = (sa - da) / (db - sb);
+            println!(
+                "  break-even ({sdk_name}): {even:.1} reads of each global per request (SDK \
+                 {sa:.0} ns + {sb:.1} ns a read of each; seed design {da:.0} ns + {db:.1} ns)",
+            );
+        } else {
+            println!(
+                "  break-even ({sdk_name}): none, the seed design's reads cost no more than the \
+                 SDK's"
             );
         }
-        extra.push((
-            f64::from(k),
-            sdk.median - base.median,
-            seed.median - base.median,
-        ));
-    }
-    // Each design's cost over the baseline as a + b·k, fitted through k = 1 and k = 16; the
-    // SDK's reads cost next to nothing, so it wins past the k where the lines cross.
-    let (k0, s0, d0) = extra[0];
-    let (k1, s1, d1) = extra[2];
-    let (sb, db) = ((s1 - s0) / (k1 - k0), (d1 - d0) / (k1 - k0));
-    let (sa, da) = (s0 - sb * k0, d0 - db * k0);
-    if db > sb {
-        let even = (sa - da) / (db - sb);
-        println!(
-            "  break-even: {even:.1} reads of each global per request (SDK {sa:.0} ns + {sb:.1} \
-             ns a read of each; seed design {da:.0} ns + {db:.1} ns)",
-        );
-    } else {
-        println!("  break-even: none, the seed design's reads cost no more than the SDK's");
     }
     println!();
 }
@@ -397,7 +470,8 @@ fn seed_table(plan: &Plan, title: &str, pre: &InstancePre<GlobalsCtx>, globals: 
 fn main() -> wasmtime::Result<()> {
     let plan = Plan::from_args();
     common::preamble(&plan);
-    let pre = request_pre(&pooled_engine()?)?;
+    let pooled = pooled_engine()?;
+    let pre = rust_guest(&pooled)?;
     let globals = Globals::new();
 
     let measured = request_table(&plan, "the default pool", &pre, &globals);
@@ -418,11 +492,12 @@ fn main() -> wasmtime::Result<()> {
         declaring / 16.0
     );
     println!();
-    seed_table(&plan, "the default pool", &pre, &globals);
+    seed_table(&plan, "the default pool", &sdk_guests(&pooled)?, &globals);
 
     // The same guest in a pool that keeps pages resident: no page faults, so what is left of
     // the difference is declaring (and the baseline pays for the resident pages' reset).
-    let resident = request_pre(&resident_engine()?)?;
+    let resident_pool = resident_engine()?;
+    let resident = rust_guest(&resident_pool)?;
     let measured = request_table(
         &plan,
         "a pool that keeps memory resident: linear_memory_keep_resident(4 MiB), pagemap_scan",
@@ -439,7 +514,12 @@ fn main() -> wasmtime::Result<()> {
         (sixteen.median - base.median) / 16.0
     );
     println!();
-    seed_table(&plan, "the resident pool", &resident, &globals);
+    seed_table(
+        &plan,
+        "the resident pool",
+        &sdk_guests(&resident_pool)?,
+        &globals,
+    );
 
     // Two threads on a machine of two cores vary from run to run (where the scheduler puts them,
     // which core holds the lock's cache line): five rounds of each, alternating, and the median

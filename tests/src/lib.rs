@@ -42,6 +42,8 @@ pub mod guests {
     pub const C_CONFORMANCE_SHARED: &str = env!("GUEST_C_CONFORMANCE_SHARED");
     /// The C SDK's hash and name check as exports (`input`, `hash`, `valid_name`).
     pub const C_VECTORS: &str = env!("GUEST_C_VECTORS");
+    /// The request benchmark's guest through the C SDK (`guests/c/request.c`).
+    pub const C_REQUEST: &str = env!("GUEST_C_REQUEST");
     /// Why the C guests were not built.
     pub const C_SKIPPED: Option<&str> = option_env!("GUEST_C_SKIPPED");
     /// The conformance profile through the Go SDK (`guests/go/conformance`), a wasip1 reactor;
@@ -51,6 +53,8 @@ pub mod guests {
     pub const GO_SEED: &str = env!("GUEST_GO_SEED");
     /// The read benchmark's Go guest (`guests/go/bench`).
     pub const GO_BENCH: &str = env!("GUEST_GO_BENCH");
+    /// The request benchmark's Go guest (`guests/go/request`), a wasip1 reactor.
+    pub const GO_REQUEST: &str = env!("GUEST_GO_REQUEST");
     /// The `go` command that built them.
     pub const GO_BIN: &str = env!("GUEST_GO_BIN");
     /// Why the Go guests were not built.
