@@ -35,6 +35,7 @@ func installFake(capacityN int, fail func(string, ...any)) *fake {
 	mu.Lock()
 	pinner.Unpin()
 	capacity, mem, names, refused, failures = capacityN, nil, nil, map[refusal]error{}, nil
+	staticTable, arenaUsed = [1 + DefaultCapacity]slot{}, 0
 	published.Store(nil)
 	mu.Unlock()
 	f := &fake{values: map[string]uint64{}, types: map[string]Type{}}
@@ -296,4 +297,36 @@ func hexEqual(a, b string) bool {
 	x, err1 := strconv.ParseUint(a[2:], 16, 64)
 	y, err2 := strconv.ParseUint(b[2:], 16, 64)
 	return err1 == nil && err2 == nil && x == y
+}
+
+// Names are copied into the arena while they fit, then kept where they are, pinned: either way
+// the bytes at the address the slot gets are the name's.
+func TestNamesAreKeptInTheArenaThenPinned(t *testing.T) {
+	newFake(t, DefaultCapacity)
+	long := strings.Repeat("N", MaxNameLen)
+	inArena := len(nameArena) / MaxNameLen
+	for i := range DefaultCapacity {
+		name := long[:MaxNameLen-1] + string(rune('A'+i%26))
+		if _, err := TryNewUint64(name, uint64(i)); err != nil {
+			t.Fatalf("name %d: %v", i, err)
+		}
+		s := &mem[1+i]
+		if s.nameLen != uint32(len(name)) || s.hash != Hash(name) {
+			t.Fatalf("slot %d does not describe its name", i)
+		}
+		want := addr(unsafe.Pointer(unsafe.StringData(name)))
+		if i < inArena {
+			want = addr(unsafe.Pointer(&nameArena[i*MaxNameLen]))
+		}
+		if s.nameAddr != want {
+			t.Fatalf("name %d at %#x, want %#x (%d names fit the arena)", i, s.nameAddr, want,
+				inArena)
+		}
+	}
+	for _, name := range []string{"SHORT", long} {
+		p := keepName(name)
+		if got := unsafe.String((*byte)(p), len(name)); got != name {
+			t.Fatalf("kept %q as %q", name, got)
+		}
+	}
 }
