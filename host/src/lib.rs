@@ -75,6 +75,8 @@
 //! give each request a new [`GlobalsCtx`] and drop it with the store. A request's guest declares
 //! the globals it reads; a store that never syncs never builds the index a sync uses, and the
 //! registry keeps the entries of names that were declared, so the next request finds them.
+//! Make a [`ModuleGlobals`] once, with the `InstancePre`, and hand it to each request's ctx
+//! ([`GlobalsCtx::with_module`]): declarations then find the instance's memory by index.
 //! `cargo bench -p wasmtime-global-tests --bench request` measures what it costs: on the machine
 //! of the README, a few microseconds for the pages of memory the table and names occupy (the
 //! pool faults them in and resets them), then about 0.3 µs per declaration.
@@ -83,7 +85,7 @@
 //! use wasmtime::{
 //!     Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig, Store,
 //! };
-//! use wasmtime_global::{Globals, GlobalsCtx};
+//! use wasmtime_global::{Globals, GlobalsCtx, ModuleGlobals};
 //!
 //! let mut config = Config::new();
 //! config.allocation_strategy(InstanceAllocationStrategy::Pooling(
@@ -94,10 +96,11 @@
 //! let mut linker = Linker::new(&engine);
 //! wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
 //! let pre = linker.instantiate_pre(&Module::new(&engine, include_str!("doc/max_items.wat"))?)?;
+//! let module = ModuleGlobals::new(pre.module());
 //!
 //! globals.set("MAX_ITEMS", 25)?;
 //! for _request in 0..3 {
-//!     let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+//!     let mut store = Store::new(&engine, GlobalsCtx::new(&globals).with_module(&module));
 //!     let instance = pre.instantiate(&mut store)?;
 //!     let max_items = instance.get_typed_func::<(), i64>(&mut store, "max_items")?;
 //!     assert_eq!(max_items.call(&mut store, ())?, 25); // no sync needed in a new store
@@ -360,7 +363,7 @@ mod snapshot;
 pub mod table;
 mod value;
 
-pub use ctx::{Declaration, GlobalsCtx, Refusal, Stats, sync};
+pub use ctx::{Declaration, GlobalsCtx, ModuleGlobals, Refusal, Stats, sync};
 pub use error::{Error, Result};
 #[cfg(feature = "call-hook")]
 pub use hook::sync_on_call;

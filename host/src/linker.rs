@@ -4,7 +4,7 @@ use crate::ctx::{GuestMemory, TablePlace};
 use crate::shared::SharedBytes;
 use crate::{Error, GlobalsCtx, table};
 use wasmtime::{Caller, Extern, Linker};
-use wasmtime_global_abi::{DECLARE_IMPORT, IMPORT_MODULE, MEMORY_EXPORT, Status};
+use wasmtime_global_abi::{DECLARE_IMPORT, IMPORT_MODULE, MAX_NAME_LEN, MEMORY_EXPORT, Status};
 
 /// Adds the wasmtime-global imports to `linker`: wazero-global's `Register`.
 ///
@@ -73,19 +73,23 @@ fn declare<T: 'static>(
     table_addr: u32,
     index: u32,
 ) -> crate::Result<Status> {
-    match caller.get_export(MEMORY_EXPORT) {
+    let by_index = get(caller.data_mut()).memory_export().get();
+    let memory = by_index.and_then(|export| caller.get_module_export(&export));
+    match memory.or_else(|| caller.get_export(MEMORY_EXPORT)) {
         Some(Extern::Memory(memory)) => {
             let base = memory.data_ptr(&*caller) as usize;
             let known = find(caller, &get, base).ok_or((memory, base));
             let (data, state) = memory.data_and_store_mut(&mut *caller);
             let header = table::read_header(&*data, table_addr)?;
-            let slot = table::read_slot(&*data, table_addr, &header, index)?;
+            let mut name = [0; MAX_NAME_LEN as usize];
+            let slot = table::check_slot(&*data, table_addr, &header, index, &mut name)?;
             get(state).declare(known, place(table_addr, &header), &slot, data)
         }
         Some(Extern::SharedMemory(memory)) => {
             let view = SharedBytes::new(&memory);
             let header = table::read_header(&view, table_addr)?;
-            let slot = table::read_slot(&view, table_addr, &header, index)?;
+            let mut name = [0; MAX_NAME_LEN as usize];
+            let slot = table::check_slot(&view, table_addr, &header, index, &mut name)?;
             let base = memory.data().as_ptr() as usize;
             let known = find(caller, &get, base).ok_or((memory, base));
             let ctx = get(caller.data_mut());

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use wasmtime::{Engine, Linker, Module, Store};
-use wasmtime_global::{Globals, GlobalsCtx, Value, ValueType};
+use wasmtime_global::{Globals, GlobalsCtx, ModuleGlobals, Value, ValueType};
 use wasmtime_global_tests::guest_build::HOST_BUILD_VARS;
 use wasmtime_global_tests::readme::{self, Block};
 

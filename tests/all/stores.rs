@@ -4,7 +4,7 @@
 use crate::profile_guests;
 use std::sync::{Arc, Barrier};
 use wasmtime::Module;
-use wasmtime_global::{Error, Globals, GlobalsCtx, Limits, ValueType};
+use wasmtime_global::{Error, Globals, GlobalsCtx, Limits, ModuleGlobals, ValueType};
 use wasmtime_global_tests::{Guest, engine, guests};
 
 #[test]
@@ -277,5 +277,44 @@ fn the_capacity_is_set_at_build_time() -> wasmtime::Result<()> {
     assert_eq!(guest.call::<(), i32>("capacity", ())?, 3);
     assert_eq!(guest.call::<(), i32>("fill", ())?, 3);
     assert_eq!(guest.host_calls(), 3);
+    Ok(())
+}
+
+/// A ctx told its store's module ([`ModuleGlobals`]) declares what one not told does, whatever
+/// the module: told of the module itself, of another module, or of one that exports no memory.
+#[test]
+fn a_ctx_told_of_a_module_declares_as_one_not_told() -> wasmtime::Result<()> {
+    let engine = engine();
+    let guests = profile_guests(&engine)?;
+    let no_memory = Module::new(&engine, "(module)")?;
+    for (which, module) in &guests {
+        let other = &guests
+            [(guests.iter().position(|(w, _)| w == which).unwrap_or(0) + 1) % guests.len()]
+        .1;
+        for (told, of) in [("itself", module), ("another", other), ("none", &no_memory)] {
+            let globals = Globals::new();
+            globals.set_u64("TEST_UINT64", 7)?;
+            let mut guest = Guest::new(&engine, module, &globals)?;
+            let ctx = GlobalsCtx::new(&globals).with_module(&ModuleGlobals::new(of));
+            guest.store.data_mut().globals = ctx;
+            guest.init()?;
+            let names: Vec<String> = guest
+                .store
+                .data()
+                .globals
+                .declarations()
+                .into_iter()
+                .map(|d| d.name)
+                .collect();
+            assert_eq!(names.len(), 5, "{which}, told of {told}: {names:?}");
+            assert_eq!(guest.get(1)?, 7, "{which}, told of {told}");
+            globals.set_u64("TEST_UINT64", 8)?;
+            assert_eq!(
+                guest.get(1)?,
+                8,
+                "{which}, told of {told}: a set reaches it"
+            );
+        }
+    }
     Ok(())
 }

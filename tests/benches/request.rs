@@ -26,7 +26,7 @@ use wasmtime::{
     Caller, Config, Enabled, Engine, Extern, InstanceAllocationStrategy, InstancePre, Linker,
     Module, PoolingAllocationConfig, Store,
 };
-use wasmtime_global::{Globals, GlobalsCtx, Limits};
+use wasmtime_global::{Globals, GlobalsCtx, Limits, ModuleGlobals};
 use wasmtime_global_tests::guests;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
@@ -41,6 +41,8 @@ struct Guest {
     /// The SDK, as the tables print it.
     sdk: &'static str,
     pre: InstancePre<Host>,
+    /// What each request's ctx is told of the module.
+    module: ModuleGlobals,
     /// A wasip1 reactor: its store gets WASI, and `_initialize` runs before the call.
     reactor: bool,
 }
@@ -91,7 +93,7 @@ enum Work {
 /// One request: a new store, instantiate, one call, drop.
 fn request(guest: &Guest, globals: &Globals, work: Work) -> wasmtime::Result<i64> {
     let host = Host {
-        globals: GlobalsCtx::new(globals),
+        globals: GlobalsCtx::new(globals).with_module(&guest.module),
         wasi: guest
             .reactor
             .then(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1()),
@@ -362,6 +364,7 @@ fn guest(engine: &Engine, sdk: &'static str, path: &str, reactor: bool) -> wasmt
     Ok(Guest {
         sdk,
         pre: linker.instantiate_pre(&module)?,
+        module: ModuleGlobals::new(&module),
         reactor,
     })
 }
