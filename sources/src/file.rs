@@ -25,9 +25,13 @@
 //! [`WatchedFile::status`], and a `tracing` warning (target `wasmtime_global_sources::file`)
 //! says why. A file deleted and not replaced is such an error: its values stay.
 //!
-//! Write the file by renaming a complete new one over it. A program that rewrites it in place
-//! may be seen half-way, and a half-written file that still parses (cut at the end of a line)
-//! is applied as it stands, until the rest of the write arrives a moment later.
+//! A version that would delete a name the file sets, or that does not parse, may be a file seen
+//! half-way through a write in place (`echo … > globals.toml` truncates the file, then writes
+//! it). So it is applied (or refused) only once it has settled: the watch reads the file again
+//! [`SETTLE`] later (50 ms; [`FileOptions::settle`] changes it), and again, until two reads agree
+//! (at most 20 times). A file emptied for good is applied then, its names deleted. A version
+//! that only sets names is applied at once. Still, write the file by renaming a complete new
+//! one over it: a writer slower than the settle period can be seen half-way.
 //!
 //! # What is read
 //!
@@ -243,6 +247,16 @@ fn flatten(
 /// what one version can make the host read and hold.
 pub const MAX_SIZE: u64 = 1 << 20;
 
+/// How long a version that would delete a name, or does not parse, must stay the same before it
+/// is applied or refused, unless [`FileOptions::settle`] says otherwise: see the
+/// [module](self) docs. 50 ms: a write in place (truncate, then write) takes microseconds to a
+/// few milliseconds; a version that sets names is never delayed.
+pub const SETTLE: Duration = Duration::from_millis(50);
+
+/// The most reads a version that keeps changing waits [`SETTLE`] for, before it is applied or
+/// refused as it stands (a later event reads it again).
+const SETTLE_ROUNDS: u32 = 20;
+
 /// How the file is opened: see [What is read](self#what-is-read). The default follows links
 /// and caps the file at [`MAX_SIZE`].
 ///
@@ -258,6 +272,7 @@ pub const MAX_SIZE: u64 = 1 << 20;
 pub struct FileOptions {
     follow_links: bool,
     max_size: u64,
+    settle: Duration,
 }
 
 impl Default for FileOptions {
@@ -265,6 +280,7 @@ impl Default for FileOptions {
         FileOptions {
             follow_links: true,
             max_size: MAX_SIZE,
+            settle: SETTLE,
         }
     }
 }
@@ -291,6 +307,21 @@ impl FileOptions {
     pub fn max_size(mut self, bytes: u64) -> FileOptions {
         self.max_size = bytes;
         self
+    }
+
+    /// How long a version that would delete a name, or does not parse, must stay the same
+    /// before it is applied or refused ([`SETTLE`] by default; see the [module](self) docs).
+    /// `Duration::ZERO` applies every version as soon as it is read.
+    #[must_use]
+    pub fn settle(mut self, period: Duration) -> FileOptions {
+        self.settle = period;
+        self
+    }
+
+    /// How long a version that would delete a name must stay the same before it is applied.
+    #[must_use]
+    pub fn settle_period(&self) -> Duration {
+        self.settle
     }
 
     /// Whether symbolic links are followed.
@@ -526,6 +557,18 @@ fn apply_version(
     Ok(changes.len())
 }
 
+/// Whether `bytes` may be a file caught half-way through a write in place: they do not parse,
+/// or they would delete a name of `applied`.
+fn doubtful(applied: &Applied, bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return true;
+    };
+    match parse(text) {
+        Ok(names) => applied.keys().any(|name| !names.contains_key(name)),
+        Err(_) => true,
+    }
+}
+
 /// What a [`WatchedFile`] has done, for health checks.
 #[derive(Clone, Debug)]
 pub struct FileStatus {
@@ -533,7 +576,8 @@ pub struct FileStatus {
     pub versions: u64,
     /// Versions refused: not read, not parsed, or not of the names' types.
     pub failures: u64,
-    /// Times the file was read: at start, and at each event in its directory except reads.
+    /// Times the file was read: at start, at each event in its directory except reads, and again
+    /// while a version settles ([`SETTLE`]).
     pub reads: u64,
     /// Names the file sets now (from its last good version).
     pub names: usize,
@@ -731,6 +775,22 @@ impl Shared {
         if state.last_bytes.as_deref() == Some(&bytes[..]) {
             return Ok(false);
         }
+        let bytes = if doubtful(&state.applied, &bytes) {
+            // Under the lock, so that no newer version is applied meanwhile and then replaced
+            // by this older read.
+            match self.settled(bytes) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    state.last_bytes = None;
+                    return Err(self.refused(error));
+                }
+            }
+        } else {
+            bytes
+        };
+        if state.last_bytes.as_deref() == Some(&bytes[..]) {
+            return Ok(false);
+        }
         let result = apply_version(&self.globals, &mut state.applied, &bytes);
         state.last_bytes = Some(bytes);
         match result {
@@ -740,6 +800,25 @@ impl Shared {
             }
             Err(error) => Err(self.refused(error)),
         }
+    }
+
+    /// `bytes`, once two reads of the file a settle period apart agree (or after
+    /// [`SETTLE_ROUNDS`] reads, the last).
+    fn settled(&self, mut bytes: Vec<u8>) -> Result<Vec<u8>, FileError> {
+        let period = self.source.options.settle;
+        if period.is_zero() {
+            return Ok(bytes);
+        }
+        for _ in 0..SETTLE_ROUNDS {
+            std::thread::sleep(period);
+            self.status.update(|s| s.reads += 1);
+            let again = self.source.read()?;
+            if again == bytes {
+                break;
+            }
+            bytes = again;
+        }
+        Ok(bytes)
     }
 
     fn applied(&self, state: &State, changes: usize) {

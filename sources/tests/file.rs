@@ -132,11 +132,59 @@ fn sees_writes_in_place_too() {
     let globals = Globals::new();
     let watch = WatchedFile::start(&path, &globals).unwrap();
     std::fs::write(&path, "A = 2\n").unwrap();
-    // The write truncates, then writes: the watch may apply the empty file between the two (as
-    // the module docs say of writes in place), so the test waits for the value, not a version.
+    // The write truncates, then writes: the watch settles the empty file it may read between
+    // the two (a_write_in_place_never_applies_the_truncated_file), then applies the new one.
     let (status, done) = watch.wait_for(PATIENCE, |_| globals.get("A") == Some(Value::Bits(2)));
     assert!(done, "{status:?}");
     assert_eq!(status.last_error.map(|e| e.to_string()), None);
+}
+
+/// Issue 22, item 1: a write in place truncates the file, then writes it. The empty file in
+/// between is not a version: the watch waits until two reads a settle period apart agree before
+/// it applies a version that drops a name, so the registry never deletes the four names.
+#[test]
+fn a_write_in_place_never_applies_the_truncated_file() {
+    use std::io::Write;
+    let text = |i: u64| format!("A = {i}\nB = true\nC = \"{i}s\"\nD = 0.5\n");
+    let (_dir, path) = setup(&text(1));
+    let globals = Globals::new();
+    // A settle period far longer than the writer's pause, so that a busy machine cannot
+    // stretch the pause past it.
+    let options = FileOptions::new().settle(Duration::from_millis(500));
+    let watch = WatchedFile::start_with(&path, &globals, options).unwrap();
+    for i in 2..=4u64 {
+        let before = globals.snapshot().counters.sets;
+        // As `echo ... > globals.toml` or an editor that writes in place: truncate, then write,
+        // here with 20 ms between (a slow writer).
+        let mut file = std::fs::File::create(&path).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        file.write_all(text(i).as_bytes()).unwrap();
+        drop(file);
+        let status = versions(&watch, i);
+        assert_eq!(globals.get("A"), Some(Value::Bits(i)));
+        assert_eq!(status.names, 4);
+        assert_eq!(status.failures, 0, "{status:?}");
+        // One batch (A and C changed), not a batch deleting all four, then one setting them.
+        let batches = globals.snapshot().counters.sets - before;
+        assert_eq!(batches, 1, "version {i}: {status:?}");
+    }
+    assert_eq!(watch.status().versions, 4);
+}
+
+/// A file emptied for good is a version like any other: applied once it has stayed empty for
+/// the settle period.
+#[test]
+fn a_file_emptied_for_good_is_applied_once_it_settles() {
+    let (_dir, path) = setup("A = 1\nB = 2\n");
+    let globals = Globals::new();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+    std::fs::write(&path, "").unwrap();
+    let status = versions(&watch, 2);
+    assert_eq!(status.names, 0);
+    assert_eq!((globals.get("A"), globals.get("B")), (None, None));
+    // Settled: a version that drops names is applied no sooner than the settle period after
+    // it was read.
+    assert_eq!(FileOptions::new().settle_period(), file::SETTLE);
 }
 
 #[test]
