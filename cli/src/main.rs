@@ -4,7 +4,7 @@
 //! ```text
 //! wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
 //!                     [--dir HOST[::GUEST[::readonly]]]... [--env NAME=VALUE]...
-//!                     GUEST.wasm [ARGS]...
+//!                     [--log FILTER] GUEST.wasm [ARGS]...
 //! wasmtime-global conformance GUEST.wasm
 //! wasmtime-global inspect GUEST.wasm [--call EXPORT]... [--set NAME=BITS]...
 //! ```
@@ -19,7 +19,7 @@ const USAGE: &str = "\
 usage:
   wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
                       [--dir HOST[::GUEST[::readonly]]]... [--env NAME=VALUE]...
-                      GUEST.wasm [ARGS]...
+                      [--log FILTER] GUEST.wasm [ARGS]...
       Runs a WASI preview 1 guest, as `wasmtime run` does, with live globals: from a TOML file
       (--globals, watched: every saved version applies at once), from an etcd prefix (--etcd
       http://HOST:PORT[,...] --prefix P, watched), or both (a name in the file wins; one it
@@ -32,8 +32,11 @@ usage:
       globals file is reached through a directory inside a read-write --dir (its own, or that
       of a link on its path), where the guest could put a link to another host file in its
       place; grant that directory ::readonly or keep the file out of it. The globals file is
-      read only as a regular file of at most 1 MiB. Exits with the guest's exit code, 1 if it
-      traps, 2 if it cannot start.
+      read only as a regular file of at most 1 MiB. Every version of the file and every etcd
+      revision applied, and every one refused (with why: the last good values stay), is logged
+      to stderr; --log FILTER (else RUST_LOG, as Rust tools read it) chooses what is logged,
+      by default \"warn,wasmtime_global_sources=info\"; --log off says nothing. Exits with the
+      guest's exit code, 1 if it traps, 2 if it cannot start.
   wasmtime-global conformance GUEST.wasm
       Runs every conformance check against a guest that implements the conformance profile
       (spec/CONFORMANCE.md). Prints PASS, FAIL (with the reason) or SKIP per check; exits 1 if
@@ -51,7 +54,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("run") => match run::Options::parse(&args[1..]) {
-            Ok(options) => run::run(&options),
+            Ok(options) => match log_to_stderr(options.log.as_deref()) {
+                Ok(()) => run::run(&options),
+                Err(e) => {
+                    eprintln!("error: --log: {e}");
+                    ExitCode::from(2)
+                }
+            },
             Err(e) => {
                 eprintln!("error: {e}\n\n{USAGE}");
                 ExitCode::from(2)
@@ -74,6 +83,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// What `run` logs unless `--log` or `RUST_LOG` says otherwise: warnings, and what the sources
+/// apply (each version of the file, each etcd revision).
+const DEFAULT_LOG: &str = "warn,wasmtime_global_sources=info";
+
+/// Logs `tracing` events to stderr, filtered by `filter`, else by `RUST_LOG`, else by
+/// [`DEFAULT_LOG`]: without a subscriber, a refused version of the globals file went unsaid.
+fn log_to_stderr(filter: Option<&str>) -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match filter {
+        Some(filter) => EnvFilter::try_new(filter).map_err(|e| format!("{filter:?}: {e}"))?,
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init()
+        .map_err(|e| e.to_string())
 }
 
 fn conformance(path: &str) -> ExitCode {

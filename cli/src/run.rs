@@ -27,6 +27,8 @@ pub struct Options {
     dirs: Vec<Dir>,
     /// `--env NAME=VALUE`.
     envs: Vec<(String, String)>,
+    /// `--log FILTER`: what is logged to stderr (else `RUST_LOG`, else [`DEFAULT_LOG`]).
+    pub log: Option<String>,
     guest: String,
     args: Vec<String>,
 }
@@ -47,6 +49,7 @@ impl Options {
                 "--etcd" => options.etcd = Some(value("--etcd")?),
                 "--prefix" => options.prefix = Some(value("--prefix")?),
                 "--invoke" => options.invoke = Some(value("--invoke")?),
+                "--log" => options.log = Some(value("--log")?),
                 "--dir" => options.dirs.push(Dir::parse(&value("--dir")?)?),
                 "--env" => {
                     let env = value("--env")?;

@@ -84,6 +84,58 @@ fn a_running_reactor_sees_the_file_change() {
     assert_eq!(stdout(&output), "9\n");
 }
 
+/// Issue 22, item 9: a version of the file refused while the guest runs is said on stderr (with
+/// the reason), as is every version applied; `--log` (or `RUST_LOG`) chooses what is said.
+#[test]
+fn run_logs_every_version_applied_and_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(dir.path(), "TEST_UINT64 = 7\n");
+    let child = command(&[
+        "--globals",
+        path.to_str().unwrap(),
+        "--invoke",
+        "wait_change",
+        GUEST,
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    file(dir.path(), "TEST_UINT64 = [\n");
+    // The refusal settles first (a version that does not parse), then the good one comes.
+    std::thread::sleep(Duration::from_millis(400));
+    file(dir.path(), "TEST_UINT64 = 9\n");
+    let output = finish(child);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(stdout(&output), "9\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let refused: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("WARN") && l.contains("was refused"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{stderr}");
+    assert!(refused[0].contains(path.to_str().unwrap()), "{stderr}");
+    let applied = lines
+        .iter()
+        .filter(|l| l.contains("INFO") && l.contains("applied a version of the globals file"))
+        .count();
+    assert_eq!(applied, 2, "the first version and the last: {stderr}");
+
+    // --log warn: the refusal only (none here), no versions applied.
+    let output = run(&["--log", "warn", "--globals", path.to_str().unwrap(), GUEST]);
+    assert_eq!(output.status.code(), Some(9), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    // RUST_LOG, as Rust tools read it, when --log is not given.
+    let output = command(&["--globals", path.to_str().unwrap(), GUEST])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(9), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
 #[test]
 fn bad_usage_and_a_bad_file_stop_before_the_guest() {
     let output = run(&["--etcd", "http://127.0.0.1:1", GUEST]);
@@ -140,6 +192,13 @@ fn etcd_values_reach_the_guest_and_the_file_overrides_them() {
         .unwrap();
     let output = finish(child);
     assert_eq!(stdout(&output), "11\n", "{output:?}");
+    // The list at start and the put's revision, each said on stderr (issue 22, item 9).
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let applied = stderr
+        .lines()
+        .filter(|l| l.contains("INFO") && l.contains("applied an etcd revision"))
+        .count();
+    assert_eq!(applied, 2, "{stderr}");
 }
 
 #[test]

@@ -486,9 +486,11 @@ impl Mirror {
         }
         self.revision = revision;
         let (names, invalid) = (self.applied.len(), self.invalid.clone());
-        tracing::debug!(
+        // Info, as the file source says each version: an operator sees what reached the guests.
+        tracing::info!(
             target: "wasmtime_global_sources::etcd",
-            revision, changes = changes.len(), "applied an etcd revision"
+            prefix = %self.config.prefix, revision, changes = changes.len(),
+            "applied an etcd revision"
         );
         self.shared.update(|s| {
             s.revision = revision;
