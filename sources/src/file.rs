@@ -17,13 +17,16 @@
 //! [`WatchedFile::start`] loads the file, applies it to a registry, and watches the file's
 //! directory, not the file: an editor or deploy tool that writes a new file and renames it over
 //! the old one (and Kubernetes, which swaps a symbolic link to a directory) replaces the file's
-//! inode, which a watch on the file itself stops seeing after the first time. At every event in
-//! the directory it reads the file again; if the bytes changed, it parses them, and applies the
-//! difference from the version last applied as one [batch](wasmtime_global::Globals::batch):
-//! names that disappeared are deleted. A version that does not read, parse or fit the names'
-//! types is not applied at all: the last good values stay in force, the error is in
-//! [`WatchedFile::status`], and a `tracing` warning (target `wasmtime_global_sources::file`)
-//! says why. A file deleted and not replaced is such an error: its values stay.
+//! inode, which a watch on the file itself stops seeing after the first time. It also watches the
+//! directory above, so that the file's directory replaced as a whole (renamed away and made again,
+//! or a link to it switched, `current -> v1` to `current -> v2`) is watched again where the path
+//! now leads; while the path leads nowhere, [`WatchedFile::status`] says so. At every event in the
+//! directory it reads the file again; if the bytes changed, it parses them, and applies the
+//! difference from the version last applied as one [batch](wasmtime_global::Globals::batch): names
+//! that disappeared are deleted. A version that does not read, parse or fit the names' types is
+//! not applied at all: the last good values stay in force, the error is in
+//! [`WatchedFile::status`], and a `tracing` warning (target `wasmtime_global_sources::file`) says
+//! why. A file deleted and not replaced is such an error: its values stay.
 //!
 //! A version that would delete a name the file sets, or that does not parse, may be a file seen
 //! half-way through a write in place (`echo … > globals.toml` truncates the file, then writes
@@ -590,7 +593,11 @@ pub struct FileStatus {
 #[derive(Debug)]
 pub struct WatchedFile {
     shared: Arc<Shared>,
-    _watcher: notify::RecommendedWatcher,
+    /// The watch on the directory above the file's, which re-arms `_watcher` when the file's
+    /// directory is replaced (links followed only).
+    _above: Option<notify::RecommendedWatcher>,
+    /// The watch on the file's directory.
+    _watcher: Arc<Mutex<notify::RecommendedWatcher>>,
 }
 
 #[derive(Debug)]
@@ -713,6 +720,14 @@ impl WatchedFile {
             .watch(&dir, RecursiveMode::NonRecursive)
             // A directory that is not there: say that the file cannot be read.
             .map_err(|e| shared.source.read().err().unwrap_or_else(|| watch_error(e)))?;
+        let watcher = Arc::new(Mutex::new(watcher));
+        // With links not followed the watch stays on the directory opened at start, as the
+        // reads do; followed, the directory at the path is watched, whatever it is now.
+        let above = if options.follow_links {
+            watch_above(&dir, &shared, &watcher)?
+        } else {
+            None
+        };
         let mut state = shared.state.lock();
         let bytes = shared.source.read()?;
         apply_version(&shared.globals, &mut state.applied, &bytes)?;
@@ -721,6 +736,7 @@ impl WatchedFile {
         drop(state);
         Ok(WatchedFile {
             shared,
+            _above: above,
             _watcher: watcher,
         })
     }
@@ -758,7 +774,68 @@ impl WatchedFile {
     }
 }
 
+/// Watches the directory above `dir` (the file's) for `dir` being replaced: renamed away and
+/// made again, or a link switched to another directory, as deploy tools do. A watch follows the
+/// directory it was armed on, not the path, and went deaf there (issue 22). At each event about
+/// `dir`'s name the watch on `dir` is armed again, on what the path names now, and the file
+/// read; while the path names no directory, the status says so. A directory further up replaced
+/// is not seen.
+fn watch_above(
+    dir: &Path,
+    shared: &Arc<Shared>,
+    watcher: &Arc<Mutex<notify::RecommendedWatcher>>,
+) -> Result<Option<notify::RecommendedWatcher>, FileError> {
+    let (Some(above), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Ok(None);
+    };
+    let above = if above.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        above
+    };
+    let (weak, below) = (Arc::downgrade(shared), Arc::downgrade(watcher));
+    let (dir, name) = (dir.to_owned(), name.to_owned());
+    let watch_error = |source| FileError::Watch {
+        path: above.to_owned(),
+        source,
+    };
+    // Its own watcher, so its own thread: arming the other watcher from that one's event thread
+    // would wait for itself.
+    let mut watch = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // An error of this watch loses nothing the file's own watch reports.
+        let Ok(event) = event else { return };
+        if !event.paths.iter().any(|p| p.file_name() == Some(&*name)) {
+            return;
+        }
+        if let (Some(shared), Some(watcher)) = (weak.upgrade(), below.upgrade()) {
+            shared.rearm(&mut watcher.lock(), &dir);
+        }
+    })
+    .map_err(watch_error)?;
+    watch
+        .watch(above, RecursiveMode::NonRecursive)
+        .map_err(watch_error)?;
+    Ok(Some(watch))
+}
+
 impl Shared {
+    /// Arms `watcher` on `dir` again, on whatever the path names now, and reads the file.
+    fn rearm(&self, watcher: &mut notify::RecommendedWatcher, dir: &Path) {
+        // Gone already if the directory was; the path may name another one now.
+        drop(watcher.unwatch(dir));
+        match watcher.watch(dir, RecursiveMode::NonRecursive) {
+            Ok(()) => drop(self.reload()),
+            Err(source) => {
+                // Whatever is read next is new: it ends this error.
+                self.state.lock().last_bytes = None;
+                self.refused(FileError::Watch {
+                    path: dir.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
+
     fn reload(&self) -> Result<bool, Arc<FileError>> {
         let mut state = self.state.lock();
         self.status.update(|s| s.reads += 1);

@@ -187,6 +187,68 @@ fn a_file_emptied_for_good_is_applied_once_it_settles() {
     assert_eq!(FileOptions::new().settle_period(), file::SETTLE);
 }
 
+/// Waits for `name` to read `value` in `globals`.
+fn reads(watch: &WatchedFile, globals: &Globals, name: &str, value: u64) {
+    let (status, done) =
+        watch.wait_for(PATIENCE, |_| globals.get(name) == Some(Value::Bits(value)));
+    assert!(done, "{name} never read {value}: {status:?}");
+}
+
+/// Issue 22, item 3: the file's directory is a link (`current -> v1`) switched to another
+/// (`current -> v2`), as deploy tools do. The watch must follow the path, not the directory it
+/// first watched: the switch is applied, and so is every later version in the new directory.
+#[test]
+fn a_switched_link_to_the_files_directory_is_followed() {
+    let base = tempfile::tempdir().unwrap();
+    for v in ["v1", "v2"] {
+        std::fs::create_dir(base.path().join(v)).unwrap();
+    }
+    std::fs::write(base.path().join("v1/globals.toml"), "A = 1\n").unwrap();
+    std::fs::write(base.path().join("v2/globals.toml"), "A = 2\n").unwrap();
+    let current = base.path().join("current");
+    std::os::unix::fs::symlink("v1", &current).unwrap();
+    let path = current.join("globals.toml");
+    let globals = Globals::new();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    plant_link(base.path(), "v2", &current);
+    reads(&watch, &globals, "A", 2);
+    for i in 3..=5 {
+        replace(&base.path().join("v2/globals.toml"), &format!("A = {i}\n"));
+        reads(&watch, &globals, "A", i);
+    }
+    // The old directory is not watched any more.
+    replace(&base.path().join("v1/globals.toml"), "A = 100\n");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(globals.get("A"), Some(Value::Bits(5)));
+    assert_eq!(watch.status().last_error.map(|e| e.to_string()), None);
+}
+
+/// Issue 22, item 3: the file's directory renamed away and a new one made at its path.
+#[test]
+fn a_directory_renamed_away_and_made_again_is_followed() {
+    let base = tempfile::tempdir().unwrap();
+    let conf = base.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    let path = conf.join("globals.toml");
+    std::fs::write(&path, "A = 1\n").unwrap();
+    let globals = Globals::new();
+    let watch = WatchedFile::start(&path, &globals).unwrap();
+    std::fs::rename(&conf, base.path().join("conf.old")).unwrap();
+    // While the path has no directory the last values stay, and the status says why.
+    let (status, done) = watch.wait_for(PATIENCE, |s| s.last_error.is_some());
+    assert!(done, "{status:?}");
+    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    std::fs::create_dir(&conf).unwrap();
+    replace(&path, "A = 2\n");
+    reads(&watch, &globals, "A", 2);
+    for i in 3..=5 {
+        replace(&path, &format!("A = {i}\n"));
+        reads(&watch, &globals, "A", i);
+    }
+    assert_eq!(watch.status().last_error.map(|e| e.to_string()), None);
+}
+
 #[test]
 fn a_kubernetes_style_swap_of_a_linked_directory_is_seen() {
     // A ConfigMap volume: globals.toml -> ..data/globals.toml, ..data -> a versioned directory,
