@@ -203,6 +203,19 @@ fn flatten(
     table: &toml::Table,
 ) -> Result<(), FileError> {
     for (key, value) in table {
+        // Before joining: a name built at every level of a deep dotted key was the square of
+        // the file in memory, and the error carried all of it.
+        let len = if prefix.is_empty() {
+            key.len()
+        } else {
+            prefix.len() + 1 + key.len()
+        };
+        if len > wasmtime_global::abi::MAX_NAME_LEN as usize {
+            return Err(FileError::Name {
+                name: excerpt(prefix, key),
+                source: NameError::TooLong { len },
+            });
+        }
         let name = if prefix.is_empty() {
             key.clone()
         } else {
@@ -243,6 +256,22 @@ fn flatten(
         }
     }
     Ok(())
+}
+
+/// The first [`MAX_NAME_LEN`](wasmtime_global::abi::MAX_NAME_LEN) bytes of `prefix.key`, and
+/// `…`: what an error shows of a name too long.
+fn excerpt(prefix: &str, key: &str) -> String {
+    let mut name = String::new();
+    let max = wasmtime_global::abi::MAX_NAME_LEN as usize;
+    let parts = [prefix, if prefix.is_empty() { "" } else { "." }, key];
+    for c in parts.iter().flat_map(|part| part.chars()) {
+        if name.len() + c.len_utf8() > max {
+            break;
+        }
+        name.push(c);
+    }
+    name.push('…');
+    name
 }
 
 /// The most bytes a globals file may hold, unless [`FileOptions::max_size`] says otherwise:

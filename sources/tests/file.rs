@@ -249,6 +249,30 @@ fn a_directory_renamed_away_and_made_again_is_followed() {
     assert_eq!(watch.status().last_error.map(|e| e.to_string()), None);
 }
 
+/// Issue 22, item 7: a name too long is refused as soon as its keys are, without joining the
+/// rest: a dotted key of 80 keys of 10,000 bytes (an 800 KB file, within the cap) once built a
+/// name at every level (32 MB in all) and the error carried the whole 800 KB name.
+#[test]
+fn a_name_too_long_is_refused_at_its_first_key_too_many() {
+    let key = "k".repeat(10_000);
+    let text = format!("{} = 1\n", vec![key.as_str(); 80].join("."));
+    match file::parse(&text) {
+        Err(FileError::Name {
+            name,
+            source: wasmtime_global::abi::NameError::TooLong { len },
+        }) => {
+            assert_eq!(len, 10_000, "the first key alone");
+            assert!(
+                name.len() <= 260,
+                "an excerpt, not the name: {} bytes",
+                name.len()
+            );
+            assert!(name.starts_with("kkkk") && name.ends_with('…'), "{name}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_kubernetes_style_swap_of_a_linked_directory_is_seen() {
     // A ConfigMap volume: globals.toml -> ..data/globals.toml, ..data -> a versioned directory,
