@@ -100,8 +100,10 @@ pub struct EtcdStatus {
     pub disconnects: u64,
     /// Names the mirror has set now.
     pub names: usize,
-    /// Keys whose value was refused, with why; each keeps its last good value.
-    pub invalid: BTreeMap<String, String>,
+    /// Keys whose value was refused, with why; each keeps its last good value. Each key and
+    /// reason is cut to its first 255 bytes (and `…`); shared, so that a status is cheap to
+    /// read however many keys are refused.
+    pub invalid: Arc<BTreeMap<String, String>>,
 }
 
 /// A running mirror: see the [module](self) docs. Dropping it stops the mirror; the values it
@@ -137,7 +139,7 @@ impl EtcdMirror {
                 lists: 0,
                 disconnects: 0,
                 names: 0,
-                invalid: BTreeMap::new(),
+                invalid: Arc::default(),
             }),
         });
         let (stop, stopped) = watch::channel(false);
@@ -221,7 +223,7 @@ async fn run(config: EtcdConfig, shared: Arc<Shared>, mut stop: watch::Receiver<
         applied: Applied::new(),
         revision: 0,
         list: true,
-        invalid: BTreeMap::new(),
+        invalid: Arc::default(),
     };
     let mut backoff = Duration::from_millis(50);
     loop {
@@ -275,7 +277,7 @@ struct Mirror {
     revision: i64,
     /// Whether the next session lists the prefix before it watches.
     list: bool,
-    invalid: BTreeMap<String, String>,
+    invalid: Arc<BTreeMap<String, String>>,
 }
 
 impl Mirror {
@@ -384,7 +386,7 @@ impl Mirror {
             }
         }
         let changes = apply::diff(&self.applied, &wanted);
-        self.invalid.clear();
+        Arc::make_mut(&mut self.invalid).clear();
         for (key, error) in invalid {
             self.refuse(key, error, revision);
         }
@@ -410,9 +412,11 @@ impl Mirror {
                 };
                 match self.parse(kv.key(), value) {
                     Ok((name, value)) => {
-                        self.invalid.remove(&name);
+                        self.forget(&name);
                         changes.push((name, value));
                     }
+                    // A refused key deleted: nothing of it is left to refuse.
+                    Err((key, _)) if value.is_none() => self.forget(&key),
                     Err((key, error)) => self.refuse(key, error, at),
                 }
             }
@@ -428,7 +432,14 @@ impl Mirror {
             key = %key, revision, error = %error,
             "refused an etcd key's value; its last good value stays"
         );
-        self.invalid.insert(key, error);
+        Arc::make_mut(&mut self.invalid).insert(key, error);
+    }
+
+    /// Takes `key` off the refused list, if it is there (without copying the list if not).
+    fn forget(&mut self, key: &str) {
+        if self.invalid.contains_key(key) {
+            Arc::make_mut(&mut self.invalid).remove(key);
+        }
     }
 
     /// The name and value of a key, or the key (lossy) and why it is refused.
@@ -437,21 +448,24 @@ impl Mirror {
         key: &[u8],
         value: Option<&[u8]>,
     ) -> Result<(String, Option<wasmtime_global::Value>), (String, String)> {
-        let lossy = || String::from_utf8_lossy(key).into_owned();
+        // What is kept of a refused key or value is an excerpt: a key or a value of a megabyte
+        // was kept whole in the status, and cloned with it (issue 22).
+        let lossy = || crate::excerpt(&[&String::from_utf8_lossy(key)]);
+        let cut = |e: &dyn std::fmt::Display| crate::excerpt(&[&e.to_string()]);
         let name = key
             .strip_prefix(self.config.prefix.as_bytes())
             .ok_or_else(|| (lossy(), "not under the prefix".to_owned()))?;
         wasmtime_global::abi::check_name(name)
-            .map_err(|e| (lossy(), format!("not a global name: {e}")))?;
+            .map_err(|e| (lossy(), cut(&format_args!("not a global name: {e}"))))?;
         let name = String::from_utf8_lossy(name).into_owned();
         let Some(value) = value else {
             return Ok((name, None));
         };
-        let text =
-            std::str::from_utf8(value).map_err(|e| (name.clone(), format!("not UTF-8: {e}")))?;
-        let literal = Literal::parse(text).map_err(|e| (name.clone(), e.to_string()))?;
+        let text = std::str::from_utf8(value)
+            .map_err(|e| (name.clone(), cut(&format_args!("not UTF-8: {e}"))))?;
+        let literal = Literal::parse(text).map_err(|e| (name.clone(), cut(&e)))?;
         let value = apply::resolve(&self.shared.globals, &name, literal)
-            .map_err(|e| (name.clone(), e.to_string()))?;
+            .map_err(|e| (name.clone(), cut(&e)))?;
         Ok((name, Some(value)))
     }
 

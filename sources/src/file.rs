@@ -212,7 +212,7 @@ fn flatten(
         };
         if len > wasmtime_global::abi::MAX_NAME_LEN as usize {
             return Err(FileError::Name {
-                name: excerpt(prefix, key),
+                name: crate::excerpt(&[prefix, if prefix.is_empty() { "" } else { "." }, key]),
                 source: NameError::TooLong { len },
             });
         }
@@ -256,22 +256,6 @@ fn flatten(
         }
     }
     Ok(())
-}
-
-/// The first [`MAX_NAME_LEN`](wasmtime_global::abi::MAX_NAME_LEN) bytes of `prefix.key`, and
-/// `…`: what an error shows of a name too long.
-fn excerpt(prefix: &str, key: &str) -> String {
-    let mut name = String::new();
-    let max = wasmtime_global::abi::MAX_NAME_LEN as usize;
-    let parts = [prefix, if prefix.is_empty() { "" } else { "." }, key];
-    for c in parts.iter().flat_map(|part| part.chars()) {
-        if name.len() + c.len_utf8() > max {
-            break;
-        }
-        name.push(c);
-    }
-    name.push('…');
-    name
 }
 
 /// The most bytes a globals file may hold, unless [`FileOptions::max_size`] says otherwise:

@@ -32,3 +32,23 @@ mod status;
 mod syntax;
 
 pub use syntax::{Literal, SyntaxError, TypeError, known_type};
+
+#[cfg(any(feature = "file", feature = "etcd"))]
+/// The most bytes of a name, key or message a source keeps of what it refuses: a status and its
+/// log stay small whatever a file or etcd holds.
+const EXCERPT: usize = 255;
+
+/// The first [`EXCERPT`] bytes of `parts` joined, and `…` if there were more: what a source
+/// keeps of a name, key or message it refuses. Reads no more of `parts` than it keeps.
+#[cfg(any(feature = "file", feature = "etcd"))]
+pub(crate) fn excerpt(parts: &[&str]) -> String {
+    let mut kept = String::new();
+    for c in parts.iter().flat_map(|part| part.chars()) {
+        if kept.len() + c.len_utf8() > EXCERPT {
+            kept.push('…');
+            break;
+        }
+        kept.push(c);
+    }
+    kept
+}

@@ -163,6 +163,49 @@ fn lists_then_applies_every_change_and_keeps_a_bad_value_out() {
     assert_mirrors(&globals, &mut kv);
 }
 
+/// Issue 22, items 6 and 8: a key refused for its name leaves the invalid list when it is
+/// deleted, and what the status keeps of a refusal is bounded: a value of 1 MB was kept whole
+/// in its error (and cloned at every revision and every status).
+#[test]
+fn a_refused_key_leaves_the_list_when_deleted_and_its_error_is_bounded() {
+    let Some(etcd) = etcd() else { return };
+    let mut kv = Kv::new(&etcd.endpoint());
+    let globals = Globals::new();
+    let start = kv.put("FIRST", "1");
+    let mirror = mirror(etcd.endpoint(), &globals);
+    at_revision(&mirror, start);
+    let long_name = "N".repeat(300);
+    let huge = format!("x{}", "y".repeat(1 << 20));
+    kv.put(&long_name, "1");
+    let at = kv.put("HUGE", &huge);
+    let status = at_revision(&mirror, at);
+    assert_eq!(status.invalid.len(), 2, "{:?}", status.invalid.keys());
+    for (key, error) in status.invalid.iter() {
+        assert!(key.len() <= 300, "a key of {} bytes kept", key.len());
+        assert!(
+            error.len() <= 300,
+            "an error of {} bytes kept for {key:.20}",
+            error.len()
+        );
+    }
+    assert!(
+        status.invalid["HUGE"].starts_with("\"xyyy") && status.invalid["HUGE"].contains('…'),
+        "{}",
+        status.invalid["HUGE"]
+    );
+    let long_key = format!("{PREFIX}{long_name}");
+    let excerpt = status
+        .invalid
+        .keys()
+        .find(|k| long_key.starts_with(k.trim_end_matches('…')));
+    assert!(excerpt.is_some(), "{:?}", status.invalid.keys());
+    kv.delete(&long_name);
+    let at = kv.delete("HUGE");
+    let status = at_revision(&mirror, at);
+    assert!(status.invalid.is_empty(), "{:?}", status.invalid);
+    assert_eq!(globals.get("FIRST"), Some(Value::Bits(1)));
+}
+
 #[test]
 fn a_transaction_reaches_a_shared_memory_guest_whole() -> wasmtime::Result<()> {
     let Some(etcd) = etcd() else { return Ok(()) };
