@@ -17,13 +17,18 @@
 //!   and reconnects.
 //! - **A compacted revision**: when etcd has compacted the revision it would resume from, it lists
 //!   the prefix again and applies the difference as one batch (keys that vanished are deleted).
+//! - **etcd restored from an older snapshot, or rebuilt**: on each reconnection it first asks
+//!   the server for its revision and cluster id; a revision lower than the mirror's, or another
+//!   cluster, makes it list the prefix again (a `tracing` warning says so). A restored etcd
+//!   whose revision has already passed the mirror's again before the mirror reconnects, in the
+//!   same cluster, is not told apart.
 //! - **A large catch-up**: responses up to `max_message_bytes` (64 MiB by default; the client's own
 //!   default of 4 MiB fails on every retry once exceeded).
 //!
 //! A key whose value does not parse, or is not of the type its name has, is left out of its
 //! batch: its last good value stays in force (or none), it is listed in
-//! [`EtcdStatus::invalid`] until a good value or a delete replaces it, and a `tracing` warning
-//! names it. The other keys of its revision are applied: etcd has committed the revision, and
+//! [`EtcdStatus::invalid`] until a good value or a delete replaces it (the key and the reason
+//! cut to 255 bytes), and a `tracing` warning names it. The other keys of its revision are applied: etcd has committed the revision, and
 //! holding back every later change until someone mends one key would be worse.
 //!
 //! The mirror owns the names under its prefix: set them in etcd, not in the registry.
@@ -223,6 +228,7 @@ async fn run(config: EtcdConfig, shared: Arc<Shared>, mut stop: watch::Receiver<
         applied: Applied::new(),
         revision: 0,
         list: true,
+        cluster: None,
         invalid: Arc::default(),
     };
     let mut backoff = Duration::from_millis(50);
@@ -277,6 +283,8 @@ struct Mirror {
     revision: i64,
     /// Whether the next session lists the prefix before it watches.
     list: bool,
+    /// The cluster the last list came from.
+    cluster: Option<u64>,
     invalid: Arc<BTreeMap<String, String>>,
 }
 
@@ -299,10 +307,39 @@ impl Mirror {
             .with_connect_timeout(interval + timeout);
         let client = Client::connect(&config.endpoints, Some(options)).await?;
         let deadline = (interval + timeout) * 4;
+        let mut kv = client
+            .kv_client()
+            .max_decoding_message_size(config.max_message_bytes);
+        if !self.list {
+            // Where the server is before the watch resumes: an etcd restored from an older
+            // snapshot, or another cluster at the endpoints, has a lower revision or another
+            // cluster id, and a watch from the mirror's revision would miss every write there
+            // (issue 22). The prefix's count only: no values.
+            let probe = tokio::time::timeout(
+                deadline,
+                kv.get(
+                    config.prefix.as_str(),
+                    Some(GetOptions::new().with_prefix().with_count_only()),
+                ),
+            )
+            .await
+            .map_err(|_| Lost::Silent(deadline))??;
+            if let Some(header) = probe.header()
+                && (header.revision() < self.revision
+                    || self.cluster.is_some_and(|c| c != header.cluster_id()))
+            {
+                tracing::warn!(
+                    target: "wasmtime_global_sources::etcd",
+                    prefix = %config.prefix,
+                    mirrored = self.revision,
+                    server = header.revision(),
+                    "etcd's revision went back, or its cluster changed (restored from a \
+                     snapshot, or rebuilt): listing the prefix again"
+                );
+                self.list = true;
+            }
+        }
         if self.list {
-            let mut kv = client
-                .kv_client()
-                .max_decoding_message_size(config.max_message_bytes);
             let listed = tokio::time::timeout(
                 deadline,
                 kv.get(
@@ -313,6 +350,7 @@ impl Mirror {
             .await
             .map_err(|_| Lost::Silent(deadline))??;
             let revision = listed.header().map_or(0, |h| h.revision());
+            self.cluster = listed.header().map(|h| h.cluster_id());
             self.apply_list(listed.kvs(), revision);
             self.list = false;
         }

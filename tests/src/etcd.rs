@@ -13,6 +13,11 @@ fn binary() -> String {
     std::env::var("WASMTIME_GLOBAL_ETCD").unwrap_or_else(|_| "etcd".into())
 }
 
+/// The etcdctl binary: `WASMTIME_GLOBAL_ETCDCTL`, else `etcdctl` on the `PATH`.
+fn ctl() -> String {
+    std::env::var("WASMTIME_GLOBAL_ETCDCTL").unwrap_or_else(|_| "etcdctl".into())
+}
+
 /// A running etcd server. Dropping it kills it.
 #[derive(Debug)]
 pub struct Etcd {
@@ -107,6 +112,55 @@ impl Etcd {
             assert!(Instant::now() < deadline, "etcd did not become healthy");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Saves a snapshot of the server's data at `path` (`etcdctl snapshot save`).
+    ///
+    /// # Panics
+    ///
+    /// If `etcdctl` fails.
+    pub fn snapshot(&self, path: &std::path::Path) {
+        let status = Command::new(ctl())
+            .args(["--endpoints", &self.endpoint(), "snapshot", "save"])
+            .arg(path)
+            .env("ETCDCTL_API", "3")
+            .stdout(Stdio::null())
+            .status()
+            .expect("etcdctl runs");
+        assert!(status.success(), "etcdctl snapshot save: {status}");
+    }
+
+    /// Replaces the server's data with the snapshot at `path`, as an operator restoring a
+    /// backup does: kills the server, restores the snapshot into a new data directory
+    /// (`etcdctl snapshot restore`) and starts the server there, on the same ports. Its
+    /// revision goes back to the snapshot's.
+    ///
+    /// # Panics
+    ///
+    /// If `etcdctl` fails, or the server does not come back.
+    pub fn restore(&mut self, path: &std::path::Path) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let status = Command::new(ctl())
+            .args(["snapshot", "restore"])
+            .arg(path)
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args([
+                "--name",
+                "test",
+                "--initial-cluster",
+                &format!("test={peer}"),
+            ])
+            .args(["--initial-advertise-peer-urls", &peer])
+            .env("ETCDCTL_API", "3")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("etcdctl runs");
+        assert!(status.success(), "etcdctl snapshot restore: {status}");
+        self.restart();
     }
 
     fn healthy(&self) -> bool {
