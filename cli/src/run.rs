@@ -316,14 +316,7 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
     wasmtime_global::sync_on_call(&mut store, |h: &mut Host| &mut h.globals);
     wasmtime_global::sync_on_epoch(&mut store, |h: &mut Host| &mut h.globals, 1)
         .map_err(start("epoch"))?;
-    let ticker = engine.weak();
-    std::thread::spawn(move || {
-        while let Some(engine) = ticker.upgrade() {
-            engine.increment_epoch();
-            drop(engine);
-            std::thread::sleep(TICK);
-        }
-    });
+    let _ticker = wasmtime_global::EpochTicker::start(&engine, TICK);
 
     let instance = linker
         .instantiate(&mut store, &module)

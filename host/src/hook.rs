@@ -11,10 +11,10 @@ use wasmtime::{Store, UpdateDeadline};
 /// that loops without calling the host still sees a change within `ticks` ticks of it.
 ///
 /// Needs an engine with [`Config::epoch_interruption`](wasmtime::Config::epoch_interruption) and
-/// something that calls [`Engine::increment_epoch`](wasmtime::Engine::increment_epoch) (a timer
-/// thread, say). It sets the store's epoch deadline and replaces its deadline callback (wasmtime
-/// keeps one): an embedder that also uses epochs for time limits should call [`sync`] from its own
-/// callback instead. A guest with shared memory needs none of this: its slots are written at once.
+/// something that calls [`Engine::increment_epoch`](wasmtime::Engine::increment_epoch) (an
+/// [`EpochTicker`](crate::EpochTicker)). It sets the store's epoch deadline and replaces its
+/// deadline callback (wasmtime keeps one): an embedder that also uses epochs for time limits
+/// should call [`sync`] from its own callback instead. A guest with shared memory needs none of this: its slots are written at once.
 ///
 /// In a store that runs wasm with `call_async`, this replaces the yield that
 /// `Store::epoch_deadline_async_yield_and_update` sets up, so other tasks on the executor
@@ -38,7 +38,7 @@ use wasmtime::{Store, UpdateDeadline};
 /// let engine = Engine::new(&config)?;
 /// let mut store = Store::new(&engine, GlobalsCtx::new(&Globals::new()));
 /// wasmtime_global::sync_on_epoch(&mut store, |ctx| ctx, 1)?;
-/// // elsewhere, every millisecond: engine.increment_epoch();
+/// // elsewhere, every millisecond: engine.increment_epoch(), or keep an `EpochTicker`
 /// # Ok::<(), wasmtime::Error>(())
 /// ```
 pub fn sync_on_epoch<T: 'static>(
@@ -132,7 +132,7 @@ pub fn sync_on_call<T: 'static>(
 /// let engine = Engine::new(&config)?;
 /// let mut store = Store::new(&engine, GlobalsCtx::new(&Globals::new()));
 /// wasmtime_global::sync_on_epoch_async(&mut store, |ctx| ctx, 1)?;
-/// // elsewhere, every millisecond: engine.increment_epoch();
+/// // elsewhere, every millisecond: engine.increment_epoch(), or keep an `EpochTicker`
 /// # Ok::<(), wasmtime::Error>(())
 /// ```
 #[cfg(feature = "async")]

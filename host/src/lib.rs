@@ -361,6 +361,7 @@ mod registry;
 mod shared;
 mod snapshot;
 pub mod table;
+mod ticker;
 mod value;
 
 pub use ctx::{Declaration, GlobalsCtx, ModuleGlobals, Refusal, Stats, sync};
@@ -376,6 +377,7 @@ pub use limits::{Limit, Limits};
 pub use linker::add_to_linker;
 pub use registry::{Batch, Definition, Globals};
 pub use snapshot::{Counters, NameState, Snapshot};
+pub use ticker::EpochTicker;
 pub use value::Value;
 pub use wasmtime_global_abi as abi;
 pub use wasmtime_global_abi::ValueType;

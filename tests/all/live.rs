@@ -6,7 +6,7 @@ use crate::profile_guests;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::{Config, Engine, Module};
-use wasmtime_global::{Globals, Value};
+use wasmtime_global::{EpochTicker, Globals, Value};
 use wasmtime_global_tests::{Guest, engine};
 
 pub(crate) const UINT64: i32 = 1;
@@ -33,21 +33,6 @@ fn ticking_engine() -> wasmtime::Result<Engine> {
     Engine::new(&config)
 }
 
-/// Ticks `engine`'s epoch every millisecond, in a thread of `s`, until `stop` is set.
-fn tick<'scope, 'env>(
-    s: &'scope std::thread::Scope<'scope, 'env>,
-    engine: &Engine,
-    stop: &'env AtomicBool,
-) {
-    let engine = engine.clone();
-    s.spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(1));
-            engine.increment_epoch();
-        }
-    });
-}
-
 /// Calls the guest's `spin(TEST_UINT64, 42)` while another thread sets `TEST_UINT64` to `value`
 /// after 50 ms, with `engine`'s epoch ticking; returns what the guest saw.
 fn spin_until_set(
@@ -56,10 +41,9 @@ fn spin_until_set(
     globals: &Globals,
     value: u64,
 ) -> wasmtime::Result<i64> {
-    let stop = AtomicBool::new(false);
+    // The crate's ticker, as an embedder would use it.
+    let _ticker = EpochTicker::start(engine, Duration::from_millis(1));
     std::thread::scope(|s| {
-        let _stop = StopOnDrop(&stop);
-        tick(s, engine, &stop);
         let setter = s.spawn(|| {
             std::thread::sleep(Duration::from_millis(50));
             globals.set_u64("TEST_UINT64", value)
@@ -504,5 +488,32 @@ fn an_ordinary_rust_guest_rewritten_to_shared_memory_sees_sets_at_once() -> wasm
         "seen without a sync"
     );
     assert_eq!(guest.store.data().globals.stats().syncs, 0);
+    Ok(())
+}
+
+/// Issue 22, item 12: the crate's epoch ticker stops when it is dropped, at once rather than
+/// after its interval, and stops by itself when the engine goes (it never keeps one alive).
+#[test]
+fn the_epoch_ticker_stops_when_dropped_or_when_the_engine_goes() -> wasmtime::Result<()> {
+    let engine = ticking_engine()?;
+    let ticker = EpochTicker::start(&engine, Duration::from_secs(3600));
+    assert!(ticker.is_running());
+    let started = std::time::Instant::now();
+    drop(ticker);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "woken, not waited out"
+    );
+
+    let ticker = EpochTicker::start(&engine, Duration::from_millis(1));
+    drop(engine);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while ticker.is_running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still ticking a dropped engine"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
     Ok(())
 }
