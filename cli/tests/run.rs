@@ -31,6 +31,16 @@ fn file(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
+/// Starts the guest as a reactor whose `wait_change` returns (and prints) `TEST_UINT64` once it
+/// is no longer what it was, with `args` before it; stdout and stderr piped.
+fn waiting(args: &[&str]) -> Child {
+    command(&[args, &["--invoke", "wait_change", GUEST]].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Waits for `child` to exit, for at most 20 s.
 fn finish(mut child: Child) -> Output {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -66,17 +76,7 @@ fn a_command_reads_the_files_value_and_exits_with_it() {
 fn a_running_reactor_sees_the_file_change() {
     let dir = tempfile::tempdir().unwrap();
     let path = file(dir.path(), "TEST_UINT64 = 7\n");
-    let child = command(&[
-        "--globals",
-        path.to_str().unwrap(),
-        "--invoke",
-        "wait_change",
-        GUEST,
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let child = waiting(&["--globals", path.to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(300));
     file(dir.path(), "TEST_UINT64 = 9\n");
     let output = finish(child);
@@ -90,17 +90,7 @@ fn a_running_reactor_sees_the_file_change() {
 fn run_logs_every_version_applied_and_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = file(dir.path(), "TEST_UINT64 = 7\n");
-    let child = command(&[
-        "--globals",
-        path.to_str().unwrap(),
-        "--invoke",
-        "wait_change",
-        GUEST,
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let child = waiting(&["--globals", path.to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(300));
     file(dir.path(), "TEST_UINT64 = [\n");
     // The refusal settles first (a version that does not parse), then the good one comes.
@@ -181,11 +171,7 @@ fn etcd_values_reach_the_guest_and_the_file_overrides_them() {
     runtime
         .block_on(client.put("/app/TEST_UINT64", "7", None))
         .unwrap();
-    let child = command(&[&fleet[..], &["--invoke", "wait_change", GUEST]].concat())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = waiting(&fleet);
     std::thread::sleep(Duration::from_millis(500));
     runtime
         .block_on(client.put("/app/TEST_UINT64", "11", None))

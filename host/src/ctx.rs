@@ -80,8 +80,8 @@ pub struct GlobalsCtx {
     label: Option<Arc<str>>,
     /// What its guests' refusals and traps may still log.
     log: LogBudget,
-    /// Where the module the embedder named ([`GlobalsCtx::with_module`]) exports its memory.
-    memory_export: MemoryExport,
+    /// What the embedder told of its module ([`GlobalsCtx::with_module`]).
+    module: ModuleGlobals,
 }
 
 /// What a store learns once about a module whose instances declare globals, for every store
@@ -105,7 +105,7 @@ pub struct GlobalsCtx {
 /// ```
 #[derive(Clone, Default)]
 pub struct ModuleGlobals {
-    memory: MemoryExport,
+    memory: Option<wasmtime::ModuleExport>,
 }
 
 impl ModuleGlobals {
@@ -113,32 +113,22 @@ impl ModuleGlobals {
     #[must_use]
     pub fn new(module: &wasmtime::Module) -> ModuleGlobals {
         ModuleGlobals {
-            memory: MemoryExport(module.get_export_index(abi::MEMORY_EXPORT)),
+            memory: module.get_export_index(abi::MEMORY_EXPORT),
         }
     }
 }
 
 impl core::fmt::Debug for ModuleGlobals {
+    // `ModuleExport` is not `Debug`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let memory = if self.memory.is_some() {
+            "Some(..)"
+        } else {
+            "None"
+        };
         f.debug_struct("ModuleGlobals")
-            .field("memory", &self.memory)
+            .field("memory", &format_args!("{memory}"))
             .finish()
-    }
-}
-
-/// Where a module exports its memory, if it does.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct MemoryExport(Option<wasmtime::ModuleExport>);
-
-impl MemoryExport {
-    pub(crate) fn get(self) -> Option<wasmtime::ModuleExport> {
-        self.0
-    }
-}
-
-impl core::fmt::Debug for MemoryExport {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
     }
 }
 
@@ -399,7 +389,7 @@ impl GlobalsCtx {
             uncounted: 0,
             label: None,
             log: LogBudget::default(),
-            memory_export: MemoryExport::default(),
+            module: ModuleGlobals::default(),
         }
     }
 
@@ -410,13 +400,13 @@ impl GlobalsCtx {
     /// Only a hint: an instance of another module declares as it would without it.
     #[must_use]
     pub fn with_module(mut self, module: &ModuleGlobals) -> GlobalsCtx {
-        self.memory_export = module.memory;
+        self.module = module.clone();
         self
     }
 
     /// Where the module named by [`with_module`](GlobalsCtx::with_module) exports its memory.
-    pub(crate) fn memory_export(&self) -> MemoryExport {
-        self.memory_export
+    pub(crate) fn memory_export(&self) -> Option<wasmtime::ModuleExport> {
+        self.module.memory
     }
 
     /// Names this store, for operators: a tenant, a request id. The label is carried into

@@ -73,7 +73,7 @@ fn declare<T: 'static>(
     table_addr: u32,
     index: u32,
 ) -> crate::Result<Status> {
-    let by_index = get(caller.data_mut()).memory_export().get();
+    let by_index = get(caller.data_mut()).memory_export();
     let memory = by_index.and_then(|export| caller.get_module_export(&export));
     match memory.or_else(|| caller.get_export(MEMORY_EXPORT)) {
         Some(Extern::Memory(memory)) => {

@@ -92,18 +92,6 @@ impl SlotName {
         // Only made from bytes that `check_name` accepted, which are UTF-8.
         core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
     }
-
-    /// The name's length in bytes, without looking at them.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        usize::from(self.len)
-    }
-
-    /// Whether the name is empty (a valid name never is).
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 impl core::ops::Deref for SlotName {

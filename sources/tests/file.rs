@@ -178,8 +178,13 @@ fn a_file_emptied_for_good_is_applied_once_it_settles() {
     let (_dir, path) = setup("A = 1\nB = 2\n");
     let globals = Globals::new();
     let watch = WatchedFile::start(&path, &globals).unwrap();
+    let emptied = std::time::Instant::now();
     std::fs::write(&path, "").unwrap();
     let status = versions(&watch, 2);
+    assert!(
+        emptied.elapsed() >= file::SETTLE,
+        "applied before it settled"
+    );
     assert_eq!(status.names, 0);
     assert_eq!((globals.get("A"), globals.get("B")), (None, None));
     // Settled: a version that drops names is applied no sooner than the settle period after
