@@ -1,4 +1,4 @@
-//! The binary ABI of wasmtime-global, version 2.
+//! The binary ABI of wasmtime-global, version 3 (hosts keep serving version 2 guests).
 //!
 //! This crate is the single source of truth for the layout that a guest and a host share: the table
 //! [`Header`], the [`Slot`], the [`ValueType`] tags, the [`Status`] codes, the import and export
@@ -34,29 +34,41 @@ pub use hash::{FNV_OFFSET_BASIS, FNV_PRIME, fnv1a64};
 pub use layout::{Field, Header, Slot};
 pub use name::{NameError, check_name};
 
-/// The import module that provides the host functions of ABI version 2.
-pub const IMPORT_MODULE: &str = "wasmtime_global_v2";
+/// The import module that provides the host functions of ABI version 3, the current one.
+pub const IMPORT_MODULE: &str = "wasmtime_global_v3";
+/// The import module of ABI version 2, which has only [`DECLARE_IMPORT`]. A host offers it
+/// beside [`IMPORT_MODULE`], so that version 2 guests keep working.
+pub const IMPORT_MODULE_V2: &str = "wasmtime_global_v2";
 /// `declare(table: i32, slot_index: i32) -> i32`: declares slot `slot_index` of the table at
 /// address `table` in the caller's memory; returns a [`Status`]. The host never calls back into
 /// the guest.
 pub const DECLARE_IMPORT: &str = "declare";
+/// `declare_range(table: i32, first: i32, count: i32) -> i32` (version 3): declares slots
+/// `first` to `first + count - 1` in that order, as that many `declare` calls would, and stops
+/// at the first that is not [`Status::Ok`]; returns how many were declared.
+pub const DECLARE_RANGE_IMPORT: &str = "declare_range";
 /// Every import of [`IMPORT_MODULE`], for hosts that register them from one list.
-pub const IMPORTS: &[&str] = &[DECLARE_IMPORT];
+pub const IMPORTS: &[&str] = &[DECLARE_IMPORT, DECLARE_RANGE_IMPORT];
+/// Every import of [`IMPORT_MODULE_V2`].
+pub const IMPORTS_V2: &[&str] = &[DECLARE_IMPORT];
 
 /// The guest's linear memory export, which holds the table.
 pub const MEMORY_EXPORT: &str = "memory";
 
 /// The table magic: the bytes `WGTB` at offset 0 of the header.
 pub const MAGIC: u32 = u32::from_le_bytes(*b"WGTB");
-/// The ABI version this crate describes.
-pub const VERSION: u32 = 2;
+/// The ABI version this crate describes: what a guest of this version writes in its header.
+pub const VERSION: u32 = 3;
+/// The earlier version whose tables hosts still accept: the same layout, written by guests that
+/// import [`IMPORT_MODULE_V2`].
+pub const VERSION_2: u32 = 2;
 /// Required alignment of the table, in bytes.
 pub const TABLE_ALIGN: u32 = 8;
 /// Size of the header; slot 0 starts at this offset from the table address.
 pub const HEADER_SIZE: u32 = 64;
-/// Size of one slot; the header's `slot_size` must hold exactly this value in version 2.
+/// Size of one slot; the header's `slot_size` must hold exactly this value.
 pub const SLOT_SIZE: u32 = 64;
-/// The largest capacity a version 2 table may declare.
+/// The largest capacity a table may declare.
 pub const MAX_CAPACITY: u32 = 65_536;
 /// The longest name, in bytes of UTF-8.
 pub const MAX_NAME_LEN: u32 = 255;

@@ -23,7 +23,7 @@ pub struct Check {
 pub static CHECKS: &[Check] = &[
     check(
         "exports",
-        "the guest exports memory and the profile's functions, and imports declare, with their types",
+        "the guest exports memory and the profile's functions, and imports declare (and, in version 3, maybe declare_range), with their types",
         exports,
     ),
     check(
@@ -121,6 +121,9 @@ pub struct Report {
     pub shared_memory: bool,
     /// Whether the guest was given WASI preview 1.
     pub wasi: bool,
+    /// The ABI version the guest speaks, by the module of its imports: 3 (`wasmtime_global_v3`),
+    /// 2 (`wasmtime_global_v2`), or `None` if it imports neither.
+    pub abi_version: Option<u32>,
 }
 
 impl Report {
@@ -155,7 +158,11 @@ impl fmt::Display for Report {
             "ordinary"
         };
         let wasi = if self.wasi { ", WASI preview 1" } else { "" };
-        writeln!(f, "guest: {memory} memory{wasi}")?;
+        let version = match self.abi_version {
+            Some(v) => format!("ABI version {v}"),
+            None => "imports no module of the ABI".to_owned(),
+        };
+        writeln!(f, "guest: {version}, {memory} memory{wasi}")?;
         for (check, outcome) in &self.outcomes {
             match outcome {
                 Outcome::Pass => writeln!(f, "PASS  {:<20} {}", check.name, check.about)?,
@@ -201,6 +208,7 @@ pub fn run(guest: &Guest) -> Report {
         outcomes,
         shared_memory: guest.shared_memory(),
         wasi: guest.uses_wasi(),
+        abi_version: guest.abi_version(),
     }
 }
 
@@ -322,23 +330,35 @@ fn exports(guest: &Guest) -> Result<(), Failure> {
         (profile::FILL, &[], &["i32"]),
     ];
     let mut wrong = Vec::new();
-    let declare = guest
-        .module
-        .imports()
-        .find(|i| i.module() == abi::IMPORT_MODULE && i.name() == abi::DECLARE_IMPORT);
-    let expected = "(i32, i32) -> (i32)";
-    match declare.map(|i| i.ty()) {
-        Some(ExternType::Func(ty)) if signature(&ty) == expected => {}
-        Some(ty) => wrong.push(format!(
-            "the import {}.{} is {ty:?}, expected a function {expected}",
+    // Version 3's imports, or version 2's: `declare` from the guest's module, and in version 3
+    // `declare_range` if the guest imports it.
+    let (module, imports): (&str, &[(&str, &str)]) = match guest.abi_version() {
+        Some(2) => (
+            abi::IMPORT_MODULE_V2,
+            &[(abi::DECLARE_IMPORT, "(i32, i32) -> (i32)")],
+        ),
+        _ => (
             abi::IMPORT_MODULE,
-            abi::DECLARE_IMPORT
-        )),
-        None => wrong.push(format!(
-            "no import {}.{}: {expected}",
-            abi::IMPORT_MODULE,
-            abi::DECLARE_IMPORT
-        )),
+            &[
+                (abi::DECLARE_IMPORT, "(i32, i32) -> (i32)"),
+                (abi::DECLARE_RANGE_IMPORT, "(i32, i32, i32) -> (i32)"),
+            ],
+        ),
+    };
+    for &(name, expected) in imports {
+        let import = guest
+            .module
+            .imports()
+            .find(|i| i.module() == module && i.name() == name);
+        match import.map(|i| i.ty()) {
+            Some(ExternType::Func(ty)) if signature(&ty) == expected => {}
+            Some(ty) => wrong.push(format!(
+                "the import {module}.{name} is {ty:?}, expected a function {expected}"
+            )),
+            // A guest need not use `declare_range`.
+            None if name == abi::DECLARE_RANGE_IMPORT => {}
+            None => wrong.push(format!("no import {module}.{name}: {expected}")),
+        }
     }
     for (name, params, results) in functions {
         let expected = format!("({}) -> ({})", params.join(", "), results.join(", "));

@@ -134,6 +134,21 @@ impl Guest {
         }
     }
 
+    /// The ABI version the guest speaks, by the module it imports the ABI's functions from: 3
+    /// for `wasmtime_global_v3`, 2 for `wasmtime_global_v2` (3 if it imports from both), `None`
+    /// if neither.
+    #[must_use]
+    pub fn abi_version(&self) -> Option<u32> {
+        let imports = |module: &str| self.module.imports().any(|i| i.module() == module);
+        if imports(wasmtime_global_abi::IMPORT_MODULE) {
+            Some(wasmtime_global_abi::VERSION)
+        } else if imports(wasmtime_global_abi::IMPORT_MODULE_V2) {
+            Some(wasmtime_global_abi::VERSION_2)
+        } else {
+            None
+        }
+    }
+
     /// Whether the guest imports WASI preview 1 (it is then given a WASI context that inherits
     /// nothing: no arguments, environment, files or standard streams).
     #[must_use]

@@ -47,7 +47,7 @@ extern "C" {
 
 /* spec §3 */
 #define WG_MAGIC 0x42544757u
-#define WG_VERSION 2u
+#define WG_VERSION 3u
 #define WG_SLOT_SIZE 64u
 #define WG_MAX_NAME_LEN 255u
 
@@ -143,6 +143,13 @@ typedef struct wg_global {
  * again without using another slot. */
 int wg_declare(wg_global *g);
 
+/* Declares every global of globals[0 .. n-1] that is not declared yet (or refused before) with
+ * one host call (declare_range, spec §7), where wg_declare takes one each: a module instantiated
+ * per request should declare the globals it reads this way first. A global listed twice is
+ * declared once. Returns WG_OK if every one of them is declared, else the first one's failure;
+ * each keeps its own (a later wg_declare of it returns it). */
+int wg_declare_all(wg_global *const *globals, uint32_t n);
+
 /* Fills in g (name: NUL-terminated, kept alive by the caller) and declares it, like
  * wazero-global's NewBool / NewUint64 / NewDuration. */
 int wg_new_bool(wg_global *g, const char *name, bool default_value);
@@ -220,8 +227,12 @@ _Alignas(8) static wg_table wasmtime_global_table_ = {
 
 /* spec §7. The table's address goes with every call, so a module may link this SDK beside
  * another one (each with a table of its own) and the host never calls back into the guest. */
-__attribute__((import_module("wasmtime_global_v2"), import_name("declare"))) int32_t
+__attribute__((import_module("wasmtime_global_v3"), import_name("declare"))) int32_t
 wasmtime_global_declare_(int32_t table, int32_t slot_index);
+/* Declares slots first .. first+count-1 in order, stopping at the first that is not WG_OK;
+ * returns how many it declared. */
+__attribute__((import_module("wasmtime_global_v3"), import_name("declare_range"))) int32_t
+wasmtime_global_declare_range_(int32_t table, int32_t first, int32_t count);
 
 /* spec §5: 1 to 255 bytes of UTF-8 with no NUL. */
 static bool wg_valid_name_(const unsigned char *s, uint32_t len) {
@@ -265,25 +276,19 @@ static bool wg_valid_name_(const unsigned char *s, uint32_t len) {
     return true;
 }
 
-int wg_declare(wg_global *g) {
-    if (g->slot) {
-        return WG_OK;
-    }
-    if (g->status != WG_OK) {
-        return g->status;
-    }
+/* Checks g's name and type; WG_OK or why not. */
+static int wg_check_(const wg_global *g) {
     if (!wg_valid_name_((const unsigned char *)g->name, g->name_len)) {
         return WG_ERR_NAME;
     }
     if (g->type < WG_TYPE_BOOL || g->type > WG_TYPE_DURATION) {
         return WG_ERR_TYPE;
     }
-    wg_header *header = &wasmtime_global_table_.header;
-    uint32_t i = header->count; /* §7.2 step 1 */
-    if (i >= WASMTIME_GLOBAL_CAPACITY) {
-        return WG_ERR_TABLE_FULL;
-    }
-    /* §7.2 step 3: every field but the reserved ones, which are still zero. */
+    return WG_OK;
+}
+
+/* §7.2 step 3 for slot i: every field but the reserved ones, which are still zero. */
+static wg_slot *wg_fill_(const wg_global *g, uint32_t i) {
     wg_slot *slot = &wasmtime_global_table_.slots[i];
     slot->hash = wg_fnv1a64(g->name, g->name_len);
     slot->name_addr = (uint32_t)(uintptr_t)g->name;
@@ -292,17 +297,94 @@ int wg_declare(wg_global *g) {
     slot->default_bits = g->default_value.u;
     slot->value = g->default_value.u;
     slot->changes = 0;
-    header->count = i + 1; /* step 4 */
-    int32_t status = /* step 5 */
-        wasmtime_global_declare_((int32_t)(uintptr_t)&wasmtime_global_table_, (int32_t)i);
+    return slot;
+}
+
+/* Records the host's answer to the declaration of g in slot i. */
+static int wg_answer_(wg_global *g, uint32_t i, int32_t status) {
     if (status != WG_OK) {
         /* The slot stays in use and keeps the default (§7.2); asking again would only use up
          * another slot for the same answer. */
         g->status = status;
         return status;
     }
-    g->slot = slot;
+    g->slot = &wasmtime_global_table_.slots[i];
     return WG_OK;
+}
+
+int wg_declare(wg_global *g) {
+    if (g->slot) {
+        return WG_OK;
+    }
+    if (g->status != WG_OK) {
+        return g->status;
+    }
+    int checked = wg_check_(g);
+    if (checked != WG_OK) {
+        return checked;
+    }
+    wg_header *header = &wasmtime_global_table_.header;
+    uint32_t i = header->count; /* §7.2 step 1 */
+    if (i >= WASMTIME_GLOBAL_CAPACITY) {
+        return WG_ERR_TABLE_FULL;
+    }
+    wg_fill_(g, i);
+    header->count = i + 1; /* step 4 */
+    int32_t status = /* step 5 */
+        wasmtime_global_declare_((int32_t)(uintptr_t)&wasmtime_global_table_, (int32_t)i);
+    return wg_answer_(g, i, status);
+}
+
+/* Marks a global that wg_declare_all took: its slot is (status - WG_TAKEN_). Never a status the
+ * host returns (those are small), never one wg_declare_all leaves behind. */
+#define WG_TAKEN_ 0x40000000
+
+int wg_declare_all(wg_global *const *globals, uint32_t n) {
+    wg_header *header = &wasmtime_global_table_.header;
+    uint32_t first = header->count;
+    uint32_t next = first;
+    /* Fill a slot for each global to declare, in list order; a global listed again is taken
+     * already. */
+    for (uint32_t k = 0; k < n; k++) {
+        wg_global *g = globals[k];
+        if (g->slot || g->status != WG_OK || wg_check_(g) != WG_OK) {
+            continue;
+        }
+        if (next >= WASMTIME_GLOBAL_CAPACITY) {
+            break;
+        }
+        wg_fill_(g, next);
+        g->status = WG_TAKEN_ + (int32_t)next;
+        next++;
+    }
+    header->count = next;
+    int32_t table = (int32_t)(uintptr_t)&wasmtime_global_table_;
+    uint32_t done = first;
+    uint32_t k = 0;
+    while (done < next) {
+        int32_t got = wasmtime_global_declare_range_(table, (int32_t)done, (int32_t)(next - done));
+        uint32_t end = done + ((uint32_t)got < next - done ? (uint32_t)got : next - done);
+        int32_t stopped = WG_OK;
+        if (end < next) {
+            /* The host stopped at slot `end`: declare says why. */
+            stopped = wasmtime_global_declare_(table, (int32_t)end);
+        }
+        for (; k < n && done <= end && done < next; k++) {
+            wg_global *g = globals[k];
+            if (g->status != WG_TAKEN_ + (int32_t)done) {
+                continue;
+            }
+            g->status = WG_OK;
+            wg_answer_(g, done, done < end ? WG_OK : stopped);
+            done++;
+        }
+    }
+    int result = WG_OK;
+    for (uint32_t k = 0; k < n && result == WG_OK; k++) {
+        wg_global *g = globals[k];
+        result = g->slot ? WG_OK : g->status != WG_OK ? g->status : wg_declare(g);
+    }
+    return result;
 }
 
 static uint32_t wg_strlen_(const char *s) {

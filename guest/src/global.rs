@@ -106,7 +106,11 @@ impl<T> Global<T> {
     /// `refused` says why).
     fn declare_raw(&self) -> *mut u64 {
         let value = self.value.load();
-        if !value.is_null() || self.refused.load(Ordering::Relaxed) != table::refusal::NONE {
+        let refused = self.refused.load(Ordering::Relaxed);
+        // CLAIMED or FILLED: another thread's `declare_all` is declaring it; this one declares
+        // its own.
+        use table::refusal::{CLAIMED, FILLED, NONE};
+        if !value.is_null() || !matches!(refused, NONE | CLAIMED | FILLED) {
             return value;
         }
         let value = table::declare(self.name, self.ty, self.default, &self.refused);
@@ -209,6 +213,148 @@ impl SlotPtr {
         #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
         self.ptr.store(value, core::sync::atomic::Ordering::Release);
     }
+}
+
+/// A global as [`declare_all`] takes it: `(&GLOBAL).into()`, [`Global::declarable`], or the
+/// [`declare_all!`](crate::declare_all!) macro, which makes them. A plain struct rather than a
+/// trait object: a trait object's vtable is one more page of the module's data that a fresh
+/// instance faults in (`cargo bench -p wasmtime-global-tests --bench request` counts the faults).
+#[derive(Clone, Copy, Debug)]
+pub struct Declarable<'a> {
+    name: &'static str,
+    ty: ValueType,
+    default: u64,
+    value: &'a SlotPtr,
+    refused: &'a AtomicI64,
+}
+
+impl<'a, T> From<&'a Global<T>> for Declarable<'a> {
+    fn from(global: &'a Global<T>) -> Declarable<'a> {
+        global.declarable()
+    }
+}
+
+impl<T> Global<T> {
+    /// The global, for [`declare_all`].
+    #[must_use]
+    pub fn declarable(&self) -> Declarable<'_> {
+        Declarable {
+            name: self.name,
+            ty: self.ty,
+            default: self.default,
+            value: &self.value,
+            refused: &self.refused,
+        }
+    }
+}
+
+/// [`declare_all`] of the globals named, of any types: `declare_all!(VERBOSE, LIMIT)`.
+#[macro_export]
+macro_rules! declare_all {
+    ($($global:expr),* $(,)?) => {
+        $crate::declare_all(&[$($crate::Declarable::from(&$global)),*])
+    };
+}
+
+/// Declares every global of `globals` that is not declared yet, with one host call
+/// (`declare_range`, [the ABI](wasmtime_global_abi::spec) §7) where one global at a time takes
+/// one each: for a module instantiated per request, which reads each global a few times, the
+/// calls are most of what globals cost (`cargo bench -p wasmtime-global-tests --bench request`).
+/// Call it first thing, with every global the request reads:
+///
+/// ```
+/// use wasmtime_global_guest::{Bool, U64, declare_all};
+///
+/// static VERBOSE: Bool = Bool::new("VERBOSE", false);
+/// static LIMIT: U64 = U64::new("LIMIT", 100);
+///
+/// declare_all!(VERBOSE, LIMIT).expect("declared");
+/// assert_eq!(LIMIT.get(), 100);
+/// // The same, as a function of a slice:
+/// declare_all(&[VERBOSE.declarable(), LIMIT.declarable()]).expect("declared");
+/// ```
+///
+/// A global already declared, or refused before, is left as it is; one listed twice is declared
+/// once.
+///
+/// # Errors
+///
+/// The first error of a global of `globals` that is not declared (each keeps its own:
+/// [`Global::error`]): [`DeclareError::TableFull`] for those past the free slots,
+/// [`DeclareError::TypeMismatch`] for a name the host knows with another type.
+pub fn declare_all(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
+    use table::refusal::{CLAIMED, FILLED, NONE};
+    // The globals to declare, in order, each once: a claimed global is no longer NONE.
+    let free = table::free();
+    let mut wanted = 0;
+    let mut first = None;
+    for global in globals {
+        let g = global;
+        if !g.value.load().is_null() || g.refused.load(Ordering::Relaxed) != NONE {
+            continue;
+        }
+        if wanted == free {
+            g.refused
+                .store(table::refusal::TABLE_FULL, Ordering::Relaxed);
+            continue;
+        }
+        g.refused.store(CLAIMED, Ordering::Relaxed);
+        wanted += 1;
+    }
+    if wanted > 0 {
+        first = table::claim(wanted);
+    }
+    // Slots first, first + 1, … go to the claimed globals in list order. Each pass moves a
+    // global on from the mark it looks for, so one listed twice is taken once.
+    let marked = |mark: i64| {
+        globals
+            .iter()
+            .filter(move |g| g.refused.load(Ordering::Relaxed) == mark)
+    };
+    match first {
+        Some(first) => {
+            for (index, g) in (first..).zip(marked(CLAIMED)) {
+                table::fill(index, g.name, g.ty, g.default);
+                g.refused.store(FILLED, Ordering::Relaxed);
+            }
+            let mut done = 0;
+            let mut next = marked(FILLED);
+            while done < wanted {
+                let got =
+                    crate::sys::declare_range(table::table_addr(), first + done, wanted - done);
+                for (index, g) in (first + done..first + done + got).zip(next.by_ref()) {
+                    g.refused.store(NONE, Ordering::Relaxed);
+                    g.value.store(table::value_field(index));
+                }
+                done += got;
+                if done < wanted {
+                    // The host stopped at this slot: `declare` says why.
+                    let index = first + done;
+                    let status = crate::sys::declare(table::table_addr(), index);
+                    if let Some(g) = next.next() {
+                        g.refused.store(NONE, Ordering::Relaxed);
+                        let value = table::outcome(index, status, g.refused);
+                        if !value.is_null() {
+                            g.value.store(value);
+                        }
+                    }
+                    done += 1;
+                }
+            }
+        }
+        // Another thread took the free slots meanwhile: one at a time, as far as they go.
+        None => {
+            for g in marked(CLAIMED) {
+                g.refused.store(NONE, Ordering::Relaxed);
+                let value = table::declare(g.name, g.ty, g.default, g.refused);
+                if !value.is_null() {
+                    g.value.store(value);
+                }
+            }
+        }
+    }
+    let error = |g: &Declarable<'_>| DeclareError::from_refusal(g.refused.load(Ordering::Relaxed));
+    globals.iter().find_map(error).map_or(Ok(()), Err)
 }
 
 /// Loads a value field (or the change counter after it). Volatile, so a read in a loop is never hoisted out of it: the host may
@@ -397,6 +543,20 @@ mod tests {
             (negative.nanos(), negative.get()),
             (-5, core::time::Duration::ZERO)
         );
+    }
+
+    /// Natively the host declares every slot of a run; a global listed twice takes one slot.
+    #[test]
+    fn declare_all_declares_each_global_once() {
+        static A: U64 = U64::new("ALL_A", 1);
+        static B: Bool = Bool::new("ALL_B", true);
+        assert_eq!(crate::declare_all!(A, B, A), Ok(()));
+        assert_eq!((A.get(), B.get()), (1, true));
+        assert_eq!((A.error(), B.error()), (None, None));
+        assert_ne!(A.value.load(), B.value.load(), "two slots");
+        let a = A.value.load();
+        assert_eq!(crate::declare_all(&[A.declarable()]), Ok(()));
+        assert_eq!(A.value.load(), a, "declared already: the same slot");
     }
 
     #[test]

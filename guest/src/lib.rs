@@ -18,6 +18,10 @@
 //! then on [`Global::get`] is one check of a pointer and one volatile 64-bit load from the table
 //! in this module's memory, which the host writes. No host call, no lock, no hashing.
 //!
+//! A module instantiated per request, whose globals are declared again in every instance, should
+//! declare the ones it reads with one host call first: [`declare_all!`]`(TEST_BOOL, TEST_UINT64)`
+//! ([`declare_all`]).
+//!
 //! The table has room for [`CAPACITY`] globals, set at build time by the environment variable
 //! `WASMTIME_GLOBAL_CAPACITY` (1 to 65536, default 64). Every declaration takes a slot for the
 //! life of the instance, so create run-time globals once, not in a loop.
@@ -37,7 +41,7 @@ mod global;
 mod sys;
 mod table;
 
-pub use global::{Bool, Duration, F64, Global, I64, U64, Uint64};
+pub use global::{Bool, Declarable, Duration, F64, Global, I64, U64, Uint64, declare_all};
 pub use global::{new_bool, new_duration, new_f64, new_i64, new_uint64};
 pub use table::{CAPACITY, DeclareError, consistent, declared};
 pub use wasmtime_global_abi::{NameError, ValueType};

@@ -1,13 +1,16 @@
-//! The raw ABI: the one import ([the ABI](wasmtime_global_abi::spec) §7).
+//! The raw ABI: the imports of version 3 ([the ABI](wasmtime_global_abi::spec) §7).
 
 #[cfg(target_arch = "wasm32")]
 mod imports {
-    // The module and field names are `wasmtime_global_abi::{IMPORT_MODULE, DECLARE_IMPORT}`;
-    // attributes need literals, and the host's tests fail to link a guest if they ever differ.
-    #[link(wasm_import_module = "wasmtime_global_v2")]
+    // The module and field names are `wasmtime_global_abi::{IMPORT_MODULE, DECLARE_IMPORT,
+    // DECLARE_RANGE_IMPORT}`; attributes need literals, and the host's tests fail to link a guest
+    // if they ever differ.
+    #[link(wasm_import_module = "wasmtime_global_v3")]
     unsafe extern "C" {
         #[link_name = "declare"]
         pub(super) fn declare(table: i32, slot_index: i32) -> i32;
+        #[link_name = "declare_range"]
+        pub(super) fn declare_range(table: i32, first: i32, count: i32) -> i32;
     }
 }
 
@@ -25,5 +28,23 @@ pub(crate) fn declare(table: *const u8, index: u32) -> i32 {
     {
         let _ = (table, index);
         wasmtime_global_abi::Status::Ok.code()
+    }
+}
+
+/// Declares slots `first` to `first + count - 1` of the table at `table`, whose fields the caller
+/// has written, in that order; returns how many the host declared before the first it did not
+/// (whose status a `declare` of it tells).
+pub(crate) fn declare_range(table: *const u8, first: u32, count: u32) -> u32 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        // SAFETY: as for `declare`, for each slot of the range. The host returns 0 to `count`.
+        let n =
+            unsafe { imports::declare_range(table as usize as i32, first as i32, count as i32) };
+        (n as u32).min(count)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = (table, first);
+        count
     }
 }

@@ -107,6 +107,10 @@ pub(crate) mod refusal {
     pub(crate) const TYPE_MISMATCH: i64 = 3;
     /// An unknown status `s` is recorded as `UNKNOWN | s << 8`.
     pub(crate) const UNKNOWN: i64 = 4;
+    /// Not refused: [`declare_all`](crate::declare_all) is declaring it (then `FILLED`, once
+    /// its slot is written).
+    pub(crate) const CLAIMED: i64 = 5;
+    pub(crate) const FILLED: i64 = 6;
 }
 
 impl DeclareError {
@@ -114,7 +118,7 @@ impl DeclareError {
     /// [`refusal::NONE`].
     pub(crate) fn from_refusal(code: i64) -> Option<DeclareError> {
         Some(match code & 0xff {
-            refusal::NONE => return None,
+            refusal::NONE | refusal::CLAIMED | refusal::FILLED => return None,
             refusal::TABLE_FULL => DeclareError::TableFull { capacity: CAPACITY },
             refusal::TYPE_MISMATCH => DeclareError::TypeMismatch,
             _ => DeclareError::UnknownStatus((code >> 8) as i32),
@@ -135,22 +139,38 @@ pub(crate) fn declare(
     default: u64,
     refused: &AtomicI64,
 ) -> *mut u64 {
-    let refuse = |code: i64| {
-        refused.store(code, Ordering::Relaxed);
-        core::ptr::null_mut()
+    let Some(index) = claim(1) else {
+        refused.store(refusal::TABLE_FULL, Ordering::Relaxed);
+        return core::ptr::null_mut();
     };
+    fill(index, name, ty, default);
+    let status = crate::sys::declare(table_addr(), index);
+    outcome(index, status, refused)
+}
+
+/// Claims `n` consecutive free slots (n ≥ 1); returns the first, or `None` if fewer are left.
+pub(crate) fn claim(n: u32) -> Option<u32> {
     init_header();
     let count = header_field(core::mem::offset_of!(Header, count));
-    let Ok(index) = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-        (n < CAPACITY).then_some(n + 1)
-    }) else {
-        return refuse(refusal::TABLE_FULL);
-    };
+    count
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+            (n <= CAPACITY - used).then_some(used + n)
+        })
+        .ok()
+}
+
+/// How many slots are still free.
+pub(crate) fn free() -> u32 {
+    CAPACITY - declared()
+}
+
+/// Writes the fields of slot `index`, which this call claimed, for the global `name`.
+pub(crate) fn fill(index: u32, name: &'static str, ty: ValueType, default: u64) {
     let slot = TABLE.slots[index as usize].get();
-    // SAFETY: the compare-exchange on `count` gave this call slot `index` alone; the host reads it
-    // only when we call `declare(index)` below, and no reference to it exists. The reserved
-    // fields are still zero (a slot is claimed once); each field is written in place, so that
-    // no copy of the slot goes through the stack.
+    // SAFETY: the compare-exchange on `count` gave the caller slot `index` alone; the host reads
+    // it only once we declare it, and no reference to it exists. The reserved fields are still
+    // zero (a slot is claimed once); each field is written in place, so that no copy of the slot
+    // goes through the stack.
     unsafe {
         (&raw mut (*slot).hash).write(abi::fnv1a64(name.as_bytes()));
         (&raw mut (*slot).name_addr).write(name.as_ptr() as usize as u32);
@@ -160,13 +180,34 @@ pub(crate) fn declare(
         (&raw mut (*slot).value).write(default);
         (&raw mut (*slot).changes).write(0);
     }
-    let status = crate::sys::declare(TABLE.header.get().cast::<u8>(), index);
+}
+
+/// The table's address, as the imports take it.
+pub(crate) fn table_addr() -> *const u8 {
+    TABLE.header.get().cast::<u8>()
+}
+
+/// The value field of slot `index` if the host answered `status` to its declaration; else null,
+/// after storing why in `refused`.
+pub(crate) fn outcome(index: u32, status: i32, refused: &AtomicI64) -> *mut u64 {
     match Status::from_code(status) {
-        // SAFETY: `slot` points into the static table; the field is in bounds and 8-aligned.
-        Some(Status::Ok) => unsafe { &raw mut (*slot).value },
-        Some(Status::TypeMismatch) => refuse(refusal::TYPE_MISMATCH),
-        None => refuse(refusal::UNKNOWN | i64::from(status) << 8),
+        Some(Status::Ok) => value_field(index),
+        Some(Status::TypeMismatch) => {
+            refused.store(refusal::TYPE_MISMATCH, Ordering::Relaxed);
+            core::ptr::null_mut()
+        }
+        None => {
+            refused.store(refusal::UNKNOWN | i64::from(status) << 8, Ordering::Relaxed);
+            core::ptr::null_mut()
+        }
     }
+}
+
+/// The value field of slot `index`.
+pub(crate) fn value_field(index: u32) -> *mut u64 {
+    let slot = TABLE.slots[index as usize].get();
+    // SAFETY: `slot` points into the static table; the field is in bounds and 8-aligned.
+    unsafe { &raw mut (*slot).value }
 }
 
 /// Runs `read` until it ran while the host wrote nothing into this module's table, and returns

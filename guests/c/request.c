@@ -1,6 +1,6 @@
 /* The request benchmark's guest through the C SDK (tests/benches/request.rs): handle_each(n, k)
  * reads each of the first n of its 16 U64 globals k times (each declared at its first read, as
- * the SDK does); seed(n, k) reads the same values through wazero-global's design (the name and
+ * the SDK does); handle_all(n, k) declares them in one call first; seed(n, k) reads the same values through wazero-global's design (the name and
  * the default copied into a buffer, one host call that looks the name up and writes the value
  * back). Every global's default is 1, so both return n * k. */
 #define WASMTIME_GLOBAL_IMPLEMENTATION
@@ -32,6 +32,19 @@ EXPORT("handle_each") int64_t handle_each(int32_t n, int32_t k) {
         }
     }
     return (int64_t)total;
+}
+
+/* handle_each, after declaring the n globals in one host call (wg_declare_all): what a
+ * per-request guest should do. */
+EXPORT("handle_all") int64_t handle_all(int32_t n, int32_t k) {
+    wg_global *all[16];
+    for (int32_t i = 0; i < clamp(n); i++) {
+        all[i] = &globals[i];
+    }
+    if (wg_declare_all(all, (uint32_t)clamp(n)) != WG_OK) {
+        __builtin_trap();
+    }
+    return handle_each(n, k);
 }
 
 /* wazero-global's host function: reads the name at `name`, looks it up, and writes its value at

@@ -287,7 +287,8 @@ struct Write {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Calls the store's guests made to the `declare` import.
+    /// Calls the store's guests made to the `declare` and `declare_range` imports (a range is
+    /// one call).
     pub declare_calls: u64,
     /// Calls to [`sync`], including those that found nothing to do.
     pub syncs: u64,

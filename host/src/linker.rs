@@ -1,12 +1,17 @@
-//! The `declare` import.
+//! The imports: `declare` (versions 2 and 3) and `declare_range` (version 3).
 
 use crate::ctx::{GuestMemory, TablePlace};
 use crate::shared::SharedBytes;
 use crate::{Error, GlobalsCtx, table};
 use wasmtime::{Caller, Extern, Linker};
-use wasmtime_global_abi::{DECLARE_IMPORT, IMPORT_MODULE, MAX_NAME_LEN, MEMORY_EXPORT, Status};
+use wasmtime_global_abi::{
+    DECLARE_IMPORT, DECLARE_RANGE_IMPORT, IMPORT_MODULE, IMPORT_MODULE_V2, MAX_NAME_LEN,
+    MEMORY_EXPORT, Status,
+};
 
-/// Adds the wasmtime-global imports to `linker`: wazero-global's `Register`.
+/// Adds the wasmtime-global imports to `linker`: wazero-global's `Register`. It defines
+/// `declare` and `declare_range` in `wasmtime_global_v3` and `declare` in `wasmtime_global_v2`, so
+/// that guests of either ABI version link.
 ///
 /// `get` finds the store's [`GlobalsCtx`] in its data. It runs on every call of an import, so it
 /// should be a field access.
@@ -46,57 +51,152 @@ pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + Copy + 'static,
 ) -> wasmtime::Result<()> {
+    let declare_one = move |mut caller: Caller<'_, T>, table: i32, index: i32| {
+        declare_call(&mut caller, get, table, index, 1).map(|run| match run.stopped {
+            None => Status::Ok.code(),
+            Some(status) => status.code(),
+        })
+    };
+    // Version 2 guests import `declare` from their own module: the same function.
+    linker.func_wrap(IMPORT_MODULE_V2, DECLARE_IMPORT, declare_one)?;
+    linker.func_wrap(IMPORT_MODULE, DECLARE_IMPORT, declare_one)?;
     linker.func_wrap(
         IMPORT_MODULE,
-        DECLARE_IMPORT,
-        move |mut caller: Caller<'_, T>, table: i32, index: i32| -> wasmtime::Result<i32> {
-            get(caller.data_mut()).count_declare_call();
-            let (table, index) = (table as u32, index as u32);
-            match declare(&mut caller, get, table, index) {
-                Ok(status) => Ok(status.code()),
-                Err(e) => {
-                    get(caller.data_mut()).trapped(table, index, &e);
-                    Err(e.into())
-                }
-            }
+        DECLARE_RANGE_IMPORT,
+        move |mut caller: Caller<'_, T>, table: i32, first: i32, count: i32| {
+            // At most `count` ≤ MAX_CAPACITY (65,536), checked before any slot: it fits.
+            declare_call(&mut caller, get, table, first, count).map(|run| run.declared as i32)
         },
     )?;
     Ok(())
 }
 
-/// `declare(table, slot_index)`: validates the slot and writes its current value. A malformed
-/// table is an [`Error`], which traps the guest. Never calls into the guest, so it works the same
-/// in a store with async support.
-fn declare<T: 'static>(
+/// What a call of `declare` or `declare_range` came to.
+struct Run {
+    /// How many slots were declared, from the first on.
+    declared: u32,
+    /// The status of the slot that stopped the run, if one did.
+    stopped: Option<Status>,
+}
+
+/// One call from the guest: `count` slots from `first` of the table at `table`, the arguments
+/// read as unsigned. A malformed slot traps, after the store has noted why.
+fn declare_call<T: 'static>(
     caller: &mut Caller<'_, T>,
     get: impl Fn(&mut T) -> &mut GlobalsCtx,
+    table: i32,
+    first: i32,
+    count: i32,
+) -> wasmtime::Result<Run> {
+    get(caller.data_mut()).count_declare_call();
+    let (table, first, count) = (table as u32, first as u32, count as u32);
+    declare(caller, &get, table, first, count).map_err(|(index, e)| {
+        get(caller.data_mut()).trapped(table, index, &e);
+        e.into()
+    })
+}
+
+/// Declares slots `first` to `first + count - 1` of the table at `table_addr` in order, as that
+/// many `declare(table, i)` calls would, and stops at the first whose status is not OK: validates
+/// each slot and writes its current value. The memory and the header are looked at once. A
+/// malformed slot is an [`Error`], with its index, which traps the guest; the slots before it
+/// stay declared. Never calls into the guest, so it works the same in a store with async support.
+fn declare<T: 'static>(
+    caller: &mut Caller<'_, T>,
+    get: &impl Fn(&mut T) -> &mut GlobalsCtx,
     table_addr: u32,
-    index: u32,
-) -> crate::Result<Status> {
+    first: u32,
+    count: u32,
+) -> Result<Run, (u32, Error)> {
     let by_index = get(caller.data_mut()).memory_export();
     let memory = by_index.and_then(|export| caller.get_module_export(&export));
+    let mut run = Run {
+        declared: 0,
+        stopped: None,
+    };
+    let at = |e: Error| (first, e);
     match memory.or_else(|| caller.get_export(MEMORY_EXPORT)) {
         Some(Extern::Memory(memory)) => {
             let base = memory.data_ptr(&*caller) as usize;
-            let known = find(caller, &get, base).ok_or((memory, base));
+            let mut known = find(caller, get, base).ok_or((memory, base));
             let (data, state) = memory.data_and_store_mut(&mut *caller);
-            let header = table::read_header(&*data, table_addr)?;
+            let header = table::read_header(&*data, table_addr).map_err(at)?;
+            let indexes = range(&header, first, count).map_err(at)?;
+            let ctx = get(state);
             let mut name = [0; MAX_NAME_LEN as usize];
-            let slot = table::check_slot(&*data, table_addr, &header, index, &mut name)?;
-            get(state).declare(known, place(table_addr, &header), &slot, data)
+            for index in indexes {
+                let at = |e: Error| (index, e);
+                let slot =
+                    table::check_slot(&*data, table_addr, &header, index, &mut name).map_err(at)?;
+                let status = ctx
+                    .declare(known, place(table_addr, &header), &slot, data)
+                    .map_err(at)?;
+                if status != Status::Ok {
+                    run.stopped = Some(status);
+                    break;
+                }
+                run.declared += 1;
+                // Recorded now, if it was not: the next slot's memory is found by its index.
+                if known.is_err() {
+                    known = ctx.memory_at(base).ok_or((memory, base));
+                }
+            }
         }
         Some(Extern::SharedMemory(memory)) => {
             let view = SharedBytes::new(&memory);
-            let header = table::read_header(&view, table_addr)?;
-            let mut name = [0; MAX_NAME_LEN as usize];
-            let slot = table::check_slot(&view, table_addr, &header, index, &mut name)?;
+            let header = table::read_header(&view, table_addr).map_err(at)?;
+            let indexes = range(&header, first, count).map_err(at)?;
             let base = memory.data().as_ptr() as usize;
-            let known = find(caller, &get, base).ok_or((memory, base));
+            let mut known = find(caller, get, base).ok_or((memory.clone(), base));
             let ctx = get(caller.data_mut());
-            ctx.declare_shared(known, place(table_addr, &header), &slot)
+            let mut name = [0; MAX_NAME_LEN as usize];
+            for index in indexes {
+                let at = |e: Error| (index, e);
+                // Copied out of the shared memory again for each slot, then checked.
+                let slot =
+                    table::check_slot(&view, table_addr, &header, index, &mut name).map_err(at)?;
+                let status = ctx
+                    .declare_shared(known.clone(), place(table_addr, &header), &slot)
+                    .map_err(at)?;
+                if status != Status::Ok {
+                    run.stopped = Some(status);
+                    break;
+                }
+                run.declared += 1;
+                if known.is_err() {
+                    known = ctx.memory_at(base).ok_or((memory.clone(), base));
+                }
+            }
         }
-        _ => Err(Error::NoMemory),
+        _ => return Err(at(Error::NoMemory)),
     }
+    Ok(run)
+}
+
+/// The slot indexes `first` to `first + count - 1`, once all of them are below the header's
+/// `count`.
+///
+/// # Errors
+///
+/// [`Error::SlotIndexOutOfRange`] with the first index that is not.
+fn range(
+    header: &wasmtime_global_abi::Header,
+    first: u32,
+    count: u32,
+) -> crate::Result<std::ops::Range<u32>> {
+    let end = u64::from(first) + u64::from(count);
+    if count > 0 && end > u64::from(header.count) {
+        return Err(Error::SlotIndexOutOfRange {
+            index: first.max(header.count),
+            count: header.count,
+        });
+    }
+    // end ≤ header.count, a u32, when count > 0.
+    Ok(if count == 0 {
+        0..0
+    } else {
+        first..first + count
+    })
 }
 
 fn place(addr: u32, header: &wasmtime_global_abi::Header) -> TablePlace {

@@ -202,7 +202,8 @@ pub fn read_header(memory: &(impl GuestBytes + ?Sized), addr: u32) -> Result<Hea
             found: header.magic,
         });
     }
-    if header.version != abi::VERSION {
+    // Version 3 added an import, not a field: a version 2 table has the same layout.
+    if header.version != abi::VERSION && header.version != abi::VERSION_2 {
         return Err(Error::UnsupportedVersion {
             found: header.version,
         });

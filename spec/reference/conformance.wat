@@ -1,10 +1,15 @@
 ;; A guest of the conformance profile (spec/CONFORMANCE.md), written from spec/ABI.md alone,
 ;; with no SDK: the reference that `wasmtime-global conformance` checks itself against.
 ;;
+;; ABI version 3: `wgc_init` fills the ten slots, then declares them with one `declare_range`;
+;; `wgc_fill` declares a slot at a time with `declare`.
+;;
 ;; Memory map: the table at 1024 (capacity 16: 64 + 16 × 64 = 1088 bytes, to 2112); the slot
 ;; index of global number i at 3072 + 4i; the names from 4096.
 (module
-  (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
+  (import "wasmtime_global_v3" "declare" (func $declare (param i32 i32) (result i32)))
+  (import "wasmtime_global_v3" "declare_range"
+    (func $declare_range (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
 
   (global $table i32 (i32.const 1024))
@@ -46,9 +51,9 @@
   (func $slot_addr (param $i i32) (result i32)
     (i32.add (global.get $table) (i32.add (i32.const 64) (i32.mul (local.get $i) (i32.const 64)))))
 
-  ;; ABI §7.2: declares a global in the next free slot. Returns its slot index, -1 if the table
-  ;; is full, -2 if the host answered with a status other than OK.
-  (func $declare_next (param $name i32) (param $len i32) (param $ty i32) (param $default i64)
+  ;; ABI §7.2 steps 1 to 4: fills the next free slot for a global. Returns its slot index, or -1
+  ;; if the table is full.
+  (func $fill_next (param $name i32) (param $len i32) (param $ty i32) (param $default i64)
     (result i32)
     (local $i i32) (local $slot i32)
     ;; Step 2: the header, before the first declaration (the memory starts zeroed, so
@@ -56,7 +61,7 @@
     (if (i32.eqz (i32.load (global.get $table)))
       (then
         (i32.store (global.get $table) (i32.const 0x42544757))           ;; magic "WGTB"
-        (i32.store offset=4 (global.get $table) (i32.const 2))           ;; version
+        (i32.store offset=4 (global.get $table) (i32.const 3))           ;; version
         (i32.store offset=8 (global.get $table) (i32.const 64))          ;; slot_size
         (i32.store offset=12 (global.get $table) (global.get $capacity)))) ;; capacity
     ;; Step 1: the next free slot is `count`.
@@ -72,14 +77,24 @@
     (i64.store offset=32 (local.get $slot) (local.get $default))                     ;; value
     ;; Step 4: count = i + 1.
     (i32.store offset=16 (global.get $table) (i32.add (local.get $i) (i32.const 1)))
+    (local.get $i))
+
+  ;; ABI §7.2: declares a global in the next free slot. Returns its slot index, -1 if the table
+  ;; is full, -2 if the host answered with a status other than OK.
+  (func $declare_next (param $name i32) (param $len i32) (param $ty i32) (param $default i64)
+    (result i32)
+    (local $i i32)
+    (local.set $i (call $fill_next (local.get $name) (local.get $len) (local.get $ty)
+      (local.get $default)))
+    (if (i32.lt_s (local.get $i) (i32.const 0)) (then (return (i32.const -1))))
     ;; Step 5.
     (if (call $declare (global.get $table) (local.get $i)) (then (return (i32.const -2))))
     (local.get $i))
 
-  ;; Declares a global and gives it the next number; traps if that fails.
+  ;; Fills a slot for a global and gives it the next number; traps if the table is full.
   (func $global (param $name i32) (param $len i32) (param $ty i32) (param $default i64)
     (local $i i32)
-    (local.set $i (call $declare_next (local.get $name) (local.get $len) (local.get $ty)
+    (local.set $i (call $fill_next (local.get $name) (local.get $len) (local.get $ty)
       (local.get $default)))
     (if (i32.lt_s (local.get $i) (i32.const 0)) (then unreachable))
     (call $number (local.get $i)))
@@ -89,7 +104,11 @@
       (local.get $slot))
     (global.set $globals (i32.add (global.get $globals) (i32.const 1))))
 
+  ;; The ten globals of the profile, filled in order, then declared in one call (ABI §7.5):
+  ;; every one must be OK.
   (func (export "wgc_init")
+    (local $first i32)
+    (local.set $first (i32.load offset=16 (global.get $table)))
     (call $global (i32.const 4096) (i32.const 9) (i32.const 1) (i64.const 1)) ;; 0: conf.bool, BOOL, default true
     (call $global (i32.const 4105) (i32.const 8) (i32.const 2) (i64.const 42)) ;; 1: conf.u64, U64
     (call $global (i32.const 4113) (i32.const 8) (i32.const 3) (i64.const -42)) ;; 2: conf.i64, I64
@@ -100,6 +119,9 @@
     (call $global (i32.const 4168) (i32.const 255) (i32.const 2) (i64.const 255)) ;; 7: N × 255, U64
     (call $global (i32.const 4423) (i32.const 10) (i32.const 2) (i64.const 8)) ;; 8: conf.unset, U64
     (call $global (i32.const 4433) (i32.const 10) (i32.const 2) (i64.const 9)) ;; 9: conf.early, U64
+    (if (i32.ne (call $declare_range (global.get $table) (local.get $first) (i32.const 10))
+          (i32.const 10))
+      (then unreachable))
   )
 
   ;; Declares "conf.fill" (U64, default 7) until the table is full; returns how many.

@@ -11,10 +11,22 @@ const REFERENCE: &str = concat!(
 );
 
 /// Runs the suite and expects every check to pass, but `shared-no-sync`, which passes for a
-/// shared memory and is skipped for an ordinary one.
+/// shared memory and is skipped for an ordinary one; and the guest to speak ABI version 3.
 fn passes(guest: &Guest, shared: bool) -> Report {
+    passes_as(guest, shared, 3)
+}
+
+/// [`passes`], for a guest that speaks ABI version `version`.
+fn passes_as(guest: &Guest, shared: bool, version: u32) -> Report {
     let report = run(guest);
     assert_eq!(report.shared_memory, shared, "{report}");
+    assert_eq!(report.abi_version, Some(version), "{report}");
+    assert!(
+        report
+            .to_string()
+            .starts_with(&format!("guest: ABI version {version}, ")),
+        "{report}"
+    );
     assert_eq!(report.outcomes.len(), CHECKS.len());
     for (check, outcome) in &report.outcomes {
         let expected = if check.name == "shared-no-sync" && !shared {
@@ -44,6 +56,14 @@ pub fn shared_reference() -> String {
 #[test]
 fn the_wat_reference_guest_passes() {
     passes(&Guest::from_file(REFERENCE).unwrap(), false);
+}
+
+/// ABI version 3 keeps version 2 guests working: the reference guest as it was before version 3
+/// (one `declare` a slot, header version 2) passes, and the runner says it speaks version 2.
+#[test]
+fn the_version_2_reference_guest_passes() {
+    let v2 = include_str!("wat/conformance_v2.wat");
+    passes_as(&Guest::new(v2.as_bytes()).unwrap(), false, 2);
 }
 
 #[test]

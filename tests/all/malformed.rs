@@ -13,10 +13,13 @@ use wasmtime_global_tests::{Host, engine, linker, store};
 const SHELL: &str = r#"
 (module
   (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
+  (import "wasmtime_global_v3" "declare_range" (func $range (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (global $table (export "table") (mut i32) (i32.const 1024))
   (func (export "declare") (param i32) (result i32)
     (call $declare (global.get $table) (local.get 0)))
+  (func (export "declare_range") (param i32 i32) (result i32)
+    (call $range (global.get $table) (local.get 0) (local.get 1)))
   (func (export "read") (param i32) (result i64) (i64.load (local.get 0))))
 "#;
 
@@ -73,6 +76,13 @@ impl Shell {
             .instance
             .get_typed_func::<i32, i32>(&mut self.store, "declare")?;
         f.call(&mut self.store, index)
+    }
+
+    fn declare_range(&mut self, first: i32, count: i32) -> wasmtime::Result<i32> {
+        let f = self
+            .instance
+            .get_typed_func::<(i32, i32), i32>(&mut self.store, "declare_range")?;
+        f.call(&mut self.store, (first, count))
     }
 
     fn read(&mut self, addr: u64) -> wasmtime::Result<u64> {
@@ -248,8 +258,8 @@ fn header_fields() -> wasmtime::Result<()> {
             Error::UnsupportedVersion { found: 1 },
         ),
         (
-            with(|h| h.version = 3),
-            Error::UnsupportedVersion { found: 3 },
+            with(|h| h.version = 4),
+            Error::UnsupportedVersion { found: 4 },
         ),
         (
             with(|h| h.version = 0),
@@ -592,5 +602,175 @@ fn one_name_with_two_types_gets_type_mismatch() -> wasmtime::Result<()> {
     assert_eq!(shell.declare(1)?, abi::Status::TypeMismatch.code());
     assert!(shell.memory() == before, "the value field was not written");
     assert_eq!(shell.store.data().globals.declarations().len(), 1);
+    Ok(())
+}
+
+/// ABI version 3 changed no field: a table whose header says version 2 or 3 is declared through
+/// either import module.
+#[test]
+fn a_header_of_version_2_or_3_is_accepted_by_either_import() -> wasmtime::Result<()> {
+    for version in [abi::VERSION_2, abi::VERSION] {
+        let globals = Globals::new();
+        let mut shell = Shell::new(&globals)?;
+        let mut image = two_slots(b"A", b"B", ValueType::U64);
+        image.header.version = version;
+        shell.load(&image)?;
+        // `declare` is the shell's import of version 2, `declare_range` of version 3.
+        assert_eq!(shell.declare(0)?, 0, "version {version}");
+        assert_eq!(shell.declare_range(1, 1)?, 1, "version {version}");
+        assert_eq!(shell.store.data().globals.declarations().len(), 2);
+    }
+    Ok(())
+}
+
+/// Four slots: A, B, C, D (U64, defaults 1 to 4), with the slot types `types`.
+fn four_slots(types: [ValueType; 4]) -> Image {
+    let names: [&[u8]; 4] = [b"A", b"B", b"C", b"D"];
+    let slots = (0..4u32)
+        .map(|i| {
+            slot(
+                names[i as usize],
+                NAME_ADDR + i,
+                types[i as usize],
+                u64::from(i) + 1,
+            )
+        })
+        .collect();
+    Image {
+        table: TABLE,
+        header: Header {
+            count: 4,
+            ..Header::new(4)
+        },
+        slots,
+        names: vec![(NAME_ADDR, b"ABCD".to_vec())],
+    }
+}
+
+/// `declare_range` declares a run of slots as that many `declare` calls would: each value field
+/// gets its current value, and nothing else is written.
+#[test]
+fn declare_range_declares_each_slot_of_the_run() -> wasmtime::Result<()> {
+    let globals = Globals::new();
+    globals.set_u64("B", 20)?;
+    let mut shell = Shell::new(&globals)?;
+    let image = four_slots([ValueType::U64; 4]);
+    shell.load(&image)?;
+    let mut expected = shell.memory();
+    assert_eq!(
+        shell.declare_range(0, 0)?,
+        0,
+        "a count of 0 declares nothing"
+    );
+    assert!(shell.memory() == expected);
+    assert_eq!(shell.declare_range(1, 3)?, 3);
+    for (index, value) in [(1, 20u64), (2, 3), (3, 4)] {
+        let at = image.value_addr(index) as usize;
+        expected[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    }
+    assert!(shell.memory() == expected, "only the three value fields");
+    let declared: Vec<u32> = shell
+        .store
+        .data()
+        .globals
+        .declarations()
+        .iter()
+        .map(|d| d.index)
+        .collect();
+    assert_eq!(declared, [1, 2, 3]);
+    // The same run again is a re-declaration of each slot: OK, nothing new.
+    assert_eq!(shell.declare_range(0, 4)?, 4);
+    assert_eq!(shell.store.data().globals.declarations().len(), 4);
+    assert_eq!(shell.store.data().globals.stats().declare_calls, 3);
+    Ok(())
+}
+
+/// A slot refused with TYPE_MISMATCH stops the run: the slots before it are declared, it and
+/// those after it are not written, and `declare` of it tells the status.
+#[test]
+fn declare_range_stops_at_a_refused_slot() -> wasmtime::Result<()> {
+    let globals = Globals::new();
+    globals.define("C", ValueType::Bool, None)?;
+    let mut shell = Shell::new(&globals)?;
+    let image = four_slots([ValueType::U64; 4]);
+    shell.load(&image)?;
+    let mut expected = shell.memory();
+    assert_eq!(shell.declare_range(0, 4)?, 2);
+    for (index, value) in [(0, 1u64), (1, 2)] {
+        let at = image.value_addr(index) as usize;
+        expected[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    }
+    assert!(shell.memory() == expected, "C and D are not written");
+    assert_eq!(shell.declare(2)?, abi::Status::TypeMismatch.code());
+    assert_eq!(shell.declare_range(3, 1)?, 1);
+    let declared: Vec<u32> = (shell.store.data().globals.declarations().iter())
+        .map(|d| d.index)
+        .collect();
+    assert_eq!(declared, [0, 1, 3]);
+    Ok(())
+}
+
+/// A run that reaches past `count` traps before any slot is looked at, naming the first index
+/// out of range; the arithmetic does not overflow.
+#[test]
+fn declare_range_past_count_traps_before_declaring() -> wasmtime::Result<()> {
+    let cases = [
+        (2, 3, Error::SlotIndexOutOfRange { index: 4, count: 4 }),
+        (5, 1, Error::SlotIndexOutOfRange { index: 5, count: 4 }),
+        (
+            -1,
+            2,
+            Error::SlotIndexOutOfRange {
+                index: u32::MAX,
+                count: 4,
+            },
+        ),
+        (1, -1, Error::SlotIndexOutOfRange { index: 4, count: 4 }),
+    ];
+    for (first, count, expected) in cases {
+        let globals = Globals::new();
+        let mut shell = Shell::new(&globals)?;
+        shell.load(&four_slots([ValueType::U64; 4]))?;
+        let before = shell.memory();
+        let err = shell.declare_range(first, count).expect_err("must trap");
+        assert_eq!(
+            err.downcast_ref::<Error>(),
+            Some(&expected),
+            "{first}, {count}"
+        );
+        assert!(shell.memory() == before);
+        assert_eq!(globals.len(), 0);
+    }
+    Ok(())
+}
+
+/// A malformed slot in the middle of a run traps with its own error and index: the slots before
+/// it stay declared, no byte of it or of the slots after it is written.
+#[test]
+fn declare_range_traps_at_a_malformed_slot() -> wasmtime::Result<()> {
+    let globals = Globals::new();
+    let mut shell = Shell::new(&globals)?;
+    let mut image = four_slots([ValueType::U64; 4]);
+    image.slots[2].hash ^= 1;
+    shell.load(&image)?;
+    let mut expected = shell.memory();
+    let err = shell.declare_range(0, 4).expect_err("must trap");
+    assert_eq!(
+        err.downcast_ref::<Error>(),
+        Some(&Error::HashMismatch {
+            name: "C".to_owned(),
+            found: abi::fnv1a64(b"C") ^ 1,
+            expected: abi::fnv1a64(b"C"),
+        })
+    );
+    for (index, value) in [(0, 1u64), (1, 2)] {
+        let at = image.value_addr(index) as usize;
+        expected[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    }
+    assert!(shell.memory() == expected);
+    let declared: Vec<u32> = (shell.store.data().globals.declarations().iter())
+        .map(|d| d.index)
+        .collect();
+    assert_eq!(declared, [0, 1]);
     Ok(())
 }

@@ -46,10 +46,13 @@ fn constants() {
     let text = |v: &str| format!("\"{v}\"");
     let expected: Vec<(&str, String)> = vec![
         ("IMPORT_MODULE", text(abi::IMPORT_MODULE)),
+        ("IMPORT_MODULE_V2", text(abi::IMPORT_MODULE_V2)),
         ("DECLARE_IMPORT", text(abi::DECLARE_IMPORT)),
+        ("DECLARE_RANGE_IMPORT", text(abi::DECLARE_RANGE_IMPORT)),
         ("MEMORY_EXPORT", text(abi::MEMORY_EXPORT)),
         ("MAGIC", abi::MAGIC.to_string()),
         ("VERSION", abi::VERSION.to_string()),
+        ("VERSION_2", abi::VERSION_2.to_string()),
         ("TABLE_ALIGN", abi::TABLE_ALIGN.to_string()),
         ("HEADER_SIZE", abi::HEADER_SIZE.to_string()),
         ("SLOT_SIZE", abi::SLOT_SIZE.to_string()),
@@ -72,9 +75,10 @@ fn constants() {
     assert_eq!(found, expected);
     assert_eq!(
         abi::IMPORTS,
-        &[abi::DECLARE_IMPORT],
-        "the spec lists one import"
+        &[abi::DECLARE_IMPORT, abi::DECLARE_RANGE_IMPORT],
+        "the spec lists two imports of version 3"
     );
+    assert_eq!(abi::IMPORTS_V2, &[abi::DECLARE_IMPORT]);
     assert_eq!(&abi::MAGIC.to_le_bytes(), b"WGTB");
 }
 
@@ -101,31 +105,29 @@ fn imports() -> wasmtime::Result<()> {
         let ty = func.ty(&store);
         let params: Vec<String> = ty.params().map(|t| t.to_string()).collect();
         let results: Vec<String> = ty.results().map(|t| t.to_string()).collect();
-        assert_eq!(module, abi::IMPORT_MODULE);
-        defined.push((name, params, results));
+        defined.push((module, name, params, results));
     }
-    let documented: Vec<(String, Vec<String>, Vec<String>)> = rows
+    defined.sort();
+    let documented: Vec<(String, String, Vec<String>, Vec<String>)> = rows
         .iter()
         .map(|r| {
             // `(table: i32, slot_index: i32) -> i32`
-            let (params, result) = r[1].split_once(" -> ").expect("(params) -> result");
+            let (params, result) = r[2].split_once(" -> ").expect("(params) -> result");
             let params = params
                 .trim_matches(|c| c == '(' || c == ')')
                 .split(", ")
                 .map(|p| p.split_once(": ").expect("name: type").1.to_owned())
                 .collect();
-            (r[0].clone(), params, vec![result.to_owned()])
+            (r[0].clone(), r[1].clone(), params, vec![result.to_owned()])
         })
         .collect();
-    assert_eq!(defined, documented);
-    assert_eq!(
-        abi::IMPORTS,
-        documented
-            .iter()
-            .map(|d| d.0.as_str())
-            .collect::<Vec<_>>()
-            .as_slice()
-    );
+    assert_eq!(defined, documented, "sorted by module, then name");
+    let of = |module: &str| -> Vec<String> {
+        let names = documented.iter().filter(|d| d.0 == module);
+        names.map(|d| d.1.clone()).collect()
+    };
+    assert_eq!(abi::IMPORTS, of(abi::IMPORT_MODULE).as_slice());
+    assert_eq!(abi::IMPORTS_V2, of(abi::IMPORT_MODULE_V2).as_slice());
     Ok(())
 }
 

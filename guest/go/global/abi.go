@@ -7,10 +7,10 @@ import (
 	"unsafe"
 )
 
-// The binary ABI (spec/ABI.md), version 2.
+// The binary ABI (spec/ABI.md), version 3.
 const (
 	magic       = 0x42544757 // "WGTB", little-endian
-	abiVersion  = 2
+	abiVersion  = 3
 	slotSize    = 64
 	headerSize  = 64
 	maxCapacity = 65536

@@ -15,7 +15,7 @@
 //	println(testBool(), testUint64(), testDuration())
 //
 // Build a reactor for GOOS=wasip1 GOARCH=wasm with -buildmode=c-shared; the host imports are
-// wasmtime_global_v2.declare. A reactor's _initialize runs package initialization (variable
+// wasmtime_global_v3.declare and declare_range. A reactor's _initialize runs package initialization (variable
 // initializers and init functions), not main: declare there, or in an exported function.
 //
 // # Reads
@@ -186,6 +186,37 @@ func NewFloat64(name string, def float64) Float64 {
 func NewDuration(name string, def time.Duration) Duration {
 	r, err := TryNewDuration(name, def)
 	return must(name, r, err)
+}
+
+// Def describes a global for DeclareAll: its name, type and default bits (as for Declare).
+type Def struct {
+	Name    string
+	Type    Type
+	Default uint64
+}
+
+// DeclareAll declares the globals defs describes, in that order, with one host call
+// (declare_range, spec/ABI.md §7) where Declare makes one each: a module instantiated per
+// request should declare the globals it reads this way. Each Global reads its default if its
+// own declaration failed (its Err says why); the error returned is the first such failure.
+func DeclareAll(defs ...Def) ([]*Global, error) {
+	slots, errs := declareAll(defs)
+	out := make([]*Global, len(defs))
+	var first error
+	for i, d := range defs {
+		g := &Global{s: slots[i], name: d.Name, ty: d.Type, err: errs[i]}
+		if slots[i] != nil {
+			g.value = &slots[i].value
+		} else {
+			v := d.Default
+			g.value = &v
+			if first == nil {
+				first = errs[i]
+			}
+		}
+		out[i] = g
+	}
+	return out, first
 }
 
 // Consistent runs read until it ran wholly while the host wrote none of the table's values, so

@@ -330,3 +330,46 @@ func TestNamesAreKeptInTheArenaThenPinned(t *testing.T) {
 		}
 	}
 }
+
+// DeclareAll fills a slot for each global, in order, and asks the host once for the run; where
+// the host refuses one, that one reads its default with ErrTypeMismatch and the others are live.
+func TestDeclareAllDeclaresTheRunAndKeepsEachRefusal(t *testing.T) {
+	f := newFake(t, 4)
+	f.values["a"] = 10
+	f.values["c"] = 30
+	f.types["b"] = TypeInt64
+	gs, err := DeclareAll(
+		Def{"a", TypeUint64, 1},
+		Def{"b", TypeUint64, 2},
+		Def{"c", TypeUint64, 3},
+		Def{"", TypeUint64, 4},
+		Def{"d", TypeUint64, 5},
+		Def{"e", TypeUint64, 6},
+	)
+	if !errors.Is(err, ErrTypeMismatch) {
+		t.Fatalf("DeclareAll: %v, want the first failure, ErrTypeMismatch", err)
+	}
+	got := []uint64{gs[0].Bits(), gs[1].Bits(), gs[2].Bits(), gs[3].Bits(), gs[4].Bits(), gs[5].Bits()}
+	want := []uint64{10, 2, 30, 4, 5, 6}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("reads %v, want %v", got, want)
+		}
+	}
+	errs := []error{gs[0].Err(), gs[1].Err(), gs[2].Err(), gs[3].Err(), gs[4].Err(), gs[5].Err()}
+	if errs[0] != nil || !errors.Is(errs[1], ErrTypeMismatch) || errs[2] != nil ||
+		!errors.Is(errs[3], ErrInvalidName) || errs[4] != nil || !errors.Is(errs[5], ErrTableFull) {
+		t.Fatalf("errors %v", errs)
+	}
+	// a, b, c, d: four slots of four; b's refusal is remembered.
+	if tableHeader().count != 4 {
+		t.Fatalf("count %d, want 4", tableHeader().count)
+	}
+	if _, err := TryNewUint64("b", 2); !errors.Is(err, ErrTypeMismatch) {
+		t.Fatalf("b again: %v", err)
+	}
+	f.set("d", 50)
+	if gs[4].Bits() != 50 || gs[4].Changes() != 1 {
+		t.Fatalf("d after a set: %d, %d changes", gs[4].Bits(), gs[4].Changes())
+	}
+}

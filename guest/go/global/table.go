@@ -93,6 +93,21 @@ func declare(name string, t Type, def uint64) (*slot, error) {
 	if err, ok := refused[refusal{name, t}]; ok {
 		return nil, err
 	}
+	h := table()
+	if int(h.count) >= capacity {
+		return nil, ErrTableFull
+	}
+	i := h.count
+	s := fill(i, name, t, def)
+	h.count = i + 1
+	if err := answer(name, t, hostDeclare(h, i)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// table is the table's header, the table made first if there is none. mu is held.
+func table() *header {
 	if mem == nil {
 		if capacity <= DefaultCapacity {
 			mem = staticTable[:capacity+1]
@@ -109,11 +124,11 @@ func declare(name string, t Type, def uint64) (*slot, error) {
 		}
 		published.Store(tableHeader())
 	}
-	h := tableHeader()
-	if int(h.count) >= capacity {
-		return nil, ErrTableFull
-	}
-	i := h.count
+	return tableHeader()
+}
+
+// fill writes slot i for a global (spec/ABI.md §7.2 step 3). mu is held.
+func fill(i uint32, name string, t Type, def uint64) *slot {
 	names = append(names, name) // kept referenced, as long as the table
 	s := &mem[1+i]
 	*s = slot{
@@ -124,19 +139,69 @@ func declare(name string, t Type, def uint64) (*slot, error) {
 		deflt:    def,
 		value:    def, // read as the default even if the declaration fails
 	}
-	h.count = i + 1
-	switch status := hostDeclare(h, i); status {
+	return s
+}
+
+// answer is the error for the host's status, remembered if it is a refusal. mu is held.
+func answer(name string, t Type, status int32) error {
+	switch status {
 	case 0:
-		return s, nil
+		return nil
 	case 1:
 		err := ErrTypeMismatch
 		refused[refusal{name, t}] = err
-		return nil, err
+		return err
 	default:
 		err := wrap(ErrUnknownStatus, strconv.Itoa(int(status)))
 		refused[refusal{name, t}] = err
-		return nil, err
+		return err
 	}
+}
+
+// declareAll declares each of defs (DeclareAll): the slot of each, or why not.
+func declareAll(defs []Def) ([]*slot, []error) {
+	slots := make([]*slot, len(defs))
+	errs := make([]error, len(defs))
+	for i, d := range defs {
+		errs[i] = CheckName(d.Name)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	h := table()
+	first := h.count
+	// taken[j] is the def that slot first+j is for.
+	taken := make([]int, 0, len(defs))
+	for i, d := range defs {
+		if errs[i] != nil {
+			continue
+		}
+		if err, ok := refused[refusal{d.Name, d.Type}]; ok {
+			errs[i] = err
+			continue
+		}
+		if int(h.count) >= capacity {
+			errs[i] = ErrTableFull
+			continue
+		}
+		slots[i] = fill(h.count, d.Name, d.Type, d.Default)
+		h.count++
+		taken = append(taken, i)
+	}
+	n := uint32(len(taken))
+	for done := uint32(0); done < n; {
+		got := min(hostDeclareRange(h, first+done, n-done), n-done)
+		done += got
+		if done < n {
+			// The host stopped at this slot: declare says why.
+			i := taken[done]
+			errs[i] = answer(defs[i].Name, defs[i].Type, hostDeclare(h, first+done))
+			if errs[i] != nil {
+				slots[i] = nil
+			}
+			done++
+		}
+	}
+	return slots, errs
 }
 
 // record keeps a failed declaration for Err.

@@ -1,5 +1,6 @@
 // The request benchmark's guest through the Go SDK (tests/benches/request.rs), a wasip1
-// reactor: handleEach(n, k) declares the first n of 16 U64 globals (a fresh instance per
+// reactor: handleAll(n, k) declares the first n of 16 U64 globals in one host call and reads
+// each k times; handleEach(n, k) declares the first n of 16 U64 globals (a fresh instance per
 // request, so every request declares) and reads each k times; seed(n, k) reads the same values
 // through wazero-global's design (the name and the default copied into a buffer, one host call
 // that looks the name up and writes the value back). Every default is 1: both return n * k.
@@ -36,6 +37,28 @@ func handleEach(n, k int32) int64 {
 		}
 		for range k {
 			total += globals[i]()
+		}
+	}
+	return int64(total)
+}
+
+// handleAll is handleEach for a handler that declares its globals first, all in one host call
+// (global.DeclareAll): what a per-request guest should do.
+//
+//go:wasmexport handle_all
+func handleAll(n, k int32) int64 {
+	var defs [16]global.Def
+	for i := range clamp(n) {
+		defs[i] = global.Def{Name: names[i], Type: global.TypeUint64, Default: 1}
+	}
+	all, err := global.DeclareAll(defs[:clamp(n)]...)
+	if err != nil {
+		panic(err)
+	}
+	var total uint64
+	for _, g := range all {
+		for range k {
+			total += g.Bits()
 		}
 	}
 	return int64(total)

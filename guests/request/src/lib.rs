@@ -1,7 +1,8 @@
 //! An instance-per-request guest for the `request` benchmark: `handle(n)` reads the first `n` of
 //! its 64 `U64` globals (declaring each at its first read, as the SDK does) and returns their sum.
 //! `handle(0)` touches no global: the baseline. `touch(n)` makes `n` pages of its memory dirty.
-//! `handle_each(n, k)` reads each of the first `n` globals `k` times; `seed(n, k)` reads the same
+//! `handle_each(n, k)` reads each of the first `n` globals `k` times; `handle_all(n, k)` too,
+//! after declaring them all in one call (`declare_all`); `seed(n, k)` reads the same
 //! values `k` times each through wazero-global's design (the name and the default copied into a
 //! buffer, one host call that looks the name up and writes the value back), the design a
 //! per-request host would otherwise pick.
@@ -43,6 +44,19 @@ pub extern "C" fn handle_each(n: i32, k: i32) -> i64 {
         }
     }
     total as i64
+}
+
+/// `handle_each` for a handler that declares its globals first, all in one host call: what a
+/// per-request guest should do.
+#[unsafe(no_mangle)]
+pub extern "C" fn handle_all(n: i32, k: i32) -> i64 {
+    let n = n.clamp(0, 16) as usize;
+    let all: [wasmtime_global_guest::Declarable<'_>; 16] =
+        core::array::from_fn(|i| GLOBALS[i].declarable());
+    if wasmtime_global_guest::declare_all(&all[..n]).is_err() {
+        core::arch::wasm32::unreachable()
+    }
+    handle_each(n as i32, k)
 }
 
 #[link(wasm_import_module = "bench")]
