@@ -2,6 +2,7 @@
 
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
 use crate::log_budget::{LogBudget, Verdict};
+use crate::module::{Hit, Known, ModuleGlobals};
 use crate::registry::{PtrHasher, RESERVE_CHUNK, Release, SharedDeclaration, TableKey};
 use crate::snapshot::Tally;
 use crate::table::{CHANGES_AFTER_VALUE, CheckedSlot, GENERATION_OFFSET};
@@ -82,54 +83,8 @@ pub struct GlobalsCtx {
     log: LogBudget,
     /// What the embedder told of its module ([`GlobalsCtx::with_module`]).
     module: ModuleGlobals,
-}
-
-/// What a store learns once about a module whose instances declare globals, for every store
-/// that instantiates it: make one when the module is compiled (or with its `InstancePre`), and
-/// hand it to each store's [`GlobalsCtx::with_module`].
-///
-/// Today it knows where the module exports its memory, so that a declaration finds the memory by
-/// the export's index rather than by its name: 66 ns of the ~300 ns of a declaration (`perf` on
-/// `cargo bench -p wasmtime-global-tests --bench request`).
-///
-/// ```
-/// # let engine = wasmtime::Engine::default();
-/// # let module = wasmtime::Module::new(&engine, "(module (memory (export \"memory\") 1))")?;
-/// use wasmtime_global::{Globals, GlobalsCtx, ModuleGlobals};
-///
-/// let globals = Globals::new();
-/// let prepared = ModuleGlobals::new(&module);
-/// // For each request:
-/// let ctx = GlobalsCtx::new(&globals).with_module(&prepared);
-/// # Ok::<(), wasmtime::Error>(())
-/// ```
-#[derive(Clone, Default)]
-pub struct ModuleGlobals {
-    memory: Option<wasmtime::ModuleExport>,
-}
-
-impl ModuleGlobals {
-    /// What wasmtime-global needs to know of `module`.
-    #[must_use]
-    pub fn new(module: &wasmtime::Module) -> ModuleGlobals {
-        ModuleGlobals {
-            memory: module.get_export_index(abi::MEMORY_EXPORT),
-        }
-    }
-}
-
-impl core::fmt::Debug for ModuleGlobals {
-    // `ModuleExport` is not `Debug`.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let memory = if self.memory.is_some() {
-            "Some(..)"
-        } else {
-            "None"
-        };
-        f.debug_struct("ModuleGlobals")
-            .field("memory", &format_args!("{memory}"))
-            .finish()
-    }
+    /// The slots that module's instances declared before, in this ctx's registry.
+    known: Option<Arc<Known>>,
 }
 
 /// The key of `name` in [`GlobalsCtx::names`].
@@ -266,6 +221,21 @@ struct Declared {
     /// The registry version of the value written at declaration: a sync does not write the
     /// name's changes up to that version again.
     written_at: u64,
+    /// Declared as a slot the module's instances declared before ([`ModuleGlobals`]): the
+    /// module holds the registry's declaration of the name, so the store has none to release.
+    known: bool,
+}
+
+impl Declared {
+    fn new(name: Arc<str>, slot: &CheckedSlot<'_>, written_at: u64, known: bool) -> Declared {
+        Declared {
+            name,
+            ty: slot.ty,
+            default: slot.default,
+            written_at,
+            known,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -300,6 +270,9 @@ pub struct Stats {
     /// does so only from a memory not seen before, or one that moved when it grew, and then looks
     /// at each recorded memory once. Every other declaration finds its table with two lookups.
     pub memories_looked_at: u64,
+    /// Declarations of slots that the module's instances declared before, byte for byte
+    /// ([`ModuleGlobals`]): made without validating the slot or asking the registry again.
+    pub known: u64,
 }
 
 /// One declared global, as [`GlobalsCtx::declarations`] lists it.
@@ -391,6 +364,7 @@ impl GlobalsCtx {
             label: None,
             log: LogBudget::default(),
             module: ModuleGlobals::default(),
+            known: None,
         }
     }
 
@@ -401,8 +375,14 @@ impl GlobalsCtx {
     /// Only a hint: an instance of another module declares as it would without it.
     #[must_use]
     pub fn with_module(mut self, module: &ModuleGlobals) -> GlobalsCtx {
+        self.known = module.known(&self.globals);
         self.module = module.clone();
         self
+    }
+
+    /// The slots the module's instances declared before ([`ModuleGlobals`]), if any.
+    pub(crate) fn known(&self) -> Option<Arc<Known>> {
+        self.known.clone()
     }
 
     /// Where the module named by [`with_module`](GlobalsCtx::with_module) exports its memory.
@@ -562,7 +542,8 @@ impl GlobalsCtx {
         } = self;
         let releases = tables.iter().flat_map(|t| {
             let shared = t.shared;
-            t.slots.iter().map(move |(index, d)| (index, d, shared))
+            let slots = t.slots.iter().filter(|(_, d)| !d.known);
+            slots.map(move |(index, d)| (index, d, shared))
         });
         let releases = releases.map(|(index, d, shared)| -> Release<'_> {
             (
@@ -682,7 +663,10 @@ impl GlobalsCtx {
             addr,
             capacity,
             shared,
-            slots: Slots::default(),
+            // Room for the slots the module's instances declared before, at once.
+            slots: Slots::Dense(Vec::with_capacity(
+                self.known.as_ref().map_or(0, |k| k.slots_of(addr)),
+            )),
             count: 0,
             per_name: None,
         });
@@ -874,24 +858,16 @@ impl GlobalsCtx {
         }
     }
 
-    fn record(&mut self, table: usize, name: Arc<str>, slot: &CheckedSlot<'_>, written_at: u64) {
+    /// Counts `declared`, a new declaration of slot `index` (whose hash is `hash`) of `table`.
+    fn record(&mut self, table: usize, index: u32, hash: u64, declared: Declared) {
         self.declared += 1;
         self.uncounted += 1;
         let t = &mut self.tables[table];
         t.count += 1;
         if let Some(per_name) = &mut t.per_name {
-            *per_name.entry(slot.hash).or_default() += 1;
+            *per_name.entry(hash).or_default() += 1;
         }
-        t.slots.insert(
-            slot.index,
-            Declared {
-                name,
-                ty: slot.ty,
-                default: slot.default,
-                written_at,
-            },
-            t.count,
-        );
+        t.slots.insert(index, declared, t.count);
     }
 
     /// Declares `slot` of the table at `table_addr` of an ordinary memory: `memory` is the
@@ -948,8 +924,57 @@ impl GlobalsCtx {
             table,
             index: slot.index,
         });
-        self.record(table, name, slot, version);
+        let declared = Declared::new(name, slot, version, false);
+        self.record(table, slot.index, slot.hash, declared);
         self.declared_event(table, slot);
+        Ok(Status::Ok)
+    }
+
+    /// Declares a slot of an ordinary memory that is one the module's instances declared
+    /// before, `hit` ([`Known::hit`]): as [`declare`](GlobalsCtx::declare), but its validation
+    /// and its registry declaration are the module's.
+    pub(crate) fn declare_known(
+        &mut self,
+        memory: Result<usize, (Memory, usize)>,
+        place: TablePlace,
+        index: u32,
+        hit: Hit,
+        data: &mut [u8],
+    ) -> Result<Status> {
+        let TablePlace {
+            addr: table_addr,
+            capacity,
+        } = place;
+        let slot = hit.checked(table_addr, index);
+        let table = self.table(
+            memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
+            table_addr,
+            capacity,
+        )?;
+        if self.redeclared(table, &slot)? {
+            write_value(data, &slot, hit.bits)?;
+            return Ok(Status::Ok);
+        }
+        let charged = self.admit(table, &slot)?;
+        if let Err(e) = write_value(data, &slot, hit.bits) {
+            self.refund(charged);
+            return Err(e);
+        }
+        self.stats.known += 1;
+        if self.unindexed.capacity() == 0 {
+            self.unindexed.reserve(NAMES_AT_FIRST);
+        }
+        self.unindexed.push(SlotRef { table, index });
+        self.declared_event(table, &slot);
+        let (hash, version) = (slot.hash, hit.version);
+        let declared = Declared {
+            name: hit.name,
+            ty: hit.ty,
+            default: hit.default,
+            written_at: version,
+            known: true,
+        };
+        self.record(table, index, hash, declared);
         Ok(Status::Ok)
     }
 
@@ -1017,7 +1042,8 @@ impl GlobalsCtx {
             }
         };
         if !redeclared {
-            self.record(table, name, slot, 0);
+            let declared = Declared::new(name, slot, 0, false);
+            self.record(table, slot.index, slot.hash, declared);
             self.declared_event(table, slot);
         }
         Ok(Status::Ok)

@@ -353,6 +353,7 @@ mod hook;
 mod limits;
 mod linker;
 mod log_budget;
+mod module;
 mod registry;
 #[expect(
     unsafe_code,
@@ -364,7 +365,7 @@ pub mod table;
 mod ticker;
 mod value;
 
-pub use ctx::{Declaration, GlobalsCtx, ModuleGlobals, Refusal, Stats, sync};
+pub use ctx::{Declaration, GlobalsCtx, Refusal, Stats, sync};
 pub use error::{Error, Result};
 #[cfg(feature = "call-hook")]
 pub use hook::sync_on_call;
@@ -375,6 +376,7 @@ pub use hook::sync_on_epoch_async;
 pub use hook::{MAX_EPOCH_TICKS, sync_on_epoch};
 pub use limits::{Limit, Limits};
 pub use linker::add_to_linker;
+pub use module::{KNOWN_REGISTRIES, KNOWN_SLOTS, ModuleGlobals};
 pub use registry::{Batch, Definition, Globals};
 pub use snapshot::{Counters, NameState, Snapshot};
 pub use ticker::EpochTicker;

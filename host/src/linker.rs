@@ -123,14 +123,38 @@ fn declare<T: 'static>(
             let header = table::read_header(&*data, table_addr).map_err(at)?;
             let indexes = range(&header, first, count).map_err(at)?;
             let ctx = get(state);
+            let module = ctx.known();
+            let mut view = None;
             let mut name = [0; MAX_NAME_LEN as usize];
             for index in indexes {
                 let at = |e: Error| (index, e);
+                let place = place(table_addr, &header);
+                // A slot the module's instances declared before, byte for byte: declared
+                // without validating it again (`ModuleGlobals`).
+                let hit = module.as_ref().and_then(|m| {
+                    let view = view.get_or_insert_with(|| m.view(table_addr));
+                    view.hit(data, index)
+                });
+                if let Some(hit) = hit {
+                    ctx.declare_known(known, place, index, hit, data)
+                        .map_err(at)?;
+                    run.declared += 1;
+                    if known.is_err() {
+                        known = ctx.memory_at(base).ok_or((memory, base));
+                    }
+                    continue;
+                }
+                // The view's lock goes before `learn` takes it to write.
+                view = None;
                 let slot =
                     table::check_slot(&*data, table_addr, &header, index, &mut name).map_err(at)?;
-                let status = ctx
-                    .declare(known, place(table_addr, &header), &slot, data)
-                    .map_err(at)?;
+                let status = ctx.declare(known, place, &slot, data).map_err(at)?;
+                if status == Status::Ok
+                    && let Some(module) = &module
+                    && let Some(bytes) = slot_bytes(data, table_addr, index)
+                {
+                    module.learn(table_addr, &slot, &bytes);
+                }
                 if status != Status::Ok {
                     run.stopped = Some(status);
                     break;
@@ -171,6 +195,12 @@ fn declare<T: 'static>(
         _ => return Err(at(Error::NoMemory)),
     }
     Ok(run)
+}
+
+/// The 64 bytes of slot `index` of the table at `table`, if they are inside `data`.
+fn slot_bytes(data: &[u8], table: u32, index: u32) -> Option<[u8; 64]> {
+    let at = usize::try_from(u64::from(table) + wasmtime_global_abi::slot_offset(index)).ok()?;
+    data.get(at..at.checked_add(64)?)?.try_into().ok()
 }
 
 /// The slot indexes `first` to `first + count - 1`, once all of them are below the header's

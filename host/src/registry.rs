@@ -141,6 +141,13 @@ impl Default for RegistryId {
     }
 }
 
+/// How many times a definition changed, in any registry ([`Globals::define`],
+/// [`Globals::undefine`]): a definition decides which declarations are accepted without
+/// changing the registry's version when nothing is declared, so what a module's instances
+/// learned of the registry ([`ModuleGlobals`](crate::ModuleGlobals)) holds only while this is
+/// unchanged. Definitions are rare; one counter for all registries is enough.
+pub(crate) static DEFINITIONS: AtomicU64 = AtomicU64::new(0);
+
 /// A declaration to release: its name, its slot if in a shared table, and whether it is the
 /// store's last of the name (the store leaves the name's [`stores`](NameState::stores)).
 pub(crate) type Release<'a> = (&'a str, Option<(TableKey, u32)>, bool);
@@ -1588,6 +1595,8 @@ impl Globals {
         Tally::add(&self.inner.tally.sets, 1);
         let before = entry.current();
         entry.defined = defined;
+        // Before the lock goes: what a module's instances learned no longer holds.
+        DEFINITIONS.fetch_add(1, Ordering::Release);
         let changed = !same(before, entry.current()) && entry.declared.any();
         let writes = if changed {
             state.bump(key);
@@ -1604,6 +1613,21 @@ impl Globals {
         }
         writes.apply();
         below_writes.iter().for_each(SharedWrites::apply);
+    }
+
+    /// What guests that declare `name` read now, and the version it is as of: both under one
+    /// lock, as a declaration reads them.
+    pub(crate) fn current_at(&self, name: &str) -> (Option<Value>, u64) {
+        let state = self.read();
+        (
+            state.entries.get(name).and_then(Entry::current),
+            state.version,
+        )
+    }
+
+    /// Whether `self` and `other` are the same registry.
+    pub(crate) fn same(&self, other: &Globals) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// What guests that declare `name` read from this registry: the value set here, else the

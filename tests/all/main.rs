@@ -5,6 +5,7 @@ mod conformance;
 mod etcd;
 mod go;
 mod identity;
+mod known;
 mod limits;
 mod live;
 mod malformed;

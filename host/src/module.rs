@@ -1,0 +1,394 @@
+//! [`ModuleGlobals`]: what a host learns once of a module whose instances declare globals, and
+//! the slots its instances declared, so that the next instance's declarations cost less.
+//!
+//! A host that makes an instance per request declares the same slots in every instance: the
+//! same table at the same address, the same names, types and defaults. The first instance's
+//! declarations go the whole way (validation, the registry); this module remembers each slot
+//! as it was validated, and the registry keeps the name declared on the module's behalf
+//! ([`Known`] holds one declaration of each name, for as long as the [`ModuleGlobals`] lives).
+//! A later instance's slot whose bytes and name are the same as remembered is valid as that one
+//! was (validation reads nothing else: the header and the slot's index are checked on every
+//! call), and its name's type cannot have changed while the module holds a declaration of it;
+//! so declaring it is a comparison of 48 bytes and the name, and a write of the value, which is
+//! remembered with the registry's version and taken again from the registry only once that
+//! version has moved. A slot that differs in any byte is declared the whole way.
+
+use crate::registry::DEFINITIONS;
+use crate::table::CheckedSlot;
+use crate::{Globals, Value};
+use parking_lot::{RwLock, RwLockReadGuard};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use wasmtime_global_abi::{self as abi, Slot, ValueType};
+
+/// What a store learns once about a module whose instances declare globals, for every store
+/// that instantiates it: make one when the module is compiled (or with its `InstancePre`), and
+/// hand it to each store's [`GlobalsCtx::with_module`](crate::GlobalsCtx::with_module).
+///
+/// It knows where the module exports its memory, so that a declaration finds the memory by the
+/// export's index rather than by its name; and it remembers the slots its instances declared
+/// into ordinary memory, so that the same slot in the next instance is declared without going
+/// through validation and the registry again (`cargo bench -p wasmtime-global-tests --bench
+/// request`, where each request is a new instance). For that, the registry counts one
+/// declaration of each remembered name for the module (in [`Globals::snapshot`], one store),
+/// for as long as this value or a clone of it lives: the name's type stays fixed meanwhile, as
+/// it would while an instance that declared it lives. It remembers the slots of up to
+/// [`KNOWN_REGISTRIES`] registries and [`KNOWN_SLOTS`] slots of each, and reserves what it holds
+/// against the registry's bound on host memory ([`Globals::set_max_host_bytes`]).
+///
+/// ```
+/// # let engine = wasmtime::Engine::default();
+/// # let module = wasmtime::Module::new(&engine, "(module (memory (export \"memory\") 1))")?;
+/// use wasmtime_global::{Globals, GlobalsCtx, ModuleGlobals};
+///
+/// let globals = Globals::new();
+/// let prepared = ModuleGlobals::new(&module);
+/// // For each request:
+/// let ctx = GlobalsCtx::new(&globals).with_module(&prepared);
+/// # Ok::<(), wasmtime::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct ModuleGlobals {
+    pub(crate) memory: Option<wasmtime::ModuleExport>,
+    /// What the instances' declarations established, by registry; `None` for a ctx not told of
+    /// a module.
+    known: Option<Arc<RwLock<Vec<Arc<Known>>>>>,
+}
+
+/// How many registries a [`ModuleGlobals`] remembers slots for (a host with a registry per
+/// tenant: the first ones); the instances of others declare the whole way.
+pub const KNOWN_REGISTRIES: usize = 8;
+
+/// How many slots a [`ModuleGlobals`] remembers per registry: a module whose instances declare
+/// more (or declare different slots each time) declares the rest the whole way.
+pub const KNOWN_SLOTS: usize = 4096;
+
+impl ModuleGlobals {
+    /// What wasmtime-global needs to know of `module`.
+    #[must_use]
+    pub fn new(module: &wasmtime::Module) -> ModuleGlobals {
+        ModuleGlobals {
+            memory: module.get_export_index(abi::MEMORY_EXPORT),
+            known: Some(Arc::default()),
+        }
+    }
+
+    /// What this module's instances established in `globals`, made now if there is room.
+    pub(crate) fn known(&self, globals: &Globals) -> Option<Arc<Known>> {
+        let known = self.known.as_ref()?;
+        if let Some(k) = known.read().iter().find(|k| k.globals.same(globals)) {
+            return Some(Arc::clone(k));
+        }
+        let mut all = known.write();
+        if let Some(k) = all.iter().find(|k| k.globals.same(globals)) {
+            return Some(Arc::clone(k));
+        }
+        if all.len() >= KNOWN_REGISTRIES {
+            return None;
+        }
+        let k = Arc::new(Known {
+            globals: globals.clone(),
+            slots: RwLock::default(),
+        });
+        all.push(Arc::clone(&k));
+        Some(k)
+    }
+}
+
+impl core::fmt::Debug for ModuleGlobals {
+    // `ModuleExport` is not `Debug`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let memory = if self.memory.is_some() {
+            "Some(..)"
+        } else {
+            "None"
+        };
+        let known = self.known.as_ref().map(|k| {
+            let all = k.read();
+            all.iter().map(|k| k.slots.read().count).sum::<usize>()
+        });
+        f.debug_struct("ModuleGlobals")
+            .field("memory", &format_args!("{memory}"))
+            .field("known_slots", &known)
+            .finish()
+    }
+}
+
+/// The slots a module's instances declared into ordinary memory in one registry, and the
+/// registry's declaration of each of their names that the module holds.
+#[derive(Debug)]
+pub(crate) struct Known {
+    globals: Globals,
+    slots: RwLock<KnownSlots>,
+}
+
+#[derive(Debug, Default)]
+struct KnownSlots {
+    /// By table address: each table's slots by index (`None`: not known).
+    tables: Vec<(u32, Vec<Option<KnownSlot>>)>,
+    /// The names the module holds a declaration of, by the address of the registry's key.
+    names: HashMap<usize, Arc<str>>,
+    /// Slots known.
+    count: usize,
+    /// Host memory reserved in the registry for what this holds.
+    reserved: u64,
+}
+
+/// A slot as it was validated and declared.
+#[derive(Debug)]
+struct KnownSlot {
+    /// The slot's bytes but `value` and `changes` (the host's): 0..32 and 48..64.
+    bytes: [u8; 48],
+    /// The registry's key for the name.
+    name: Arc<str>,
+    ty: ValueType,
+    default: u64,
+    hash: u64,
+    /// What guests read, as of registry version `version`.
+    value: Option<Value>,
+    version: u64,
+    /// [`DEFINITIONS`] when the slot was declared.
+    definitions: u64,
+}
+
+/// A slot of the caller's memory that is one the module's instances declared before: what
+/// `GlobalsCtx::declare_known` declares without validating it again.
+#[derive(Debug)]
+pub(crate) struct Hit {
+    pub(crate) name: Arc<str>,
+    pub(crate) ty: ValueType,
+    pub(crate) default: u64,
+    pub(crate) hash: u64,
+    /// The bits to write into `value`, what guests read as of registry version `version`.
+    pub(crate) bits: u64,
+    pub(crate) version: u64,
+}
+
+impl Hit {
+    /// The slot, as a declaration checks it.
+    pub(crate) fn checked(&self, table: u32, index: u32) -> CheckedSlot<'_> {
+        CheckedSlot {
+            index,
+            name: &self.name,
+            hash: self.hash,
+            ty: self.ty,
+            default: self.default,
+            value_addr: u64::from(table) + abi::slot_offset(index) + u64::from(Slot::VALUE_OFFSET),
+        }
+    }
+}
+
+/// The bytes of a slot that a declaration validates: all but `value` and `changes`.
+fn validated_bytes(slot: &[u8; 64]) -> [u8; 48] {
+    let mut out = [0; 48];
+    out[..32].copy_from_slice(&slot[..32]);
+    out[32..].copy_from_slice(&slot[48..]);
+    out
+}
+
+/// Host memory a known slot holds, charged against the registry's bound: the record, the
+/// table's entry for it, and the name if the module holds it.
+const KNOWN_SLOT_BYTES: u64 = (size_of::<KnownSlot>() + size_of::<Option<KnownSlot>>()) as u64;
+
+impl Known {
+    /// A look at the slots known in the table at `table`, for the slots of one call: it holds
+    /// the read lock until dropped. Drop it before [`learn`](Known::learn).
+    pub(crate) fn view(&self, table: u32) -> KnownView<'_> {
+        let slots = self.slots.read();
+        let at = slots.tables.iter().position(|(addr, _)| *addr == table);
+        KnownView {
+            known: self,
+            slots: Some(slots),
+            at,
+            table,
+            definitions: DEFINITIONS.load(Ordering::Acquire),
+            version: self.globals.version(),
+            refresh: Vec::new(),
+        }
+    }
+
+    /// How many slots of the table at `table` are known (0 if none): room to make for them.
+    pub(crate) fn slots_of(&self, table: u32) -> usize {
+        let slots = self.slots.read();
+        let known = slots.tables.iter().find(|(addr, _)| *addr == table);
+        known.map_or(0, |(_, t)| t.len())
+    }
+
+    /// Remembers `slot`, which a whole declaration accepted, as `bytes` (the slot in memory):
+    /// the module takes a declaration of its name in the registry, if it has none. Does nothing
+    /// past the bounds ([`KNOWN_SLOTS`], the registry's host memory), for a slot known already,
+    /// or if the registry refuses the name's type.
+    pub(crate) fn learn(&self, table: u32, slot: &CheckedSlot<'_>, bytes: &[u8; 64]) {
+        let definitions = DEFINITIONS.load(Ordering::Acquire);
+        let mut slots = self.slots.write();
+        if slots.count >= KNOWN_SLOTS {
+            return;
+        }
+        let i = slot.index as usize;
+        let at = match slots.tables.iter().position(|(addr, _)| *addr == table) {
+            Some(at) => at,
+            None => {
+                slots.tables.push((table, Vec::new()));
+                slots.tables.len() - 1
+            }
+        };
+        if slots.tables[at]
+            .1
+            .get(i)
+            .is_some_and(|s| s.as_ref().is_some_and(|s| s.definitions == definitions))
+        {
+            return;
+        }
+        // A table's slots are kept by index: only as far as the slots known allow, so that a
+        // guest's high index does not make the host hold a long vector.
+        if i >= KNOWN_SLOTS {
+            return;
+        }
+        let grow = (i + 1).saturating_sub(slots.tables[at].1.len());
+        let bytes_held = KNOWN_SLOT_BYTES
+            + grow as u64 * size_of::<Option<KnownSlot>>() as u64
+            + slot.name.len() as u64;
+        if self.globals.reserve(bytes_held).is_err() {
+            return;
+        }
+        slots.reserved += bytes_held;
+        let name = match self.globals.declare(slot.name, slot.ty, |_| true) {
+            Ok((key, _, _)) => key,
+            Err(_) => return,
+        };
+        let key = Arc::as_ptr(&name).cast::<u8>() as usize;
+        if slots.names.insert(key, Arc::clone(&name)).is_some() {
+            // Held already: one declaration a name is enough.
+            self.globals
+                .undeclare(u64::MAX, false, [(&*name, None, true)]);
+        }
+        let (value, version) = self.globals.current_at(slot.name);
+        let known = &mut slots.tables[at].1;
+        known.resize_with(known.len() + grow, || None);
+        let new = known[i].is_none();
+        known[i] = Some(KnownSlot {
+            bytes: validated_bytes(bytes),
+            name,
+            ty: slot.ty,
+            default: slot.default,
+            hash: slot.hash,
+            value,
+            version,
+            definitions,
+        });
+        slots.count += usize::from(new);
+    }
+}
+
+/// [`Known::view`].
+pub(crate) struct KnownView<'k> {
+    known: &'k Known,
+    slots: Option<RwLockReadGuard<'k, KnownSlots>>,
+    /// The table's index in `tables`, if it has known slots.
+    at: Option<usize>,
+    table: u32,
+    /// [`DEFINITIONS`] and the registry's version when the view was made.
+    definitions: u64,
+    version: u64,
+    /// Values taken from the registry again: remembered when the view is dropped.
+    refresh: Vec<(u32, Option<Value>, u64)>,
+}
+
+impl KnownView<'_> {
+    /// Slot `index` of the view's table in `data`, if it is a slot the module's instances
+    /// declared before, byte for byte, with its name's bytes the same, and no definition changed
+    /// since. Its bits are taken from the registry again if its version moved.
+    pub(crate) fn hit(&mut self, data: &[u8], index: u32) -> Option<Hit> {
+        let slots = self.slots.as_ref()?;
+        let known = slots
+            .tables
+            .get(self.at?)?
+            .1
+            .get(index as usize)?
+            .as_ref()?;
+        let at = usize::try_from(u64::from(self.table) + abi::slot_offset(index)).ok()?;
+        let slot: &[u8; 64] = data.get(at..at.checked_add(64)?)?.try_into().ok()?;
+        if !known.matches(slot) || known.definitions != self.definitions {
+            return None;
+        }
+        let word = |i: usize| u32::from_le_bytes([slot[i], slot[i + 1], slot[i + 2], slot[i + 3]]);
+        let (name_addr, name_len) = (word(8) as usize, word(12) as usize);
+        let name = data.get(name_addr..name_addr.checked_add(name_len)?)?;
+        if !same_bytes(name, known.name.as_bytes()) {
+            return None;
+        }
+        let mut hit = Hit {
+            name: Arc::clone(&known.name),
+            ty: known.ty,
+            default: known.default,
+            hash: known.hash,
+            bits: known.value.map_or(known.default, Value::to_bits),
+            version: known.version,
+        };
+        if known.version != self.version {
+            let (value, version) = self.known.globals.current_at(&hit.name);
+            hit.bits = value.map_or(hit.default, Value::to_bits);
+            hit.version = version;
+            self.refresh.push((index, value, version));
+        }
+        Some(hit)
+    }
+}
+
+impl Drop for KnownView<'_> {
+    fn drop(&mut self) {
+        self.slots = None;
+        if self.refresh.is_empty() {
+            return;
+        }
+        let mut slots = self.known.slots.write();
+        let Some((_, known)) = slots.tables.iter_mut().find(|(a, _)| *a == self.table) else {
+            return;
+        };
+        for &(index, value, version) in &self.refresh {
+            // Unless another instance remembered a newer one meanwhile.
+            if let Some(Some(slot)) = known.get_mut(index as usize)
+                && slot.version < version
+            {
+                slot.value = value;
+                slot.version = version;
+            }
+        }
+    }
+}
+
+/// `a == b`, eight bytes at a time: names are short, and a call of `memcmp` for each cost more
+/// than the comparison (`perf` on the `request` bench's requests).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (wa.remainder(), wb.remainder());
+    let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or_default());
+    wa.zip(wb).all(|(x, y)| word(x) == word(y)) && ra.iter().zip(rb).all(|(x, y)| x == y)
+}
+
+impl KnownSlot {
+    /// Whether `slot` holds the bytes this one was validated with (all but `value` and
+    /// `changes`), compared a word at a time.
+    fn matches(&self, slot: &[u8; 64]) -> bool {
+        let words = |b: &[u8]| -> [u64; 6] {
+            core::array::from_fn(|i| {
+                let w: [u8; 8] = b[i * 8..i * 8 + 8].try_into().unwrap_or_default();
+                u64::from_le_bytes(w)
+            })
+        };
+        words(&self.bytes) == words(&validated_bytes(slot))
+    }
+}
+
+impl Drop for Known {
+    fn drop(&mut self) {
+        let slots = self.slots.get_mut();
+        let names = slots.names.values().map(|name| (&**name, None, true));
+        self.globals.undeclare(u64::MAX, false, names);
+        self.globals.unreserve(slots.reserved);
+    }
+}

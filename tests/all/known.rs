@@ -1,0 +1,282 @@
+//! What a module's instances declared before ([`ModuleGlobals`]): the next instance's slot that
+//! is the same byte for byte is declared without validating it again, and anything else is
+//! validated in full; values set, deleted or defined between instances are what it reads; the
+//! module holds its names' declarations while it lives, and gives them back when it goes.
+
+use wasmtime::{Instance, Module, Store};
+use wasmtime_global::abi::{self, Header, Slot, ValueType};
+use wasmtime_global::{Error, Globals, GlobalsCtx, KNOWN_REGISTRIES, ModuleGlobals};
+use wasmtime_global_tests::{Host, engine, linker};
+
+/// A guest whose table is what the test writes: `run(first, count)` declares a range.
+const GUEST: &str = r#"
+(module
+  (import "wasmtime_global_v3" "declare_range" (func $range (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "run") (param i32 i32) (result i32)
+    (call $range (i32.const 1024) (local.get 0) (local.get 1)))
+  (func (export "read") (param i32) (result i64) (i64.load (local.get 0))))
+"#;
+
+const TABLE: u32 = 1024;
+const NAMES: u32 = 512;
+
+/// One request: a store told of the module, an instance with the table written.
+struct Request {
+    store: Store<Host>,
+    instance: Instance,
+}
+
+/// The table: slots A (U64, default 1) and B (U64, default 2), names at [`NAMES`].
+fn table() -> (Header, Vec<Slot>, Vec<u8>) {
+    let slot = |name: &[u8], at: u32, default: u64| Slot {
+        hash: abi::fnv1a64(name),
+        name_addr: NAMES + at,
+        name_len: name.len() as u32,
+        ty: ValueType::U64.tag(),
+        default,
+        value: default,
+        ..Slot::ZERO
+    };
+    let header = Header {
+        count: 2,
+        ..Header::new(4)
+    };
+    (
+        header,
+        vec![slot(b"A", 0, 1), slot(b"B", 1, 2)],
+        b"AB".to_vec(),
+    )
+}
+
+impl Request {
+    fn new(module: &Module, told: &ModuleGlobals, globals: &Globals) -> wasmtime::Result<Request> {
+        let engine = module.engine();
+        let host = Host {
+            globals: GlobalsCtx::new(globals).with_module(told),
+            host_calls: 0,
+        };
+        let mut store = Store::new(engine, host);
+        let instance = linker(engine)?.instantiate(&mut store, module)?;
+        let mut request = Request { store, instance };
+        let (header, slots, names) = table();
+        request.write(TABLE, bytemuck::bytes_of(&header))?;
+        for (i, slot) in (0..).zip(&slots) {
+            let at = u64::from(TABLE) + abi::slot_offset(i);
+            request.write(at as u32, bytemuck::bytes_of(slot))?;
+        }
+        request.write(NAMES, &names)?;
+        Ok(request)
+    }
+
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> wasmtime::Result<()> {
+        let memory = self.instance.get_memory(&mut self.store, "memory").unwrap();
+        memory.write(&mut self.store, addr as usize, bytes)?;
+        Ok(())
+    }
+
+    fn run(&mut self, first: i32, count: i32) -> wasmtime::Result<i32> {
+        let f = self
+            .instance
+            .get_typed_func::<(i32, i32), i32>(&mut self.store, "run")?;
+        f.call(&mut self.store, (first, count))
+    }
+
+    /// Slot `index`'s value and changes.
+    fn slot(&mut self, index: u32) -> wasmtime::Result<(u64, u64)> {
+        let f = self
+            .instance
+            .get_typed_func::<i32, i64>(&mut self.store, "read")?;
+        let at = u64::from(TABLE) + abi::slot_offset(index) + u64::from(Slot::VALUE_OFFSET);
+        let value = f.call(&mut self.store, at as i32)? as u64;
+        let changes = f.call(&mut self.store, at as i32 + 8)? as u64;
+        Ok((value, changes))
+    }
+
+    fn known(&self) -> u64 {
+        self.store.data().globals.stats().known
+    }
+}
+
+#[test]
+fn the_next_instance_declares_what_the_first_did_without_validating_again() -> wasmtime::Result<()>
+{
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    globals.set_u64("A", 5)?;
+    let mut first = Request::new(&module, &told, &globals)?;
+    assert_eq!(first.run(0, 2)?, 2);
+    assert_eq!(first.known(), 0, "the first instance validates");
+    assert_eq!((first.slot(0)?, first.slot(1)?), ((5, 0), (2, 0)));
+    drop(first);
+    for _ in 0..3 {
+        let mut next = Request::new(&module, &told, &globals)?;
+        assert_eq!(next.run(0, 2)?, 2);
+        assert_eq!(next.known(), 2);
+        assert_eq!((next.slot(0)?, next.slot(1)?), ((5, 0), (2, 0)));
+        let names: Vec<String> = (next.store.data().globals.declarations().into_iter())
+            .map(|d| d.name)
+            .collect();
+        assert_eq!(names, ["A", "B"]);
+        // A change while it lives reaches it at a sync, counted once.
+        globals.set_u64("B", 20)?;
+        wasmtime_global::sync(&mut next.store, |h| &mut h.globals)?;
+        assert_eq!(next.slot(1)?, (20, 1));
+        globals.del("B")?;
+    }
+    Ok(())
+}
+
+/// A value set or deleted between instances is what the next instance reads, and its first
+/// sync writes nothing again.
+#[test]
+fn a_change_between_instances_is_read_by_the_next() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    Request::new(&module, &told, &globals)?.run(0, 2)?;
+    for (a, expected) in [(Some(9), 9), (Some(10), 10), (None, 1)] {
+        match a {
+            Some(v) => globals.set_u64("A", v)?,
+            None => drop(globals.del("A")?),
+        }
+        let mut next = Request::new(&module, &told, &globals)?;
+        assert_eq!(next.run(0, 2)?, 2);
+        assert_eq!(next.known(), 2);
+        assert_eq!(next.slot(0)?, (expected, 0));
+        assert_eq!(
+            wasmtime_global::sync(&mut next.store, |h| &mut h.globals)?,
+            0,
+            "nothing to write again"
+        );
+        assert_eq!(next.slot(0)?, (expected, 0));
+    }
+    Ok(())
+}
+
+/// A slot that is not the same byte for byte, or whose name's bytes changed, is validated in
+/// full: a bad one traps with its error, a good one is declared as what it now says.
+#[test]
+fn a_changed_slot_or_name_is_validated_in_full() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    globals.set_u64("C", 30)?;
+    Request::new(&module, &told, &globals)?.run(0, 2)?;
+    let slot_a = u64::from(TABLE) + abi::slot_offset(0);
+
+    // The hash of slot A changed: HashMismatch, as for any instance.
+    let mut next = Request::new(&module, &told, &globals)?;
+    next.write(slot_a as u32, &(abi::fnv1a64(b"A") ^ 1).to_le_bytes())?;
+    let err = next.run(0, 2).expect_err("must trap");
+    assert_eq!(
+        err.downcast_ref::<Error>(),
+        Some(&Error::HashMismatch {
+            name: "A".to_owned(),
+            found: abi::fnv1a64(b"A") ^ 1,
+            expected: abi::fnv1a64(b"A"),
+        })
+    );
+
+    // The name's byte changed, the slot did not: the hash no longer matches.
+    let mut next = Request::new(&module, &told, &globals)?;
+    next.write(NAMES, b"C")?;
+    let err = next.run(0, 1).expect_err("must trap");
+    assert_eq!(
+        err.downcast_ref::<Error>(),
+        Some(&Error::HashMismatch {
+            name: "C".to_owned(),
+            found: abi::fnv1a64(b"A"),
+            expected: abi::fnv1a64(b"C"),
+        })
+    );
+
+    // Slot A now names C, validly: declared as C.
+    let mut next = Request::new(&module, &told, &globals)?;
+    next.write(NAMES, b"C")?;
+    next.write(slot_a as u32, &abi::fnv1a64(b"C").to_le_bytes())?;
+    assert_eq!(next.run(0, 2)?, 2);
+    assert_eq!(next.known(), 1, "only B is as before");
+    assert_eq!(next.slot(0)?, (30, 0));
+    Ok(())
+}
+
+/// The module holds a declaration of each name its instances declared, so a name's type stays
+/// fixed while it lives, and gives them back when the last clone goes.
+#[test]
+fn the_module_holds_its_names_while_it_lives() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    Request::new(&module, &told, &globals)?.run(0, 2)?;
+    assert_eq!(globals.declared_type("A"), Some(ValueType::U64));
+    assert!(globals.host_bytes() > 0, "what it holds is reserved");
+    assert_eq!(
+        globals.set_bool("A", true),
+        Err(Error::TypeMismatch {
+            name: "A".to_owned(),
+            declared: ValueType::U64,
+            given: ValueType::Bool,
+        })
+    );
+    let clone = told.clone();
+    drop(told);
+    assert_eq!(
+        globals.declared_type("A"),
+        Some(ValueType::U64),
+        "a clone lives"
+    );
+    drop(clone);
+    assert_eq!(globals.declared_type("A"), None);
+    assert_eq!(globals.host_bytes(), 0);
+    globals.set_bool("A", true)?;
+    Ok(())
+}
+
+/// A definition in a registry above, made between instances, binds the next instance: its slot
+/// of another type is refused, as it would be without the module's knowledge.
+#[test]
+fn a_definition_between_instances_binds_the_next() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let fleet = Globals::new();
+    let tenant = fleet.child();
+    Request::new(&module, &told, &tenant)?.run(0, 2)?;
+    fleet.define("B", ValueType::Bool, None)?;
+    let mut next = Request::new(&module, &told, &tenant)?;
+    assert_eq!(next.run(0, 2)?, 1, "B is refused");
+    assert_eq!(next.known(), 0, "a definition changed: validated in full");
+    let refusals = next.store.data().globals.refusals();
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(
+        (refusals[0].name.as_str(), refusals[0].fixed),
+        ("B", ValueType::Bool)
+    );
+    Ok(())
+}
+
+/// A module remembers the slots of the first [`KNOWN_REGISTRIES`] registries; the instances of
+/// others declare in full, and work.
+#[test]
+fn past_the_registries_it_remembers_instances_declare_in_full() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let registries: Vec<Globals> = (0..=KNOWN_REGISTRIES).map(|_| Globals::new()).collect();
+    for (i, globals) in registries.iter().enumerate() {
+        globals.set_u64("A", i as u64)?;
+        Request::new(&module, &told, globals)?.run(0, 2)?;
+        let mut next = Request::new(&module, &told, globals)?;
+        assert_eq!(next.run(0, 2)?, 2);
+        let known = if i < KNOWN_REGISTRIES { 2 } else { 0 };
+        assert_eq!(next.known(), known, "registry {i}");
+        assert_eq!(next.slot(0)?, (i as u64, 0));
+    }
+    Ok(())
+}
