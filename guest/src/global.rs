@@ -361,7 +361,7 @@ pub fn declare_all(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
 /// write the field between any two calls into this module.
 #[inline(always)]
 #[cfg(not(target_feature = "atomics"))]
-fn read(value: *mut u64) -> u64 {
+pub(crate) fn read(value: *mut u64) -> u64 {
     // SAFETY: `value` is the value or changes field of a declared slot of the static table: in
     // bounds, 8-aligned, valid for the program's life. Without the atomics feature there are no
     // threads, and the host writes the field only while this module is not running.
@@ -372,7 +372,7 @@ fn read(value: *mut u64) -> u64 {
 /// thread at any moment.
 #[inline(always)]
 #[cfg(target_feature = "atomics")]
-fn read(value: *mut u64) -> u64 {
+pub(crate) fn read(value: *mut u64) -> u64 {
     // SAFETY: `value` is the value or changes field of a declared slot of the static table: in
     // bounds, 8-aligned, valid for the program's life, and only ever accessed atomically once
     // declared.

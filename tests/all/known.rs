@@ -280,3 +280,71 @@ fn past_the_registries_it_remembers_instances_declare_in_full() -> wasmtime::Res
     }
     Ok(())
 }
+
+/// One instance of the Rust SDK's request guest, in a store told of its module.
+fn request_guest(
+    module: &Module,
+    told: &ModuleGlobals,
+    globals: &Globals,
+) -> wasmtime::Result<(Store<Host>, Instance)> {
+    let host = Host {
+        globals: GlobalsCtx::new(globals).with_module(told),
+        host_calls: 0,
+    };
+    let mut store = Store::new(module.engine(), host);
+    let mut linker = linker(module.engine())?;
+    // The seed design's import, which these tests do not call.
+    linker.func_wrap("bench", "global_get", |_: i32, _: i32, _: i32| {})?;
+    let instance = linker.instantiate(&mut store, module)?;
+    Ok((store, instance))
+}
+
+/// A table made at compile time (`table!`, `handle_static` of the request guest): the first
+/// read declares all 16 globals with one host call; reads see values set before and after; a
+/// refused global traps at its read, naming it, and the others of its table read on.
+#[test]
+fn a_compile_time_table_is_declared_at_its_first_read_in_one_call() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::from_file(&engine, wasmtime_global_tests::guests::REQUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    globals.set_u64("REQ_03", 10)?;
+    for round in 0..2 {
+        let (mut store, instance) = request_guest(&module, &told, &globals)?;
+        let handle = instance.get_typed_func::<(i32, i32), i64>(&mut store, "handle_static")?;
+        assert_eq!(
+            handle.call(&mut store, (0, 1))?,
+            0,
+            "no read, no declaration"
+        );
+        assert_eq!(store.data().globals.stats().declare_calls, 0);
+        // 15 defaults of 1, and 10.
+        assert_eq!(handle.call(&mut store, (16, 1))?, 25);
+        let stats = store.data().globals.stats();
+        assert_eq!(stats.declare_calls, 1, "one call for the table");
+        assert_eq!(store.data().globals.declarations().len(), 16);
+        assert_eq!(stats.known, if round == 0 { 0 } else { 16 });
+        globals.set_u64("REQ_15", 5)?;
+        wasmtime_global::sync(&mut store, |h| &mut h.globals)?;
+        assert_eq!(handle.call(&mut store, (16, 2))?, 2 * 29);
+        globals.del("REQ_15")?;
+    }
+    // The module holds its names' declarations: once it goes, a name can be defined anew.
+    drop(told);
+    globals.define("REQ_04", ValueType::Bool, None)?;
+    let told = ModuleGlobals::new(&module);
+    let (mut store, instance) = request_guest(&module, &told, &globals)?;
+    let handle = instance.get_typed_func::<(i32, i32), i64>(&mut store, "handle_static")?;
+    assert_eq!(
+        handle.call(&mut store, (4, 1))?,
+        13,
+        "REQ_00 to REQ_03 read"
+    );
+    handle
+        .call(&mut store, (5, 1))
+        .expect_err("reading REQ_04 panics: the host refused it");
+    assert_eq!(store.data().globals.declarations().len(), 15);
+    let calls = store.data().globals.stats().declare_calls;
+    assert_eq!(calls, 3, "the run to REQ_04, REQ_04 alone, the rest");
+    Ok(())
+}

@@ -2,7 +2,8 @@
 //! its 64 `U64` globals (declaring each at its first read, as the SDK does) and returns their sum.
 //! `handle(0)` touches no global: the baseline. `touch(n)` makes `n` pages of its memory dirty.
 //! `handle_each(n, k)` reads each of the first `n` globals `k` times; `handle_all(n, k)` too,
-//! after declaring them all in one call (`declare_all`); `seed(n, k)` reads the same
+//! after declaring them all in one call (`declare_all`); `handle_static(n, k)` too, from a
+//! table made at compile time (`table!`); `seed(n, k)` reads the same
 //! values `k` times each through wazero-global's design (the name and the default copied into a
 //! buffer, one host call that looks the name up and writes the value back), the design a
 //! per-request host would otherwise pick.
@@ -57,6 +58,62 @@ pub extern "C" fn handle_all(n: i32, k: i32) -> i64 {
         core::arch::wasm32::unreachable()
     }
     handle_each(n as i32, k)
+}
+
+wasmtime_global_guest::table! {
+    static TABLE;
+    static S_00: u64 = ("REQ_00", 1);
+    static S_01: u64 = ("REQ_01", 1);
+    static S_02: u64 = ("REQ_02", 1);
+    static S_03: u64 = ("REQ_03", 1);
+    static S_04: u64 = ("REQ_04", 1);
+    static S_05: u64 = ("REQ_05", 1);
+    static S_06: u64 = ("REQ_06", 1);
+    static S_07: u64 = ("REQ_07", 1);
+    static S_08: u64 = ("REQ_08", 1);
+    static S_09: u64 = ("REQ_09", 1);
+    static S_10: u64 = ("REQ_10", 1);
+    static S_11: u64 = ("REQ_11", 1);
+    static S_12: u64 = ("REQ_12", 1);
+    static S_13: u64 = ("REQ_13", 1);
+    static S_14: u64 = ("REQ_14", 1);
+    static S_15: u64 = ("REQ_15", 1);
+}
+
+/// Global `i` of the table, as a program names one: each arm reads a constant, so no array of
+/// references is read (a page of its own that a fresh instance would fault in).
+fn fixed(i: usize) -> u64 {
+    match i {
+        0 => S_00.get(),
+        1 => S_01.get(),
+        2 => S_02.get(),
+        3 => S_03.get(),
+        4 => S_04.get(),
+        5 => S_05.get(),
+        6 => S_06.get(),
+        7 => S_07.get(),
+        8 => S_08.get(),
+        9 => S_09.get(),
+        10 => S_10.get(),
+        11 => S_11.get(),
+        12 => S_12.get(),
+        13 => S_13.get(),
+        14 => S_14.get(),
+        _ => S_15.get(),
+    }
+}
+
+/// `handle_each` for the globals of a table made at compile time (`table!`): the first read
+/// declares all 16 with one host call, and only the table's page is written.
+#[unsafe(no_mangle)]
+pub extern "C" fn handle_static(n: i32, k: i32) -> i64 {
+    let mut total = 0u64;
+    for i in 0..n.clamp(0, 16) as usize {
+        for _ in 0..k {
+            total = total.wrapping_add(fixed(i));
+        }
+    }
+    total as i64
 }
 
 #[link(wasm_import_module = "bench")]
