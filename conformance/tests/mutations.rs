@@ -108,15 +108,29 @@ fn a_table_of_exactly_the_profiles_ten_globals_passes() {
 
 #[test]
 fn a_version_1_declare_import_fails_exports_and_skips_the_rest() {
-    let report = mutated(
-        "(import \"wasmtime_global_v2\" \"declare\" (func $declare (param i32 i32) (result i32)))",
-        "(import \"wasmtime_global_v1\" \"declare\" (func $declare_v1 (param i32) (result i32)))\n  \
-         (func $declare (param i32 i32) (result i32) (call $declare_v1 (local.get 1)))",
+    // `declare` from version 1's module (through a function that drops the table), after the
+    // imports; `declare_range` still from version 3's.
+    let from =
+        "(import \"wasmtime_global_v3\" \"declare\" (func $declare (param i32 i32) (result i32)))";
+    let to =
+        "(import \"wasmtime_global_v1\" \"declare\" (func $declare_v1 (param i32) (result i32)))";
+    let memory = "  (memory (export \"memory\") 1)";
+    assert_eq!(REFERENCE.matches(from).count(), 1);
+    let wat = REFERENCE.replace(from, to).replace(
+        memory,
+        "  (func $declare (param i32 i32) (result i32) (call $declare_v1 (local.get 1)))\n  \
+         (memory (export \"memory\") 1)",
     );
+    let report = run(&Guest::new(wat.as_bytes()).expect("the mutated guest compiles"));
     assert_eq!(failed(&report), ["exports"], "{report}");
     assert_eq!(
         reason(&report, "exports"),
-        "no import wasmtime_global_v2.declare: (i32, i32) -> (i32)"
+        "no import wasmtime_global_v3.declare: (i32, i32) -> (i32)"
+    );
+    assert_eq!(
+        report.abi_version,
+        Some(3),
+        "it imports from version 3's module"
     );
 }
 

@@ -13,13 +13,11 @@
 //! remembered with the registry's version and taken again from the registry only once that
 //! version has moved. A slot that differs in any byte is declared the whole way.
 
-use crate::registry::DEFINITIONS;
 use crate::table::CheckedSlot;
 use crate::{Globals, Value};
 use parking_lot::{RwLock, RwLockReadGuard};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use wasmtime_global_abi::{self as abi, Slot, ValueType};
 
 /// What a store learns once about a module whose instances declare globals, for every store
@@ -148,7 +146,7 @@ struct KnownSlot {
     /// What guests read, as of registry version `version`.
     value: Option<Value>,
     version: u64,
-    /// [`DEFINITIONS`] when the slot was declared.
+    /// The registry's count of definition changes when the slot was declared.
     definitions: u64,
 }
 
@@ -202,7 +200,7 @@ impl Known {
             slots: Some(slots),
             at,
             table,
-            definitions: DEFINITIONS.load(Ordering::Acquire),
+            definitions: self.globals.definitions(),
             version: self.globals.version(),
             refresh: Vec::new(),
         }
@@ -220,7 +218,7 @@ impl Known {
     /// past the bounds ([`KNOWN_SLOTS`], the registry's host memory), for a slot known already,
     /// or if the registry refuses the name's type.
     pub(crate) fn learn(&self, table: u32, slot: &CheckedSlot<'_>, bytes: &[u8; 64]) {
-        let definitions = DEFINITIONS.load(Ordering::Acquire);
+        let definitions = self.globals.definitions();
         let mut slots = self.slots.write();
         if slots.count >= KNOWN_SLOTS {
             return;
@@ -288,7 +286,7 @@ pub(crate) struct KnownView<'k> {
     /// The table's index in `tables`, if it has known slots.
     at: Option<usize>,
     table: u32,
-    /// [`DEFINITIONS`] and the registry's version when the view was made.
+    /// The registry's count of definition changes, and its version, when the view was made.
     definitions: u64,
     version: u64,
     /// Values taken from the registry again: remembered when the view is dropped.

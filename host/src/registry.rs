@@ -54,6 +54,11 @@ struct Inner {
     /// Mirror of `State::version`, stored after every change, so a sync with nothing to do costs
     /// one atomic load and takes no lock.
     version: AtomicU64,
+    /// How many times a definition changed here or in a registry above ([`Globals::define`],
+    /// [`Globals::undefine`]): a definition decides which declarations are accepted without
+    /// always moving `version`, so what a module's instances learned of this registry
+    /// ([`ModuleGlobals`](crate::ModuleGlobals)) holds only while this is unchanged.
+    definitions: AtomicU64,
     /// In an `Arc`, so that a change can hold the locks of every registry below this one
     /// ([`Globals::child`]) in one list of owned guards.
     state: Arc<RwLock<State>>,
@@ -140,13 +145,6 @@ impl Default for RegistryId {
         RegistryId(NEXT.fetch_add(1, Ordering::Relaxed))
     }
 }
-
-/// How many times a definition changed, in any registry ([`Globals::define`],
-/// [`Globals::undefine`]): a definition decides which declarations are accepted without
-/// changing the registry's version when nothing is declared, so what a module's instances
-/// learned of the registry ([`ModuleGlobals`](crate::ModuleGlobals)) holds only while this is
-/// unchanged. Definitions are rare; one counter for all registries is enough.
-pub(crate) static DEFINITIONS: AtomicU64 = AtomicU64::new(0);
 
 /// A declaration to release: its name, its slot if in a shared table, and whether it is the
 /// store's last of the name (the store leaves the name's [`stores`](NameState::stores)).
@@ -1595,8 +1593,14 @@ impl Globals {
         Tally::add(&self.inner.tally.sets, 1);
         let before = entry.current();
         entry.defined = defined;
-        // Before the lock goes: what a module's instances learned no longer holds.
-        DEFINITIONS.fetch_add(1, Ordering::Release);
+        // Before the locks go: what a module's instances learned here or below no longer holds.
+        self.inner.definitions.fetch_add(1, Ordering::Release);
+        for node in &below {
+            node.globals
+                .inner
+                .definitions
+                .fetch_add(1, Ordering::Release);
+        }
         let changed = !same(before, entry.current()) && entry.declared.any();
         let writes = if changed {
             state.bump(key);
@@ -1623,6 +1627,11 @@ impl Globals {
             state.entries.get(name).and_then(Entry::current),
             state.version,
         )
+    }
+
+    /// How many times a definition changed here or above (see `Inner::definitions`).
+    pub(crate) fn definitions(&self) -> u64 {
+        self.inner.definitions.load(Ordering::Acquire)
     }
 
     /// Whether `self` and `other` are the same registry.
