@@ -150,6 +150,10 @@ int wg_declare(wg_global *g);
  * each keeps its own (a later wg_declare of it returns it). */
 int wg_declare_all(wg_global *const *globals, uint32_t n);
 
+/* wg_declare_all of the n globals of the array globals[0 .. n-1], with no list of pointers to
+ * build (on the stack, a page a fresh instance would otherwise make dirty for it). */
+int wg_declare_array(wg_global *globals, uint32_t n);
+
 /* Fills in g (name: NUL-terminated, kept alive by the caller) and declares it, like
  * wazero-global's NewBool / NewUint64 / NewDuration. */
 int wg_new_bool(wg_global *g, const char *name, bool default_value);
@@ -339,14 +343,19 @@ int wg_declare(wg_global *g) {
  * host returns (those are small), never one wg_declare_all leaves behind. */
 #define WG_TAKEN_ 0x40000000
 
-int wg_declare_all(wg_global *const *globals, uint32_t n) {
+/* Global k of a list (list != 0) or of an array. */
+static wg_global *wg_at_(wg_global *const *list, wg_global *array, uint32_t k) {
+    return list ? list[k] : &array[k];
+}
+
+static int wg_declare_run_(wg_global *const *list, wg_global *array, uint32_t n) {
     wg_header *header = &wasmtime_global_table_.header;
     uint32_t first = header->count;
     uint32_t next = first;
     /* Fill a slot for each global to declare, in list order; a global listed again is taken
      * already. */
     for (uint32_t k = 0; k < n; k++) {
-        wg_global *g = globals[k];
+        wg_global *g = wg_at_(list, array, k);
         if (g->slot || g->status != WG_OK || wg_check_(g) != WG_OK) {
             continue;
         }
@@ -370,7 +379,7 @@ int wg_declare_all(wg_global *const *globals, uint32_t n) {
             stopped = wasmtime_global_declare_(table, (int32_t)end);
         }
         for (; k < n && done <= end && done < next; k++) {
-            wg_global *g = globals[k];
+            wg_global *g = wg_at_(list, array, k);
             if (g->status != WG_TAKEN_ + (int32_t)done) {
                 continue;
             }
@@ -381,11 +390,17 @@ int wg_declare_all(wg_global *const *globals, uint32_t n) {
     }
     int result = WG_OK;
     for (uint32_t k = 0; k < n && result == WG_OK; k++) {
-        wg_global *g = globals[k];
+        wg_global *g = wg_at_(list, array, k);
         result = g->slot ? WG_OK : g->status != WG_OK ? g->status : wg_declare(g);
     }
     return result;
 }
+
+int wg_declare_all(wg_global *const *globals, uint32_t n) {
+    return wg_declare_run_(globals, 0, n);
+}
+
+int wg_declare_array(wg_global *globals, uint32_t n) { return wg_declare_run_(0, globals, n); }
 
 static uint32_t wg_strlen_(const char *s) {
     uint32_t n = 0;
