@@ -49,6 +49,8 @@ struct Guest {
     /// table made at compile time), else `handle_all` (declared in one call first), else
     /// `handle_each`, whichever the guest has first.
     each: &'static str,
+    /// How `each` declares, as the tables print it.
+    api: &'static str,
 }
 
 /// The target: a request whose guest reads 16 globals costs at most this much more than one
@@ -369,12 +371,20 @@ fn guest(engine: &Engine, sdk: &'static str, path: &str, reactor: bool) -> wasmt
         .into_iter()
         .find(|e| module.get_export_index(e).is_some())
         .unwrap_or("handle_each");
+    let api = match (each, sdk) {
+        ("handle_static", _) => "table!",
+        ("handle_all", "Rust") => "declare_all",
+        ("handle_all", "C") => "wg_declare_array",
+        ("handle_all", _) => "DeclareInto",
+        _ => "each at its first read",
+    };
     Ok(Guest {
         sdk,
         pre: linker.instantiate_pre(&module)?,
         module: ModuleGlobals::new(&module),
         reactor,
         each,
+        api,
     })
 }
 
@@ -423,6 +433,7 @@ fn seed_table(plan: &Plan, title: &str, guests: &[Result<Guest, String>], global
             }
         };
         let sdk_name = guest.sdk;
+        println!("{sdk_name}: the SDK's globals declared with {}", guest.api);
         let (base, base_faults) = per_request(plan, guest, globals, Work::Each { n: 0, k: 0 });
         println!(
             "{sdk_name:<4} {:<3} {:>24} {base_faults:>7.1}   (the baseline: the call reads nothing)",

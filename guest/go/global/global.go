@@ -51,12 +51,13 @@ type (
 // Global is a declared global, for what the reader functions do not tell: its change counter
 // and the outcome of its declaration.
 type Global struct {
-	// value is the slot's value field, or a copy of the default if the declaration failed.
-	value *uint64
-	s     *slot
-	name  string
-	ty    Type
-	err   error
+	// value is the slot's value field, or fallback if the declaration failed.
+	value    *uint64
+	fallback uint64
+	s        *slot
+	name     string
+	ty       Type
+	err      error
 }
 
 // Declare declares a global of type t whose default is defaultBits (a BOOL as 0 or 1, an F64 as
@@ -197,26 +198,37 @@ type Def struct {
 
 // DeclareAll declares the globals defs describes, in that order, with one host call
 // (declare_range, spec/ABI.md §7) where Declare makes one each: a module instantiated per
-// request should declare the globals it reads this way. Each Global reads its default if its
-// own declaration failed (its Err says why); the error returned is the first such failure.
-func DeclareAll(defs ...Def) ([]*Global, error) {
-	slots, errs := declareAll(defs)
-	out := make([]*Global, len(defs))
-	var first error
+// request should declare the globals it reads this way. It returns one Global per def, in one
+// allocation; each reads its default if its own declaration failed (its Err says why), and the
+// error returned is the first such failure.
+func DeclareAll(defs ...Def) ([]Global, error) {
+	out := make([]Global, len(defs))
+	return out, DeclareInto(out, defs...)
+}
+
+// DeclareInto is DeclareAll into out (at least as long as defs), with no allocation: in a fresh
+// Go instance, each size of object allocated first takes a new span of the heap, which costs
+// more than the declarations (cargo bench -p wasmtime-global-tests --bench request).
+func DeclareInto(out []Global, defs ...Def) error {
+	out = out[:len(defs)]
 	for i, d := range defs {
-		g := &Global{s: slots[i], name: d.Name, ty: d.Type, err: errs[i]}
-		if slots[i] != nil {
-			g.value = &slots[i].value
+		out[i] = Global{name: d.Name, ty: d.Type, fallback: d.Default}
+		out[i].err = CheckName(d.Name)
+	}
+	declareAll(out, defs)
+	var first error
+	for i := range out {
+		g := &out[i]
+		if g.s != nil {
+			g.value = &g.s.value
 		} else {
-			v := d.Default
-			g.value = &v
+			g.value = &g.fallback
 			if first == nil {
-				first = errs[i]
+				first = g.err
 			}
 		}
-		out[i] = g
 	}
-	return out, first
+	return first
 }
 
 // Consistent runs read until it ran wholly while the host wrote none of the table's values, so

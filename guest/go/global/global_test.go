@@ -373,3 +373,22 @@ func TestDeclareAllDeclaresTheRunAndKeepsEachRefusal(t *testing.T) {
 		t.Fatalf("d after a set: %d, %d changes", gs[4].Bits(), gs[4].Changes())
 	}
 }
+
+// DeclareInto allocates nothing: a fresh Go instance pays for each size of object it allocates
+// first (a new span of the heap).
+func TestDeclareIntoAllocatesNothing(t *testing.T) {
+	newFake(t, DefaultCapacity)
+	var out [4]Global
+	defs := []Def{{"a", TypeUint64, 1}, {"b", TypeBool, 1}, {"c", TypeInt64, 3}, {"d", TypeDuration, 4}}
+	allocs := testing.AllocsPerRun(10, func() {
+		if err := DeclareInto(out[:], defs...); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations a call, want 0", allocs)
+	}
+	if out[2].Int64() != 3 || !out[1].Bool() {
+		t.Fatalf("reads %d, %v", out[2].Int64(), out[1].Bool())
+	}
+}

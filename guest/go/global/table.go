@@ -158,32 +158,31 @@ func answer(name string, t Type, status int32) error {
 	}
 }
 
-// declareAll declares each of defs (DeclareAll): the slot of each, or why not.
-func declareAll(defs []Def) ([]*slot, []error) {
-	slots := make([]*slot, len(defs))
-	errs := make([]error, len(defs))
-	for i, d := range defs {
-		errs[i] = CheckName(d.Name)
-	}
+// declareAll declares each of defs whose out[i].err is nil (DeclareInto): sets out[i].s to its
+// slot, or out[i].err to why not.
+func declareAll(out []Global, defs []Def) {
 	mu.Lock()
 	defer mu.Unlock()
 	h := table()
 	first := h.count
-	// taken[j] is the def that slot first+j is for.
-	taken := make([]int, 0, len(defs))
+	// taken[j] is the def that slot first+j is for; on the stack for a table's usual handful.
+	var takenBuf [DefaultCapacity]int
+	taken := takenBuf[:0]
 	for i, d := range defs {
-		if errs[i] != nil {
+		if out[i].err != nil {
 			continue
 		}
-		if err, ok := refused[refusal{d.Name, d.Type}]; ok {
-			errs[i] = err
-			continue
+		if len(refused) > 0 {
+			if err, ok := refused[refusal{d.Name, d.Type}]; ok {
+				out[i].err = err
+				continue
+			}
 		}
 		if int(h.count) >= capacity {
-			errs[i] = ErrTableFull
+			out[i].err = ErrTableFull
 			continue
 		}
-		slots[i] = fill(h.count, d.Name, d.Type, d.Default)
+		out[i].s = fill(h.count, d.Name, d.Type, d.Default)
 		h.count++
 		taken = append(taken, i)
 	}
@@ -194,14 +193,13 @@ func declareAll(defs []Def) ([]*slot, []error) {
 		if done < n {
 			// The host stopped at this slot: declare says why.
 			i := taken[done]
-			errs[i] = answer(defs[i].Name, defs[i].Type, hostDeclare(h, first+done))
-			if errs[i] != nil {
-				slots[i] = nil
+			out[i].err = answer(defs[i].Name, defs[i].Type, hostDeclare(h, first+done))
+			if out[i].err != nil {
+				out[i].s = nil
 			}
 			done++
 		}
 	}
-	return slots, errs
 }
 
 // record keeps a failed declaration for Err.

@@ -35,7 +35,9 @@ func wgcInit() {
 	if err != nil {
 		panic(err)
 	}
-	globals = append(globals, all...)
+	for i := range all {
+		globals = append(globals, &all[i])
+	}
 }
 
 // wgc_get reads through the typed reads, as a program would.
