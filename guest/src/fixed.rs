@@ -411,13 +411,22 @@ impl Fixed<core::time::Duration> {
 #[macro_export]
 macro_rules! __fixed_slot {
     ($name:expr, bool, $default:expr) => {
-        $crate::fixed::Entry::new($name, $crate::ValueType::Bool, ($default) as u64)
+        $crate::fixed::Entry::new($name, $crate::ValueType::Bool, {
+            let default: bool = $default;
+            default as u64
+        })
     };
     ($name:expr, u64, $default:expr) => {
-        $crate::fixed::Entry::new($name, $crate::ValueType::U64, $default)
+        $crate::fixed::Entry::new($name, $crate::ValueType::U64, {
+            let default: u64 = $default;
+            default
+        })
     };
     ($name:expr, i64, $default:expr) => {
-        $crate::fixed::Entry::new($name, $crate::ValueType::I64, ($default) as u64)
+        $crate::fixed::Entry::new($name, $crate::ValueType::I64, {
+            let default: i64 = $default;
+            default as u64
+        })
     };
     ($name:expr, f64, $default:expr) => {
         $crate::fixed::Entry::new($name, $crate::ValueType::F64, f64::to_bits($default))
@@ -515,4 +524,64 @@ macro_rules! __fixed_global {
         $(#[$meta])*
         $vis static $global: $crate::Fixed<$ty> = $table.global($i);
     };
+}
+
+#[cfg(test)]
+mod tests {
+    //! Natively the SDK's host accepts every slot, or refuses the one a test names; Miri runs
+    //! these (`cargo +nightly miri test -p wasmtime-global-guest`) over the raw pointers.
+    use super::{ALL_OK, SOME_REFUSED};
+    use core::sync::atomic::Ordering;
+
+    crate::table! {
+        static ONE;
+        static FLAG: bool = ("T_FLAG", true);
+        static COUNT: u64 = ("T_COUNT", 7);
+        static OFFSET: i64 = ("T_OFFSET", -3);
+        static RATIO: f64 = ("T_RATIO", 0.5);
+        static WAIT: Duration = ("T_WAIT", core::time::Duration::from_millis(1500));
+    }
+
+    crate::table! {
+        static TWO;
+        static FIRST: u64 = ("T2_FIRST", 1);
+        static REFUSED: u64 = ("T2_REFUSED", 2);
+        static LAST: u64 = ("T2_LAST", 3);
+    }
+
+    /// Every global reads its default, the table is declared once, and its names are its own.
+    #[test]
+    fn a_table_reads_its_defaults() {
+        assert!(FLAG.get());
+        assert_eq!((COUNT.get(), OFFSET.get(), RATIO.get()), (7, -3, 0.5));
+        assert_eq!(WAIT.get(), core::time::Duration::from_millis(1500));
+        assert_eq!(WAIT.nanos(), 1_500_000_000);
+        assert_eq!((COUNT.changes(), COUNT.error()), (0, None));
+        assert_eq!(COUNT.declare(), Ok(()));
+        assert_eq!((FLAG.name(), WAIT.name()), ("T_FLAG", "T_WAIT"));
+        assert_eq!(ONE.state.load(Ordering::Relaxed), ALL_OK);
+        let names = &ONE.names;
+        assert_eq!(&names[..], b"T_FLAGT_COUNTT_OFFSETT_RATIOT_WAIT");
+    }
+
+    /// A slot the host refuses keeps its error; the others of its table read on.
+    #[test]
+    fn a_refused_global_says_why_and_the_others_read_on() {
+        crate::sys::test_host::refuse(TWO.header.get().cast(), 1);
+        let declared = REFUSED.declare();
+        assert_eq!(declared, Err(crate::DeclareError::TypeMismatch));
+        assert_eq!(REFUSED.error(), Some(crate::DeclareError::TypeMismatch));
+        assert_eq!((FIRST.get(), LAST.get()), (1, 3));
+        assert_eq!((FIRST.error(), LAST.error()), (None, None));
+        assert_eq!(TWO.state.load(Ordering::Relaxed), SOME_REFUSED);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "cannot declare \"T2_REFUSED\": the host knows this name with another type"
+    )]
+    fn reading_a_refused_global_panics_naming_it() {
+        crate::sys::test_host::refuse(TWO.header.get().cast(), 1);
+        let _ = REFUSED.get();
+    }
 }

@@ -215,7 +215,7 @@ impl SlotPtr {
     }
 }
 
-/// A global as [`declare_all`] takes it: `(&GLOBAL).into()`, [`Global::declarable`], or the
+/// A global as [`declare_all()`] takes it: `(&GLOBAL).into()`, [`Global::declarable`], or the
 /// [`declare_all!`](crate::declare_all!) macro, which makes them. A plain struct rather than a
 /// trait object: a trait object's vtable is one more page of the module's data that a fresh
 /// instance faults in (`cargo bench -p wasmtime-global-tests --bench request` counts the faults).
@@ -235,7 +235,7 @@ impl<'a, T> From<&'a Global<T>> for Declarable<'a> {
 }
 
 impl<T> Global<T> {
-    /// The global, for [`declare_all`].
+    /// The global, for [`declare_all()`].
     #[must_use]
     pub fn declarable(&self) -> Declarable<'_> {
         Declarable {
@@ -248,7 +248,7 @@ impl<T> Global<T> {
     }
 }
 
-/// [`declare_all`] of the globals named, of any types: `declare_all!(VERBOSE, LIMIT)`.
+/// [`declare_all()`] of the globals named, of any types: `declare_all!(VERBOSE, LIMIT)`.
 #[macro_export]
 macro_rules! declare_all {
     ($($global:expr),* $(,)?) => {

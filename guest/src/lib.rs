@@ -19,8 +19,9 @@
 //! in this module's memory, which the host writes. No host call, no lock, no hashing.
 //!
 //! A module instantiated per request, whose globals are declared again in every instance, should
-//! declare the ones it reads with one host call first: [`declare_all!`]`(TEST_BOOL, TEST_UINT64)`
-//! ([`declare_all`]).
+//! declare them with one host call: make them with [`table!`], a table filled in at compile time
+//! whose first read declares it whole, or call [`declare_all!`]`(TEST_BOOL, TEST_UINT64)`
+//! ([`declare_all()`]) first thing.
 //!
 //! The table has room for [`CAPACITY`] globals, set at build time by the environment variable
 //! `WASMTIME_GLOBAL_CAPACITY` (1 to 65536, default 64). Every declaration takes a slot for the

@@ -26,7 +26,9 @@ pub(crate) fn declare(table: *const u8, index: u32) -> i32 {
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let _ = (table, index);
+        if test_host::refused(table) == index {
+            return wasmtime_global_abi::Status::TypeMismatch.code();
+        }
         wasmtime_global_abi::Status::Ok.code()
     }
 }
@@ -44,7 +46,36 @@ pub(crate) fn declare_range(table: *const u8, first: u32, count: u32) -> u32 {
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let _ = (table, first);
+        let refused = test_host::refused(table);
+        if refused >= first && refused - first < count {
+            return refused - first;
+        }
         count
+    }
+}
+
+/// Off wasm there is no host: every declaration is accepted, except that unit tests may have one
+/// slot of one table refused, to exercise the SDK's refusal paths.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) mod test_host {
+    use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+    static TABLE: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
+    static INDEX: AtomicU32 = AtomicU32::new(u32::MAX);
+
+    /// The slot index of `table` that the host refuses with TYPE_MISMATCH (`u32::MAX`: none).
+    pub(crate) fn refused(table: *const u8) -> u32 {
+        if TABLE.load(Ordering::Acquire).cast_const() == table {
+            INDEX.load(Ordering::Acquire)
+        } else {
+            u32::MAX
+        }
+    }
+
+    /// Makes the host refuse slot `index` of the table at `table`, for good.
+    #[cfg(test)]
+    pub(crate) fn refuse(table: *const u8, index: u32) {
+        INDEX.store(index, Ordering::Release);
+        TABLE.store(table.cast_mut(), Ordering::Release);
     }
 }

@@ -107,7 +107,7 @@ pub(crate) mod refusal {
     pub(crate) const TYPE_MISMATCH: i64 = 3;
     /// An unknown status `s` is recorded as `UNKNOWN | s << 8`.
     pub(crate) const UNKNOWN: i64 = 4;
-    /// Not refused: [`declare_all`](crate::declare_all) is declaring it (then `FILLED`, once
+    /// Not refused: [`declare_all()`](crate::declare_all()) is declaring it (then `FILLED`, once
     /// its slot is written).
     pub(crate) const CLAIMED: i64 = 5;
     pub(crate) const FILLED: i64 = 6;

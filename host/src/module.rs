@@ -378,7 +378,9 @@ impl KnownSlot {
             u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default())
         };
         let theirs = validated_bytes(slot);
-        (0..6).fold(0, |diff, i| diff | (word(&self.bytes, i) ^ word(&theirs, i))) == 0
+        (0..6).fold(0, |diff, i| {
+            diff | (word(&self.bytes, i) ^ word(&theirs, i))
+        }) == 0
     }
 }
 
