@@ -165,9 +165,6 @@ func declareAll(out []Global, defs []Def) {
 	defer mu.Unlock()
 	h := table()
 	first := h.count
-	// taken[j] is the def that slot first+j is for; on the stack for a table's usual handful.
-	var takenBuf [DefaultCapacity]int
-	taken := takenBuf[:0]
 	for i, d := range defs {
 		if out[i].err != nil {
 			continue
@@ -184,18 +181,23 @@ func declareAll(out []Global, defs []Def) {
 		}
 		out[i].s = fill(h.count, d.Name, d.Type, d.Default)
 		h.count++
-		taken = append(taken, i)
 	}
-	n := uint32(len(taken))
+	// Slots first .. first+n-1 are the defs given one, in order. No list of them is kept: a
+	// frame larger by one made a fresh instance's goroutine stack grow (a copy of the stack).
+	n := h.count - first
 	for done := uint32(0); done < n; {
 		got := min(hostDeclareRange(h, first+done, n-done), n-done)
 		done += got
 		if done < n {
 			// The host stopped at this slot: declare says why.
-			i := taken[done]
-			out[i].err = answer(defs[i].Name, defs[i].Type, hostDeclare(h, first+done))
-			if out[i].err != nil {
-				out[i].s = nil
+			stopped := &mem[1+first+done]
+			for i := range out {
+				if out[i].s == stopped {
+					out[i].err = answer(defs[i].Name, defs[i].Type, hostDeclare(h, first+done))
+					if out[i].err != nil {
+						out[i].s = nil
+					}
+				}
 			}
 			done++
 		}
