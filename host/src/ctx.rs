@@ -65,6 +65,9 @@ pub struct GlobalsCtx {
     refusals: VecDeque<Refusal>,
     /// Slots declared, all tables together.
     declared: u32,
+    /// Of those, the slots the module's instances declared before ([`ModuleGlobals`]), which
+    /// hold no declaration of the registry's to release.
+    declared_known: u32,
     /// What the declarations are charged against [`Limits::host_bytes`].
     host_bytes: u64,
     /// What the store reserved of its registries' bound on host memory
@@ -357,6 +360,7 @@ impl GlobalsCtx {
             limits,
             refusals: VecDeque::new(),
             declared: 0,
+            declared_known: 0,
             host_bytes: 0,
             reserved: 0,
             names: HashMap::default(),
@@ -527,12 +531,18 @@ impl GlobalsCtx {
         self.unindexed.clear();
         self.synced = self.globals.version();
         self.declared = 0;
+        self.declared_known = 0;
         self.host_bytes = 0;
     }
 
     fn release(&mut self) {
         self.count_declarations();
         self.globals.unreserve(std::mem::take(&mut self.reserved));
+        if self.declared == self.declared_known {
+            // Nothing of the registry's to give back (one instance per request of a module
+            // told of: every slot known).
+            return;
+        }
         let GlobalsCtx {
             globals,
             id,
@@ -961,6 +971,7 @@ impl GlobalsCtx {
             return Err(e);
         }
         self.stats.known += 1;
+        self.declared_known += 1;
         if self.unindexed.capacity() == 0 {
             self.unindexed.reserve(NAMES_AT_FIRST);
         }
