@@ -12,7 +12,7 @@
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicI32, Ordering};
 use wasmtime_global_abi::{self as abi, Header, Status, ValueType};
 
 /// A slot as [the ABI](wasmtime_global_abi::spec) §4.2 lays it out on wasm32, with the name as
@@ -46,7 +46,7 @@ impl<const N: usize, const L: usize> core::fmt::Debug for StaticTable<N, L> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("StaticTable")
             .field("slots", &N)
-            .field("state", &self.state)
+            .field("state", &self.state.get())
             .finish_non_exhaustive()
     }
 }
@@ -111,11 +111,56 @@ pub struct StaticTable<const N: usize, const L: usize> {
     header: UnsafeCell<Header>,
     slots: [StaticSlot; N],
     /// [`NOT_YET`], [`ALL_OK`] or [`SOME_REFUSED`].
-    state: AtomicU32,
+    state: TableState,
     /// Each slot's status, once declared, if some was refused.
     status: [AtomicI32; N],
     /// The names, end to end.
     names: [u8; L],
+}
+
+/// How far a table's declaration got: [`NOT_YET`], [`ALL_OK`] or [`SOME_REFUSED`]. A plain cell
+/// where the module has one thread (wasm32 without the atomics feature), so that a loop of reads
+/// checks it once, as a [`Global`](crate::Global)'s pointer is (an atomic load was made at every
+/// read, three times a plain load: `cargo bench -p wasmtime-global-tests --bench reads`); an
+/// atomic elsewhere.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct TableState {
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    state: core::cell::Cell<u32>,
+    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    state: core::sync::atomic::AtomicU32,
+}
+
+// SAFETY: without the atomics feature a wasm32 module has exactly one thread, so the cell is
+// never accessed concurrently.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+unsafe impl Sync for TableState {}
+
+impl TableState {
+    const fn new(state: u32) -> TableState {
+        TableState {
+            #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+            state: core::cell::Cell::new(state),
+            #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+            state: core::sync::atomic::AtomicU32::new(state),
+        }
+    }
+
+    #[inline(always)]
+    fn get(&self) -> u32 {
+        #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+        return self.state.get();
+        #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+        return self.state.load(Ordering::Acquire);
+    }
+
+    fn set(&self, state: u32) {
+        #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+        self.state.set(state);
+        #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+        self.state.store(state, Ordering::Release);
+    }
 }
 
 const NOT_YET: u32 = 0;
@@ -163,7 +208,7 @@ impl<const N: usize, const L: usize> StaticTable<N, L> {
             }),
             // SAFETY: the loop above wrote each of the N slots.
             slots: unsafe { core::mem::transmute_copy(&slots) },
-            state: AtomicU32::new(NOT_YET),
+            state: TableState::new(NOT_YET),
             status: [const { AtomicI32::new(0) }; N],
             names,
         }
@@ -191,7 +236,7 @@ impl<const N: usize, const L: usize> StaticTable<N, L> {
 pub struct Fixed<T> {
     header: *mut Header,
     slot: *const StaticSlot,
-    state: *const AtomicU32,
+    state: *const TableState,
     status: *const AtomicI32,
     count: u32,
     index: u32,
@@ -204,7 +249,7 @@ unsafe impl<T> Sync for Fixed<T> {}
 unsafe impl<T> Send for Fixed<T> {}
 
 impl<T> Fixed<T> {
-    fn table_state(&self) -> &AtomicU32 {
+    fn table_state(&self) -> &TableState {
         // SAFETY: `state` points into the `static` table (`StaticTable::global`).
         unsafe { &*self.state }
     }
@@ -241,7 +286,7 @@ impl<T> Fixed<T> {
     /// Why this global's declaration failed, if its table was declared and it was refused.
     #[must_use]
     pub fn error(&self) -> Option<crate::DeclareError> {
-        if self.table_state().load(Ordering::Acquire) != SOME_REFUSED {
+        if self.table_state().get() != SOME_REFUSED {
             return None;
         }
         // SAFETY: `status` points into the `static` table.
@@ -274,7 +319,7 @@ impl<T> Fixed<T> {
     /// The value's 64 bits, declaring the table first if it is not yet.
     #[inline]
     fn bits(&self) -> u64 {
-        if self.table_state().load(Ordering::Acquire) != ALL_OK {
+        if self.table_state().get() != ALL_OK {
             self.declared_or_panic();
         }
         crate::global::read(self.slot().value.get())
@@ -283,7 +328,7 @@ impl<T> Fixed<T> {
     /// How many times the host has written this global since it was declared: one load.
     #[inline]
     pub fn changes(&self) -> u64 {
-        if self.table_state().load(Ordering::Acquire) != ALL_OK {
+        if self.table_state().get() != ALL_OK {
             self.declared_or_panic();
         }
         crate::global::read(self.slot().changes.get())
@@ -301,14 +346,14 @@ impl<T> Fixed<T> {
 #[inline(never)]
 fn settle(
     header: *mut Header,
-    state: *const AtomicU32,
+    state: *const TableState,
     status: *const AtomicI32,
     count: u32,
     index: u32,
 ) -> bool {
     // SAFETY: `state` and `status` point into a `static` table (`StaticTable::global`).
     let (state, status) = unsafe { (&*state, &*status) };
-    if state.load(Ordering::Acquire) == NOT_YET {
+    if state.get() == NOT_YET {
         let table = header.cast::<u8>().cast_const();
         let mut done = 0;
         let mut refused = false;
@@ -331,9 +376,9 @@ fn settle(
             }
         }
         let settled = if refused { SOME_REFUSED } else { ALL_OK };
-        state.store(settled, Ordering::Release);
+        state.set(settled);
     }
-    state.load(Ordering::Acquire) == SOME_REFUSED && status.load(Ordering::Relaxed) != 0
+    state.get() == SOME_REFUSED && status.load(Ordering::Relaxed) != 0
 }
 
 impl Fixed<bool> {
@@ -531,7 +576,6 @@ mod tests {
     //! Natively the SDK's host accepts every slot, or refuses the one a test names; Miri runs
     //! these (`cargo +nightly miri test -p wasmtime-global-guest`) over the raw pointers.
     use super::{ALL_OK, SOME_REFUSED};
-    use core::sync::atomic::Ordering;
 
     crate::table! {
         static ONE;
@@ -559,7 +603,7 @@ mod tests {
         assert_eq!((COUNT.changes(), COUNT.error()), (0, None));
         assert_eq!(COUNT.declare(), Ok(()));
         assert_eq!((FLAG.name(), WAIT.name()), ("T_FLAG", "T_WAIT"));
-        assert_eq!(ONE.state.load(Ordering::Relaxed), ALL_OK);
+        assert_eq!(ONE.state.get(), ALL_OK);
         let names = &ONE.names;
         assert_eq!(&names[..], b"T_FLAGT_COUNTT_OFFSETT_RATIOT_WAIT");
     }
@@ -573,7 +617,7 @@ mod tests {
         assert_eq!(REFUSED.error(), Some(crate::DeclareError::TypeMismatch));
         assert_eq!((FIRST.get(), LAST.get()), (1, 3));
         assert_eq!((FIRST.error(), LAST.error()), (None, None));
-        assert_eq!(TWO.state.load(Ordering::Relaxed), SOME_REFUSED);
+        assert_eq!(TWO.state.get(), SOME_REFUSED);
     }
 
     #[test]

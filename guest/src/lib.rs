@@ -44,7 +44,7 @@ mod global;
 mod sys;
 mod table;
 
-pub use fixed::{Fixed, StaticSlot, StaticTable, duration_bits};
+pub use fixed::{Fixed, StaticSlot, StaticTable, TableState, duration_bits};
 pub use global::{Bool, Declarable, Duration, F64, Global, I64, U64, Uint64, declare_all};
 pub use global::{new_bool, new_duration, new_f64, new_i64, new_uint64};
 pub use table::{CAPACITY, DeclareError, consistent, declared};

@@ -11,6 +11,12 @@ static mut PLAIN: u64 = 42;
 /// 2. This project's SDK.
 static LIMIT: U64 = U64::new("LIMIT", 42);
 
+// 2b. The same global in a table made at compile time.
+wasmtime_global_guest::table! {
+    static TABLE;
+    static FIXED_LIMIT: u64 = ("LIMIT", 42);
+}
+
 #[link(wasm_import_module = "bench")]
 unsafe extern "C" {
     /// 4. The fastest host-call design: the value of global `index`.
@@ -40,6 +46,15 @@ pub extern "C" fn sdk(n: i32) -> i64 {
     let mut sum = 0u64;
     for _ in 0..n {
         sum = sum.wrapping_add(LIMIT.get());
+    }
+    sum as i64
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn sdk_table(n: i32) -> i64 {
+    let mut sum = 0u64;
+    for _ in 0..n {
+        sum = sum.wrapping_add(FIXED_LIMIT.get());
     }
     sum as i64
 }
