@@ -175,9 +175,17 @@ unsafe impl<const N: usize, const L: usize> Sync for StaticTable<N, L> {}
 impl<const N: usize, const L: usize> StaticTable<N, L> {
     /// The table of `entries`, all in use, at `this` (the `static` being made: its slots point
     /// at its own `names`). `L` is the length of all the names.
+    ///
+    /// # Safety
+    ///
+    /// `this` must be the address of the `static` this value initialises (what
+    /// [`table!`](crate::table!) passes): its globals read their names through it.
     #[doc(hidden)]
     #[must_use]
-    pub const fn new(this: *const StaticTable<N, L>, entries: [Entry; N]) -> StaticTable<N, L> {
+    pub const unsafe fn new(
+        this: *const StaticTable<N, L>,
+        entries: [Entry; N],
+    ) -> StaticTable<N, L> {
         assert!(
             N >= 1 && N <= abi::MAX_CAPACITY as usize,
             "1 to 65,536 globals"
@@ -352,7 +360,8 @@ fn settle(
     index: u32,
 ) -> bool {
     // SAFETY: `state` and `status` point into a `static` table (`StaticTable::global`).
-    let (state, status) = unsafe { (&*state, &*status) };
+    // `status` stays a raw pointer too: it reaches the other entries of the table's array.
+    let (state, own_status) = unsafe { (&*state, &*status) };
     if state.get() == NOT_YET {
         let table = header.cast::<u8>().cast_const();
         let mut done = 0;
@@ -364,12 +373,11 @@ fn settle(
                 if answer != Status::Ok.code() {
                     // Entry `done` of the table's status array, which `status` (entry `index`)
                     // is in: `done - index` entries from it.
-                    let at = status
-                        .as_ptr()
-                        .wrapping_offset(done as isize - index as isize);
-                    // SAFETY: `done` < `count`, the array's length: an entry of it, whose
-                    // integer is only ever accessed atomically.
-                    unsafe { AtomicI32::from_ptr(at) }.store(answer, Ordering::Relaxed);
+                    // From the raw pointer, made with `&raw const` of the array's entry (never
+                    // through a reference to that one entry), which may reach the whole array.
+                    let at = status.wrapping_offset(done as isize - index as isize);
+                    // SAFETY: `done` < `count`, the array's length: an entry of it.
+                    unsafe { &*at }.store(answer, Ordering::Relaxed);
                     refused = true;
                 }
                 done += 1;
@@ -378,7 +386,7 @@ fn settle(
         let settled = if refused { SOME_REFUSED } else { ALL_OK };
         state.set(settled);
     }
-    state.get() == SOME_REFUSED && status.load(Ordering::Relaxed) != 0
+    state.get() == SOME_REFUSED && own_status.load(Ordering::Relaxed) != 0
 }
 
 impl Fixed<bool> {
@@ -538,10 +546,12 @@ macro_rules! table {
         $tvis static $table: $crate::StaticTable<
             { [$(stringify!($global)),+].len() },
             { 0 $(+ str::len($name))+ },
-        > = $crate::StaticTable::new(
-            &raw const $table,
-            [$($crate::__fixed_slot!($name, $ty, $default)),+],
-        );
+        > = {
+            let this = &raw const $table;
+            let entries = [$($crate::__fixed_slot!($name, $ty, $default)),+];
+            // SAFETY: `this` is the address of the static being made.
+            unsafe { $crate::StaticTable::new(this, entries) }
+        };
         $crate::__fixed_globals!($table, 0usize, $($(#[$meta])* $vis $global: $ty,)+);
     };
 }
@@ -608,10 +618,12 @@ mod tests {
         assert_eq!(&names[..], b"T_FLAGT_COUNTT_OFFSETT_RATIOT_WAIT");
     }
 
-    /// A slot the host refuses keeps its error; the others of its table read on.
+    /// A slot the host refuses keeps its error; the others of its table read on. The table is
+    /// declared through another of its globals, so its status entry is reached from that one's.
     #[test]
     fn a_refused_global_says_why_and_the_others_read_on() {
         crate::sys::test_host::refuse(TWO.header.get().cast(), 1);
+        assert_eq!(FIRST.get(), 1);
         let declared = REFUSED.declare();
         assert_eq!(declared, Err(crate::DeclareError::TypeMismatch));
         assert_eq!(REFUSED.error(), Some(crate::DeclareError::TypeMismatch));

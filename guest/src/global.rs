@@ -3,7 +3,7 @@
 use crate::table::{self, DeclareError};
 use core::marker::PhantomData;
 use core::ptr;
-use core::sync::atomic::{AtomicI64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use wasmtime_global_abi::{ValueType, check_name};
 
 /// A global of Rust type `T`, declared under a name with a default. Usable as a `static` (every
@@ -283,6 +283,23 @@ macro_rules! declare_all {
 /// [`Global::error`]): [`DeclareError::TableFull`] for those past the free slots,
 /// [`DeclareError::TypeMismatch`] for a name the host knows with another type.
 pub fn declare_all(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
+    // One call at a time: the marks below (CLAIMED, FILLED) say which globals this call is
+    // declaring, and two calls at once (threads, with atomics) would take each other's. Without
+    // atomics there is one thread, and the lock is never waited for.
+    static DECLARING: AtomicBool = AtomicBool::new(false);
+    while DECLARING
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    let result = declare_all_locked(globals);
+    DECLARING.store(false, Ordering::Release);
+    result
+}
+
+/// [`declare_all()`], with no other call of it running.
+fn declare_all_locked(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
     use table::refusal::{CLAIMED, FILLED, NONE};
     // The globals to declare, in order, each once: a claimed global is no longer NONE.
     let free = table::free();
@@ -313,7 +330,7 @@ pub fn declare_all(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
     };
     match first {
         Some(first) => {
-            for (index, g) in (first..).zip(marked(CLAIMED)) {
+            for (index, g) in (first..first + wanted).zip(marked(CLAIMED)) {
                 table::fill(index, g.name, g.ty, g.default);
                 g.refused.store(FILLED, Ordering::Relaxed);
             }

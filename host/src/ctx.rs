@@ -379,7 +379,11 @@ impl GlobalsCtx {
     /// Only a hint: an instance of another module declares as it would without it.
     #[must_use]
     pub fn with_module(mut self, module: &ModuleGlobals) -> GlobalsCtx {
-        self.known = module.known(&self.globals);
+        // Slots declared as known hold no registry declaration of their own: the module that
+        // knew them must outlive them, so a ctx that has some keeps it.
+        if self.declared_known == 0 {
+            self.known = module.known(&self.globals);
+        }
         self.module = module.clone();
         self
     }
@@ -618,11 +622,15 @@ impl GlobalsCtx {
     /// [`Error::LimitExceeded`] for a new table past [`Limits::tables`] or
     /// [`Limits::host_bytes`]; [`Error::TableOverlaps`] if it overlaps a known table of its
     /// memory.
+    ///
+    /// A new table makes room for `room` slots at once (the slots of it that the module's
+    /// instances declared before: at most 256 a table, and 4,096 all tables together).
     fn table(
         &mut self,
         memory: core::result::Result<usize, (GuestMemory, usize)>,
         addr: u32,
         capacity: u32,
+        room: usize,
     ) -> Result<usize> {
         let known = match &memory {
             Ok(memory) => self.known_table(*memory, addr),
@@ -674,9 +682,7 @@ impl GlobalsCtx {
             capacity,
             shared,
             // Room for the slots the module's instances declared before, at once.
-            slots: Slots::Dense(Vec::with_capacity(
-                self.known.as_ref().map_or(0, |k| k.slots_of(addr)),
-            )),
+            slots: Slots::Dense(Vec::with_capacity(room)),
             count: 0,
             per_name: None,
         });
@@ -898,6 +904,7 @@ impl GlobalsCtx {
             memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
             table_addr,
             capacity,
+            0,
         )?;
         if self.redeclared(table, slot)? {
             let bits = self
@@ -960,6 +967,7 @@ impl GlobalsCtx {
             memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
             table_addr,
             capacity,
+            hit.room,
         )?;
         if self.redeclared(table, &slot)? {
             write_value(data, &slot, hit.bits)?;
@@ -1006,6 +1014,7 @@ impl GlobalsCtx {
             memory.map_err(|(m, base)| (GuestMemory::Shared(m), base)),
             table_addr,
             capacity,
+            0,
         )?;
         let redeclared = self.redeclared(table, slot)?;
         let charged = if redeclared {

@@ -16,7 +16,7 @@
 use crate::table::CheckedSlot;
 use crate::{Globals, Value};
 use parking_lot::{RwLock, RwLockReadGuard};
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 use wasmtime_global_abi::{self as abi, Slot, ValueType};
 
@@ -59,8 +59,17 @@ pub struct ModuleGlobals {
 pub const KNOWN_REGISTRIES: usize = 8;
 
 /// How many slots a [`ModuleGlobals`] remembers per registry: a module whose instances declare
-/// more (or declare different slots each time) declares the rest the whole way.
+/// more (or declare different slots each time) declares the rest the whole way. It bounds the
+/// names it holds too, and the entries it keeps by index, all tables together (a guest that
+/// declares only slot 4,095 of a table uses up 4,096).
 pub const KNOWN_SLOTS: usize = 4096;
+
+/// How many tables a [`ModuleGlobals`] remembers slots of per registry.
+const KNOWN_TABLES: usize = 64;
+
+/// How many slots of a known table a new store makes room for at once, at most: room for more is
+/// made as they are declared, and charged then.
+const ROOM_AT_ONCE: usize = 256;
 
 impl ModuleGlobals {
     /// What wasmtime-global needs to know of `module`.
@@ -125,10 +134,12 @@ pub(crate) struct Known {
 struct KnownSlots {
     /// By table address: each table's slots by index (`None`: not known).
     tables: Vec<(u32, Vec<Option<KnownSlot>>)>,
-    /// The names the module holds a declaration of, by the address of the registry's key.
-    names: HashMap<usize, Arc<str>>,
+    /// The names the module holds a declaration of: the registry's keys.
+    names: HashSet<Arc<str>>,
     /// Slots known.
     count: usize,
+    /// Entries of the tables' vectors, known or not, all tables together.
+    entries: usize,
     /// Host memory reserved in the registry for what this holds.
     reserved: u64,
 }
@@ -161,6 +172,8 @@ pub(crate) struct Hit {
     /// The bits to write into `value`, what guests read as of registry version `version`.
     pub(crate) bits: u64,
     pub(crate) version: u64,
+    /// Room for the table's known slots, for a store that records the table now.
+    pub(crate) room: usize,
 }
 
 impl Hit {
@@ -185,9 +198,13 @@ fn validated_bytes(slot: &[u8; 64]) -> [u8; 48] {
     out
 }
 
-/// Host memory a known slot holds, charged against the registry's bound: the record, the
-/// table's entry for it, and the name if the module holds it.
-const KNOWN_SLOT_BYTES: u64 = (size_of::<KnownSlot>() + size_of::<Option<KnownSlot>>()) as u64;
+/// Host memory a known slot holds, charged against the registry's bound: its record (the
+/// table's entries are charged as the table's vector grows).
+const KNOWN_SLOT_BYTES: u64 = size_of::<KnownSlot>() as u64;
+
+/// Host memory a name the module holds takes beside its bytes: the set's entry and the `Arc`'s
+/// counts (the registry's entry is the registry's).
+const NAME_BYTES: u64 = (size_of::<Arc<str>>() + 2 * size_of::<usize>()) as u64;
 
 impl Known {
     /// A look at the slots known in the table at `table`, for the slots of one call: it holds
@@ -195,7 +212,9 @@ impl Known {
     pub(crate) fn view(&self, table: u32) -> KnownView<'_> {
         let slots = self.slots.read();
         let at = slots.tables.iter().position(|(addr, _)| *addr == table);
+        let known = at.map_or(0, |at| slots.tables[at].1.iter().flatten().count());
         KnownView {
+            room: known.min(ROOM_AT_ONCE),
             known: self,
             slots: Some(slots),
             at,
@@ -206,62 +225,64 @@ impl Known {
         }
     }
 
-    /// How many slots of the table at `table` are known (0 if none): room to make for them.
-    pub(crate) fn slots_of(&self, table: u32) -> usize {
-        let slots = self.slots.read();
-        let known = slots.tables.iter().find(|(addr, _)| *addr == table);
-        known.map_or(0, |(_, t)| t.len())
-    }
-
     /// Remembers `slot`, which a whole declaration accepted, as `bytes` (the slot in memory):
     /// the module takes a declaration of its name in the registry, if it has none. Does nothing
     /// past the bounds ([`KNOWN_SLOTS`], the registry's host memory), for a slot known already,
     /// or if the registry refuses the name's type.
     pub(crate) fn learn(&self, table: u32, slot: &CheckedSlot<'_>, bytes: &[u8; 64]) {
         let definitions = self.globals.definitions();
+        let i = slot.index as usize;
         let mut slots = self.slots.write();
-        if slots.count >= KNOWN_SLOTS {
+        // Everything is checked before anything changes: what is not learned leaves no trace.
+        let at = slots.tables.iter().position(|(addr, _)| *addr == table);
+        let len = at.map_or(0, |at| slots.tables[at].1.len());
+        let old = at.and_then(|at| slots.tables[at].1.get(i)?.as_ref());
+        if old.is_some_and(|s| s.definitions == definitions) {
             return;
         }
-        let i = slot.index as usize;
-        let at = match slots.tables.iter().position(|(addr, _)| *addr == table) {
+        let grow = (i + 1).saturating_sub(len);
+        let new_name = !slots.names.contains(slot.name);
+        if slots.count >= KNOWN_SLOTS
+            || slots.entries + grow > KNOWN_SLOTS
+            || (at.is_none() && slots.tables.len() >= KNOWN_TABLES)
+            || (new_name && slots.names.len() >= KNOWN_SLOTS)
+        {
+            return;
+        }
+        // A slot learned again (a definition changed since) takes the room of the one it
+        // replaces; a name held already costs nothing more.
+        let bytes_held = if old.is_some() { 0 } else { KNOWN_SLOT_BYTES }
+            + grow as u64 * size_of::<Option<KnownSlot>>() as u64
+            + if new_name {
+                NAME_BYTES + slot.name.len() as u64
+            } else {
+                0
+            };
+        if self.globals.reserve(bytes_held).is_err() {
+            return;
+        }
+        let name = match slots.names.get(slot.name) {
+            Some(name) => Arc::clone(name),
+            None => match self.globals.declare(slot.name, slot.ty, |_| true) {
+                Ok((key, _, _)) => key,
+                Err(_) => {
+                    self.globals.unreserve(bytes_held);
+                    return;
+                }
+            },
+        };
+        slots.reserved += bytes_held;
+        if new_name {
+            slots.names.insert(Arc::clone(&name));
+        }
+        let (value, version) = self.globals.current_at(slot.name);
+        let at = match at {
             Some(at) => at,
             None => {
                 slots.tables.push((table, Vec::new()));
                 slots.tables.len() - 1
             }
         };
-        if slots.tables[at]
-            .1
-            .get(i)
-            .is_some_and(|s| s.as_ref().is_some_and(|s| s.definitions == definitions))
-        {
-            return;
-        }
-        // A table's slots are kept by index: only as far as the slots known allow, so that a
-        // guest's high index does not make the host hold a long vector.
-        if i >= KNOWN_SLOTS {
-            return;
-        }
-        let grow = (i + 1).saturating_sub(slots.tables[at].1.len());
-        let bytes_held = KNOWN_SLOT_BYTES
-            + grow as u64 * size_of::<Option<KnownSlot>>() as u64
-            + slot.name.len() as u64;
-        if self.globals.reserve(bytes_held).is_err() {
-            return;
-        }
-        slots.reserved += bytes_held;
-        let name = match self.globals.declare(slot.name, slot.ty, |_| true) {
-            Ok((key, _, _)) => key,
-            Err(_) => return,
-        };
-        let key = Arc::as_ptr(&name).cast::<u8>() as usize;
-        if slots.names.insert(key, Arc::clone(&name)).is_some() {
-            // Held already: one declaration a name is enough.
-            self.globals
-                .undeclare(u64::MAX, false, [(&*name, None, true)]);
-        }
-        let (value, version) = self.globals.current_at(slot.name);
         let known = &mut slots.tables[at].1;
         known.resize_with(known.len() + grow, || None);
         let new = known[i].is_none();
@@ -276,11 +297,15 @@ impl Known {
             definitions,
         });
         slots.count += usize::from(new);
+        slots.entries += grow;
     }
 }
 
 /// [`Known::view`].
 pub(crate) struct KnownView<'k> {
+    /// How many slots of the table are known (at most [`ROOM_AT_ONCE`]): room for a new store
+    /// to make at once.
+    room: usize,
     known: &'k Known,
     slots: Option<RwLockReadGuard<'k, KnownSlots>>,
     /// The table's index in `tables`, if it has known slots.
@@ -323,6 +348,7 @@ impl KnownView<'_> {
             hash: known.hash,
             bits: known.value.map_or(known.default, Value::to_bits),
             version: known.version,
+            room: self.room,
         };
         if known.version != self.version {
             let (value, version) = self.known.globals.current_at(&hit.name);
@@ -387,7 +413,7 @@ impl KnownSlot {
 impl Drop for Known {
     fn drop(&mut self) {
         let slots = self.slots.get_mut();
-        let names = slots.names.values().map(|name| (&**name, None, true));
+        let names = slots.names.iter().map(|name| (&**name, None, true));
         self.globals.undeclare(u64::MAX, false, names);
         self.globals.unreserve(slots.reserved);
     }

@@ -348,3 +348,124 @@ fn a_compile_time_table_is_declared_at_its_first_read_in_one_call() -> wasmtime:
     assert_eq!(calls, 3, "the run to REQ_04, REQ_04 alone, the rest");
     Ok(())
 }
+
+/// Requests on two threads, one whose slots are known and one whose slot is learned afresh each
+/// time (its default changes), finish: a new store's first known slot looked up the table's room
+/// under a second read lock while the first was held, and a writer waiting between them (the
+/// other thread learning) deadlocked both.
+#[test]
+fn known_and_learning_requests_on_two_threads_finish() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    Request::new(&module, &told, &globals)?.run(0, 2)?;
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let known = s.spawn(|| -> wasmtime::Result<()> {
+            for _ in 0..2_000 {
+                let mut next = Request::new(&module, &told, &globals)?;
+                assert_eq!(next.run(0, 2)?, 2);
+            }
+            Ok(())
+        });
+        let learning = s.spawn(|| -> wasmtime::Result<()> {
+            for i in 0..2_000u64 {
+                let mut next = Request::new(&module, &told, &globals)?;
+                // Slot B with another default each time: never known, learned each time.
+                let at = u64::from(TABLE) + abi::slot_offset(1) + 24;
+                next.write(at as u32, &(100 + i).to_le_bytes())?;
+                assert_eq!(next.run(1, 1)?, 1);
+            }
+            Ok(())
+        });
+        let watchdog = s.spawn(move || finished.recv_timeout(std::time::Duration::from_secs(120)));
+        let results = [known.join(), learning.join()];
+        done.send(()).expect("the watchdog waits");
+        assert!(
+            watchdog.join().expect("the watchdog").is_ok(),
+            "the two threads took over 120 s"
+        );
+        for r in results {
+            r.expect("no panic")?;
+        }
+        Ok(())
+    })
+}
+
+/// What a module remembers is bounded however a guest lays out its tables: slot 4,095 alone of
+/// one table takes 4,096 of the entries it keeps, so that of a second table is not remembered.
+#[test]
+fn what_a_module_remembers_is_bounded_by_its_entries() -> wasmtime::Result<()> {
+    // Two tables of 4,096 slots (262,208 bytes each) in 10 pages; each declares its last slot.
+    let wat = r#"
+(module
+  (import "wasmtime_global_v3" "declare" (func $declare (param i32 i32) (result i32)))
+  (memory (export "memory") 10)
+  (func (export "run") (param $table i32) (result i32)
+    (call $declare (local.get $table) (i32.const 4095))))
+"#;
+    let engine = engine();
+    let module = Module::new(&engine, wat)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    let tables = [65_536u32, 65_536 + 262_208];
+    let request = |known: u64| -> wasmtime::Result<()> {
+        let host = Host {
+            globals: GlobalsCtx::with_limits(&globals, wasmtime_global::Limits::UNLIMITED)
+                .with_module(&told),
+            host_calls: 0,
+        };
+        let mut store = Store::new(&engine, host);
+        let instance = linker(&engine)?.instantiate(&mut store, &module)?;
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        for (i, &table) in tables.iter().enumerate() {
+            let header = Header {
+                count: 4096,
+                ..Header::new(4096)
+            };
+            memory.write(&mut store, table as usize, bytemuck::bytes_of(&header))?;
+            let name = [b'a' + i as u8];
+            memory.write(&mut store, 100 + i, &name)?;
+            let slot = Slot {
+                hash: abi::fnv1a64(&name),
+                name_addr: 100 + i as u32,
+                name_len: 1,
+                ty: ValueType::U64.tag(),
+                ..Slot::ZERO
+            };
+            let at = u64::from(table) + abi::slot_offset(4095);
+            memory.write(&mut store, at as usize, bytemuck::bytes_of(&slot))?;
+            let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+            assert_eq!(run.call(&mut store, table as i32)?, 0);
+        }
+        assert_eq!(store.data().globals.stats().known, known);
+        Ok(())
+    };
+    request(0)?;
+    request(1)?;
+    Ok(())
+}
+
+/// A slot learned again after each definition change takes the room of the one it replaces:
+/// what the module reserves in the registry does not grow with the changes.
+#[test]
+fn relearning_after_definition_changes_reserves_nothing_more() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    Request::new(&module, &told, &globals)?.run(0, 2)?;
+    Request::new(&module, &told, &globals)?.run(0, 2)?;
+    let held = globals.host_bytes();
+    for round in 0..10 {
+        globals.define("OTHER", ValueType::U64, None)?;
+        globals.undefine("OTHER")?;
+        let mut next = Request::new(&module, &told, &globals)?;
+        assert_eq!(next.run(0, 2)?, 2);
+        assert_eq!(next.known(), 0, "round {round}: learned again");
+        drop(next);
+        assert_eq!(globals.host_bytes(), held, "round {round}");
+    }
+    Ok(())
+}

@@ -208,7 +208,8 @@ func DeclareAll(defs ...Def) ([]Global, error) {
 
 // DeclareInto is DeclareAll into out (at least as long as defs), with no allocation: in a fresh
 // Go instance, each size of object allocated first takes a new span of the heap, which costs
-// more than the declarations (cargo bench -p wasmtime-global-tests --bench request).
+// more than the declarations (cargo bench -p wasmtime-global-tests --bench request). Each call
+// takes new slots, one a def (a def listed twice takes two): call it once an instance.
 func DeclareInto(out []Global, defs ...Def) error {
 	out = out[:len(defs)]
 	for i, d := range defs {
