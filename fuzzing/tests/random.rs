@@ -99,3 +99,28 @@ fn ops_target_holds_on_random_inputs() {
         "{total:?}"
     );
 }
+
+/// A header of the earlier version 2 is valid (spec/ABI.md §12): the target's invariant once
+/// named version 3 only, and libFuzzer found a version-2 header patched in (CI, 2026-12-06).
+#[test]
+fn table_target_accepts_a_version_2_header() {
+    for patched in [false, true] {
+        let mut image = valid_image(0);
+        if patched {
+            // The input libFuzzer found: the version's low byte patched to 2.
+            image.patches.push((1024 + 4, 2));
+        } else {
+            image.wrong_header = Some((
+                wasmtime_global::abi::MAGIC,
+                wasmtime_global::abi::VERSION_2,
+                wasmtime_global::abi::SLOT_SIZE,
+            ));
+        }
+        table(&TableInput {
+            image,
+            any_addr: None,
+            index: 2,
+            memory_len: 16384,
+        });
+    }
+}
