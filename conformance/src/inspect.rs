@@ -167,5 +167,6 @@ fn show(value: Value) -> String {
         Value::I64(v) => v.to_string(),
         Value::F64(v) => format!("{v:?} ({:#x})", v.to_bits()),
         Value::Duration(ns) => format!("{ns} ns ({}s)", ns as f64 / 1e9),
+        Value::Literal(literal) => format!("{literal}, of no type yet"),
     }
 }

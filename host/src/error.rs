@@ -19,6 +19,16 @@ pub enum Error {
         #[source]
         source: NameError,
     },
+    /// A value written as text ([`Value::Literal`](crate::Value::Literal)) is not a value of
+    /// the type the name is declared or defined with.
+    #[error("global {name:?}: {source}")]
+    NotOfType {
+        /// The name.
+        name: String,
+        /// Why the literal is not a value of the name's type.
+        #[source]
+        source: crate::TypeError,
+    },
     /// A typed value does not match the type an instance declared the name with.
     #[error("global {name:?} is declared as {declared}, not {given}")]
     TypeMismatch {

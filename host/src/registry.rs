@@ -27,7 +27,12 @@ use wasmtime_global_abi::{ValueType, check_name};
 /// A name's type is fixed by the first instance that declares it, for as long as any instance
 /// that declared it is alive. The typed setters ([`set_bool`](Globals::set_bool) and so on) refuse
 /// a value of another type with [`Error::TypeMismatch`]; [`set`](Globals::set) writes untyped bits,
-/// as wazero-global's `Set` does, and is accepted for any type.
+/// as wazero-global's `Set` does, and is accepted for any type. A value written as text
+/// ([`Value::Literal`], what the sources set for a name of no type yet) fixes no type either:
+/// guests read the value of their type it is (`1` is `1.0` to an `F64` guest), and one that is
+/// none (`30` to a `DURATION` guest, which needs a unit) is withheld from them
+/// ([`NameState::withheld`]), so that it means the same whether it was set before or after they
+/// declared the name, when it is refused with [`Error::NotOfType`].
 ///
 /// # Examples
 ///
@@ -872,10 +877,23 @@ impl Entry {
 
     /// What guests read: the value set, else the parent registry's (if they can read it),
     /// else the embedder's default, else (`None`) their own.
+    ///
+    /// A [`Value::Literal`] is read as the value of the name's type it is; one that is none is
+    /// passed over, as though it were not set.
     fn current(&self) -> Option<Value> {
+        let ty = self.read_as();
         self.value
-            .or(self.inherited.filter(|&v| self.accepts(v)))
+            .and_then(|v| v.for_type(ty))
+            .or(self
+                .inherited
+                .filter(|&v| self.accepts(v))
+                .and_then(|v| v.for_type(ty)))
             .or(self.defined.as_ref().and_then(|d| d.default))
+    }
+
+    /// The type guests read the name as: the binding type, else the type they declared it with.
+    fn read_as(&self) -> Option<ValueType> {
+        self.binding().or(self.declared.ty())
     }
 
     /// What registries below this one inherit: [`current`](Entry::current), but with the
@@ -892,16 +910,26 @@ impl Entry {
     /// never refused because of a child's guests (one tenant must not block the fleet): the
     /// child keeps what its guests read, and says so ([`NameState::withheld`]).
     fn accepts(&self, value: Value) -> bool {
-        value.ty().is_none_or(|ty| {
-            self.declared.ty().is_none_or(|d| d == ty)
-                && self.defined.as_ref().is_none_or(|d| d.ty == ty)
-        })
+        let types = [self.declared.ty(), self.defined.as_ref().map(|d| d.ty)];
+        match value {
+            Value::Literal(literal) => [self.declared.ty(), self.binding()]
+                .into_iter()
+                .flatten()
+                .all(|ty| literal.typed(ty).is_ok()),
+            _ => value
+                .ty()
+                .is_none_or(|ty| types.into_iter().flatten().all(|t| t == ty)),
+        }
     }
 
-    /// The parent's value that this registry's guests do not read, because they declared the
-    /// name with another type.
+    /// The value that this registry's guests do not read because of its type: a literal set
+    /// here that is not a value of the name's type, else the parent's value, if they declared
+    /// the name with another type or it is such a literal.
     fn withheld(&self) -> Option<Value> {
-        self.inherited.filter(|&v| !self.accepts(v))
+        let unreadable = |v: &Value| !self.accepts(*v);
+        self.value
+            .filter(unreadable)
+            .or(self.inherited.filter(unreadable))
     }
 
     /// Whether the entry holds something of the embedder's: a value (its own or its parent's),
@@ -1022,7 +1050,25 @@ impl State {
     /// binds.
     fn check(&self, name: &str, value: Option<Value>) -> Result<()> {
         checked(name)?;
-        let (Some(entry), Some(given)) = (self.entries.get(name), value.and_then(Value::ty)) else {
+        let Some(entry) = self.entries.get(name) else {
+            return Ok(());
+        };
+        if let Some(Value::Literal(literal)) = value {
+            let types = [entry.declared.ty(), entry.binding()];
+            return match types
+                .into_iter()
+                .flatten()
+                .map(|ty| literal.typed(ty))
+                .find_map(Result::err)
+            {
+                Some(source) => Err(Error::NotOfType {
+                    name: name.to_owned(),
+                    source,
+                }),
+                None => Ok(()),
+            };
+        }
+        let Some(given) = value.and_then(Value::ty) else {
             return Ok(());
         };
         let other = [entry.declared.ty(), entry.binding()]
@@ -1531,6 +1577,14 @@ impl Globals {
         {
             return Err(mismatch(bound, ty));
         }
+        if let Some(Value::Literal(literal)) = state.entries.get(name).and_then(|e| e.value)
+            && let Err(source) = literal.typed(ty)
+        {
+            return Err(Error::NotOfType {
+                name: name.to_owned(),
+                source,
+            });
+        }
         // Not checked against the registries below: the definition binds them, and a child
         // whose guests declared the name otherwise keeps its value (Entry::accepts).
         let below = lock_below(&state);
@@ -1645,6 +1699,13 @@ impl Globals {
     #[must_use]
     pub fn current(&self, name: &str) -> Option<Value> {
         self.read().entries.get(name).and_then(Entry::current)
+    }
+
+    /// The value set for `name` (here, or in the parent registry) that its guests do not read
+    /// because of its type ([`NameState::withheld`]): they read what they would read without it.
+    #[must_use]
+    pub fn withheld(&self, name: &str) -> Option<Value> {
+        self.read().entries.get(name).and_then(Entry::withheld)
     }
 
     /// The type live instances declared `name` with, if any instance declared it.
@@ -1766,6 +1827,18 @@ impl Globals {
             let state = self.read();
             if let Some(entry) = state.entries.get(name) {
                 entry.declare(ty)?;
+                if entry.declared.count() == 1
+                    && let Some(value) = entry.withheld()
+                {
+                    Tally::add(&self.inner.tally.withheld, 1);
+                    tracing::warn!(
+                        target: "wasmtime_global::declare",
+                        name,
+                        ?ty,
+                        ?value,
+                        "a value set for this name is not of the type guests declare it with: they read their default"
+                    );
+                }
                 entry.join(join);
                 return Ok((Arc::clone(&entry.key), entry.current(), state.version));
             }

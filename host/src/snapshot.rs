@@ -27,9 +27,11 @@ pub struct NameState {
     pub value: Option<Value>,
     /// The value set in this registry, if any ([`Globals::get`](crate::Globals::get)).
     pub set: Option<Value>,
-    /// The parent registry's value that this registry's guests do not read, because they
-    /// declared the name with another type before the parent set it
-    /// ([`Globals::child`](crate::Globals::child)): they keep what they read, until they go.
+    /// A value that this registry's guests do not read because of its type: a value written
+    /// as text ([`Value::Literal`]) that is none of the name's type (`30` for a `DURATION`),
+    /// set here or in the parent, or the parent registry's typed value when they declared the
+    /// name with another type before the parent set it
+    /// ([`Globals::child`](crate::Globals::child)). They read what they would read without it.
     pub withheld: Option<Value>,
     /// The type and default the embedder fixed, if any.
     pub definition: Option<Definition>,
@@ -58,8 +60,9 @@ pub struct Counters {
     pub refusals: u64,
     /// Guests trapped by a declaration: a malformed table, or a store limit.
     pub traps: u64,
-    /// Values of the parent registry not applied here, because this registry's guests
-    /// declared the name with another type (see [`NameState::withheld`]).
+    /// Values not applied here because of their type: a parent registry's value of another type
+    /// than this registry's guests declared, or a value written as text that is none of the
+    /// name's type (see [`NameState::withheld`]).
     pub withheld: u64,
 }
 

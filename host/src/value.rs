@@ -1,12 +1,14 @@
 //! Values the host sets.
 
-use crate::{Error, Result};
+use crate::{Error, Literal, Result};
 use wasmtime_global_abi::ValueType;
 
 /// A value set for a name.
 ///
 /// Every variant travels as 64 bits (see [`ValueType`] for the encodings). [`Value::Bits`] is
 /// untyped, as every value is in wazero-global: it is written as-is into a slot of any type.
+/// [`Value::Literal`] is a value written as text before its name had a type: guests read it as
+/// the value of their type it is, or (if it is none) as though it were not set.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Value {
     /// Untyped 64 bits, written into a slot of any type.
@@ -21,14 +23,25 @@ pub enum Value {
     F64(f64),
     /// A signed duration in nanoseconds.
     Duration(i64),
+    /// A value written as text (a file, etcd) for a name of no type yet: it fixes no type, and
+    /// guests read the value of their type it is ([`Literal::typed`], `spec/VALUES.md` §3), so
+    /// `1` is `1.0` to an `F64` guest. One that is not a value of their type (`30` for a
+    /// `DURATION`) is withheld from them, as a value refused would be: they read what they would
+    /// read without it, and the registry shows it ([`NameState::withheld`](crate::NameState)).
+    Literal(Literal),
 }
+
+// A registry keeps one `Value` per set name, and tests hold millions of names: a literal keeps
+// its integer as a sign and 64 bits ([`crate::Int`]) rather than an `i128`, so that a `Value`
+// stays two words. `cargo test -p wasmtime-global-tests -- memory` measures the registry's bytes.
+const _: () = assert!(size_of::<Value>() == 16);
 
 impl Value {
     /// The type of a typed value; `None` for [`Value::Bits`].
     #[must_use]
     pub fn ty(self) -> Option<ValueType> {
         match self {
-            Value::Bits(_) => None,
+            Value::Bits(_) | Value::Literal(_) => None,
             Value::Bool(_) => Some(ValueType::Bool),
             Value::U64(_) => Some(ValueType::U64),
             Value::I64(_) => Some(ValueType::I64),
@@ -37,14 +50,27 @@ impl Value {
         }
     }
 
-    /// The 64 bits written into a slot's value field.
+    /// The 64 bits written into a slot's value field. A [`Value::Literal`] is written only as
+    /// the value of the slot's type it is (see [`Value::for_type`]); alone, its natural bits.
     #[must_use]
     pub fn to_bits(self) -> u64 {
         match self {
             Value::Bits(v) | Value::U64(v) => v,
-            Value::Bool(b) => u64::from(b),
-            Value::I64(v) | Value::Duration(v) => v as u64,
-            Value::F64(v) => v.to_bits(),
+            Value::Bool(b) | Value::Literal(Literal::Bool(b)) => u64::from(b),
+            Value::I64(v) | Value::Duration(v) | Value::Literal(Literal::Duration(v)) => v as u64,
+            Value::F64(v) | Value::Literal(Literal::Float(v)) => v.to_bits(),
+            Value::Literal(Literal::Int(i)) => i.bits(),
+        }
+    }
+
+    /// What guests that declared the name as `ty` (if it has a type) read of this value: a
+    /// literal becomes the value of that type it is, or `None` if it is none; any other value
+    /// is itself.
+    #[must_use]
+    pub fn for_type(self, ty: Option<ValueType>) -> Option<Value> {
+        match (self, ty) {
+            (Value::Literal(literal), Some(ty)) => literal.typed(ty).ok(),
+            _ => Some(self),
         }
     }
 
@@ -72,9 +98,14 @@ impl Value {
     }
 
     /// Same type and same bits, which is what guests would read: `F64(NaN)` is the same as
-    /// itself, `F64(0.0)` is not `F64(-0.0)`, and `Bits(5)` is not `U64(5)`.
+    /// itself, `F64(0.0)` is not `F64(-0.0)`, `Bits(5)` is not `U64(5)`, and a literal is the
+    /// same only as the same literal.
     #[must_use]
     pub fn same(self, other: Value) -> bool {
-        self.ty() == other.ty() && self.to_bits() == other.to_bits()
+        match (self, other) {
+            (Value::Literal(a), Value::Literal(b)) => a.same(b),
+            (Value::Literal(_), _) | (_, Value::Literal(_)) => false,
+            _ => self.ty() == other.ty() && self.to_bits() == other.to_bits(),
+        }
     }
 }

@@ -57,3 +57,13 @@ pub(crate) fn commit(
     }
     Ok(())
 }
+
+/// The names of `applied` whose value the guests of `globals` do not read, because it is none of
+/// the type they declared the name with ([`Globals::withheld`]), in order.
+pub(crate) fn withheld(globals: &Globals, applied: &Applied) -> Vec<String> {
+    applied
+        .iter()
+        .filter(|(name, value)| globals.withheld(name).is_some_and(|w| w.same(**value)))
+        .map(|(name, _)| name.clone())
+        .collect()
+}

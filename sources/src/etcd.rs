@@ -31,12 +31,19 @@
 //! cut to 255 bytes), and a `tracing` warning names it. The other keys of its revision are applied: etcd has committed the revision, and
 //! holding back every later change until someone mends one key would be worse.
 //!
+//! A key of a name of no type yet is set as written
+//! ([`Value::Literal`](wasmtime_global::Value::Literal)) and takes the type the name gets later,
+//! so `1` is 1.0 to an `F64` guest whichever came first; one that is none of that type (`30`
+//! for a `DURATION`) is withheld, and the guests read their default: [`EtcdMirror::withheld`]
+//! names it (`spec/VALUES.md` §3).
+//!
 //! The mirror owns the names under its prefix: set them in etcd, not in the registry.
 
 use crate::Literal;
 use crate::apply::{self, Applied, Change};
 use crate::status::Watched;
 use etcd_client::{Client, ConnectOptions, EventType, GetOptions, WatchOptions};
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,6 +131,9 @@ pub struct EtcdMirror {
 struct Shared {
     globals: Globals,
     status: Watched<EtcdStatus>,
+    /// The names the mirror has set, and their values: written by the mirror's task, read by
+    /// [`EtcdMirror::withheld`].
+    applied: Mutex<Applied>,
 }
 
 impl EtcdMirror {
@@ -146,6 +156,7 @@ impl EtcdMirror {
                 names: 0,
                 invalid: Arc::default(),
             }),
+            applied: Mutex::new(Applied::new()),
         });
         let (stop, stopped) = watch::channel(false);
         let task = run(config, Arc::clone(&shared), stopped);
@@ -176,6 +187,16 @@ impl EtcdMirror {
     #[must_use]
     pub fn status(&self) -> EtcdStatus {
         self.shared.status.get()
+    }
+
+    /// The names the mirror sets whose values its registry's guests do not read, because the
+    /// value is none of the type they declared the name with (`30` for a `DURATION`, which
+    /// needs a unit): set before they declared it, the value stays, and they read their default.
+    /// Looked up in the registry now; the registry also logs a warning when a guest declares
+    /// such a name.
+    #[must_use]
+    pub fn withheld(&self) -> Vec<String> {
+        apply::withheld(&self.shared.globals, &self.shared.applied.lock())
     }
 
     /// Waits until `done` holds for the status, or `timeout` passes; returns the last status
@@ -225,7 +246,6 @@ async fn run(config: EtcdConfig, shared: Arc<Shared>, mut stop: watch::Receiver<
     let mut mirror = Mirror {
         config,
         shared,
-        applied: Applied::new(),
         revision: 0,
         list: true,
         cluster: None,
@@ -278,7 +298,6 @@ fn jittered(backoff: Duration) -> Duration {
 struct Mirror {
     config: EtcdConfig,
     shared: Arc<Shared>,
-    applied: Applied,
     /// The registry holds the prefix as of this revision.
     revision: i64,
     /// Whether the next session lists the prefix before it watches.
@@ -416,14 +435,14 @@ impl Mirror {
                 Ok((_, None)) => {}
                 Err((key, error)) => {
                     // Its last good value stays.
-                    if let Some(old) = self.applied.get(&key) {
+                    if let Some(old) = self.shared.applied.lock().get(&key) {
                         wanted.insert(key.clone(), *old);
                     }
                     invalid.push((key, error));
                 }
             }
         }
-        let changes = apply::diff(&self.applied, &wanted);
+        let changes = apply::diff(&self.shared.applied.lock(), &wanted);
         Arc::make_mut(&mut self.invalid).clear();
         for (key, error) in invalid {
             self.refuse(key, error, revision);
@@ -517,11 +536,13 @@ impl Mirror {
         count: impl FnOnce(&mut EtcdStatus),
     ) {
         loop {
-            match apply::commit(&globals, &mut self.applied, &changes) {
+            let committed = apply::commit(&globals, &mut self.shared.applied.lock(), &changes);
+            match committed {
                 Ok(()) => break,
-                Err(wasmtime_global::Error::TypeMismatch { name, .. })
-                    if changes.iter().any(|(n, _)| *n == name) =>
-                {
+                Err(
+                    wasmtime_global::Error::TypeMismatch { name, .. }
+                    | wasmtime_global::Error::NotOfType { name, .. },
+                ) if changes.iter().any(|(n, _)| *n == name) => {
                     let error = format!("not of the type guests declared {name:?} with");
                     changes.retain(|(n, _)| *n != name);
                     self.refuse(name, error, revision);
@@ -537,7 +558,7 @@ impl Mirror {
             }
         }
         self.revision = revision;
-        let (names, invalid) = (self.applied.len(), self.invalid.clone());
+        let (names, invalid) = (self.shared.applied.lock().len(), self.invalid.clone());
         // Info, as the file source says each version: an operator sees what reached the guests.
         tracing::info!(
             target: "wasmtime_global_sources::etcd",

@@ -36,6 +36,17 @@
 //! that only sets names is applied at once. Still, write the file by renaming a complete new
 //! one over it: a writer slower than the settle period can be seen half-way.
 //!
+//! # Types
+//!
+//! A value takes the type its name has when the version is applied: the type the embedder
+//! defined, else the type guests declared it with ([`known_type`](crate::known_type)); one that
+//! is none of that type refuses the version. A name of no type yet is set as written
+//! ([`Value::Literal`](wasmtime_global::Value::Literal)) and takes the type it gets later, so
+//! `RATIO = 1` is 1.0 to an `F64` guest whichever came first; one that is none of the type it
+//! gets (`TIMEOUT = 30` for a `DURATION`: a duration needs a unit) is withheld, and the guests
+//! read their default, as they would had the version been refused: [`WatchedFile::withheld`]
+//! names it (`spec/VALUES.md` §3).
+//!
 //! # What is read
 //!
 //! Every read, at start and at each change, takes a **regular file** of at most
@@ -64,7 +75,7 @@
 
 use crate::apply::{self, Applied};
 use crate::status::Watched;
-use crate::{Literal, SyntaxError, TypeError};
+use crate::{Int, Literal, SyntaxError, TypeError};
 use notify::{RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -181,7 +192,7 @@ pub enum FileError {
 ///
 /// let globals = file::parse("TIMEOUT = \"1m30s\"\n[limits]\nburst = 64\n")?;
 /// assert_eq!(globals["TIMEOUT"], Literal::Duration(90_000_000_000));
-/// assert_eq!(globals["limits.burst"], Literal::Int(64));
+/// assert_eq!(globals["limits.burst"], Literal::Int(64.into()));
 /// # Ok::<(), file::FileError>(())
 /// ```
 ///
@@ -227,7 +238,7 @@ fn flatten(
                 continue;
             }
             toml::Value::Boolean(b) => Literal::Bool(*b),
-            toml::Value::Integer(i) => Literal::Int(i128::from(*i)),
+            toml::Value::Integer(i) => Literal::Int(Int::from(*i)),
             toml::Value::Float(x) => Literal::Float(*x),
             toml::Value::String(text) => {
                 Literal::parse(text).map_err(|source| FileError::Syntax {
@@ -646,7 +657,7 @@ impl WatchedFile {
     /// say at every read.
     ///
     /// ```
-    /// use wasmtime_global::{Globals, Value};
+    /// use wasmtime_global::{Globals, Literal, Value};
     /// use wasmtime_global_sources::file::{FileError, FileOptions, WatchedFile};
     ///
     /// let dir = std::env::temp_dir().join(format!("wg-start-with-{}", std::process::id()));
@@ -656,13 +667,13 @@ impl WatchedFile {
     /// let globals = Globals::new();
     /// let options = FileOptions::new().follow_links(false);
     /// let file = WatchedFile::start_with(&path, &globals, options)?;
-    /// assert_eq!(globals.current("MAX_ITEMS"), Some(Value::Bits(100)));
+    /// assert_eq!(globals.current("MAX_ITEMS"), Some(Value::Literal(Literal::Int(100.into()))));
     ///
     /// // A link put in the file's place is refused; the last good values stay.
     /// std::fs::remove_file(&path)?;
     /// std::os::unix::fs::symlink("/etc/passwd", &path)?;
     /// assert!(matches!(file.reload().unwrap_err().as_ref(), FileError::Link { .. }));
-    /// assert_eq!(globals.current("MAX_ITEMS"), Some(Value::Bits(100)));
+    /// assert_eq!(globals.current("MAX_ITEMS"), Some(Value::Literal(Literal::Int(100.into()))));
     /// # drop(file);
     /// # std::fs::remove_dir_all(&dir)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -764,6 +775,16 @@ impl WatchedFile {
     #[must_use]
     pub fn status(&self) -> FileStatus {
         self.shared.status.get()
+    }
+
+    /// The names the file sets whose values its registry's guests do not read, because the
+    /// value is none of the type they declared the name with (`TIMEOUT = 30` for a `DURATION`,
+    /// which needs a unit): set before they declared it, the value stays, and they read their
+    /// default. Looked up in the registry now; the registry also logs a warning when a guest
+    /// declares such a name.
+    #[must_use]
+    pub fn withheld(&self) -> Vec<String> {
+        apply::withheld(&self.shared.globals, &self.shared.state.lock().applied)
     }
 
     /// Reads and applies the file now, as a change seen by the watch would (for a signal such as

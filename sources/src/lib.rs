@@ -29,9 +29,21 @@ pub mod etcd;
 #[cfg(feature = "file")]
 pub mod file;
 mod status;
-mod syntax;
 
-pub use syntax::{Literal, SyntaxError, TypeError, known_type};
+pub use wasmtime_global::{Int, Literal, SyntaxError, TypeError};
+
+/// The type a name's value must have now: the type the embedder defined it with, else the type
+/// guests declared it with, else none.
+#[must_use]
+pub fn known_type(
+    globals: &wasmtime_global::Globals,
+    name: &str,
+) -> Option<wasmtime_global::ValueType> {
+    globals
+        .definition(name)
+        .map(|d| d.ty)
+        .or_else(|| globals.declared_type(name))
+}
 
 #[cfg(any(feature = "file", feature = "etcd"))]
 /// The most bytes of a name, key or message a source keeps of what it refuses: a status and its

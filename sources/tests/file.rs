@@ -31,6 +31,11 @@ fn failures(watch: &WatchedFile, n: u64) -> FileStatus {
     status
 }
 
+/// An integer as a file sets it for a name of no type yet: as written.
+fn int(i: u64) -> Value {
+    Value::Literal(Literal::Int(i.into()))
+}
+
 fn setup(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("globals.toml");
@@ -58,11 +63,11 @@ fn parses_every_kind_of_value_and_nested_names() {
     let expected = [
         ("FEATURE_X", Literal::Bool(true)),
         ("HUGE", Literal::Int(u64::MAX.into())),
-        ("MAX_ITEMS", Literal::Int(100)),
-        ("OFFSET", Literal::Int(-5)),
+        ("MAX_ITEMS", Literal::Int(100.into())),
+        ("OFFSET", Literal::Int((-5).into())),
         ("RATIO", Literal::Float(0.25)),
         ("TIMEOUT", Literal::Duration(90_000_000_000)),
-        ("limits.burst", Literal::Int(64)),
+        ("limits.burst", Literal::Int(64.into())),
         ("limits.per_tenant.rate", Literal::Float(1.5)),
     ];
     let got: Vec<_> = parsed.iter().map(|(k, v)| (k.as_str(), *v)).collect();
@@ -109,16 +114,19 @@ fn loads_at_start_and_applies_every_replacement_by_rename() {
     let (_dir, path) = setup("MAX_ITEMS = 1\nGONE = true\n");
     let globals = Globals::new();
     let watch = WatchedFile::start(&path, &globals).unwrap();
-    assert_eq!(globals.get("MAX_ITEMS"), Some(Value::Bits(1)));
-    assert_eq!(globals.get("GONE"), Some(Value::Bool(true)));
+    assert_eq!(globals.get("MAX_ITEMS"), Some(int(1)));
+    assert_eq!(
+        globals.get("GONE"),
+        Some(Value::Literal(Literal::Bool(true)))
+    );
     for i in 2..=30u64 {
         replace(&path, &format!("MAX_ITEMS = {i}\nTIMEOUT = \"{i}s\"\n"));
         let status = versions(&watch, i);
         assert_eq!(status.names, 2);
-        assert_eq!(globals.get("MAX_ITEMS"), Some(Value::Bits(i)));
+        assert_eq!(globals.get("MAX_ITEMS"), Some(int(i)));
         assert_eq!(
             globals.get("TIMEOUT"),
-            Some(Value::Duration(i as i64 * 1_000_000_000))
+            Some(Value::Literal(Literal::Duration(i as i64 * 1_000_000_000)))
         );
         // The name that disappeared from the file is deleted.
         assert_eq!(globals.get("GONE"), None);
@@ -134,7 +142,7 @@ fn sees_writes_in_place_too() {
     std::fs::write(&path, "A = 2\n").unwrap();
     // The write truncates, then writes: the watch settles the empty file it may read between
     // the two (a_write_in_place_never_applies_the_truncated_file), then applies the new one.
-    let (status, done) = watch.wait_for(PATIENCE, |_| globals.get("A") == Some(Value::Bits(2)));
+    let (status, done) = watch.wait_for(PATIENCE, |_| globals.get("A") == Some(int(2)));
     assert!(done, "{status:?}");
     assert_eq!(status.last_error.map(|e| e.to_string()), None);
 }
@@ -161,7 +169,7 @@ fn a_write_in_place_never_applies_the_truncated_file() {
         file.write_all(text(i).as_bytes()).unwrap();
         drop(file);
         let status = versions(&watch, i);
-        assert_eq!(globals.get("A"), Some(Value::Bits(i)));
+        assert_eq!(globals.get("A"), Some(int(i)));
         assert_eq!(status.names, 4);
         assert_eq!(status.failures, 0, "{status:?}");
         // One batch (A and C changed), not a batch deleting all four, then one setting them.
@@ -194,8 +202,7 @@ fn a_file_emptied_for_good_is_applied_once_it_settles() {
 
 /// Waits for `name` to read `value` in `globals`.
 fn reads(watch: &WatchedFile, globals: &Globals, name: &str, value: u64) {
-    let (status, done) =
-        watch.wait_for(PATIENCE, |_| globals.get(name) == Some(Value::Bits(value)));
+    let (status, done) = watch.wait_for(PATIENCE, |_| globals.get(name) == Some(int(value)));
     assert!(done, "{name} never read {value}: {status:?}");
 }
 
@@ -215,7 +222,7 @@ fn a_switched_link_to_the_files_directory_is_followed() {
     let path = current.join("globals.toml");
     let globals = Globals::new();
     let watch = WatchedFile::start(&path, &globals).unwrap();
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
     plant_link(base.path(), "v2", &current);
     reads(&watch, &globals, "A", 2);
     for i in 3..=5 {
@@ -225,7 +232,7 @@ fn a_switched_link_to_the_files_directory_is_followed() {
     // The old directory is not watched any more.
     replace(&base.path().join("v1/globals.toml"), "A = 100\n");
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(globals.get("A"), Some(Value::Bits(5)));
+    assert_eq!(globals.get("A"), Some(int(5)));
     assert_eq!(watch.status().last_error.map(|e| e.to_string()), None);
 }
 
@@ -243,7 +250,7 @@ fn a_directory_renamed_away_and_made_again_is_followed() {
     // While the path has no directory the last values stay, and the status says why.
     let (status, done) = watch.wait_for(PATIENCE, |s| s.last_error.is_some());
     assert!(done, "{status:?}");
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
     std::fs::create_dir(&conf).unwrap();
     replace(&path, "A = 2\n");
     reads(&watch, &globals, "A", 2);
@@ -296,11 +303,11 @@ fn a_kubernetes_style_swap_of_a_linked_directory_is_seen() {
     std::os::unix::fs::symlink("..data/globals.toml", &path).unwrap();
     let globals = Globals::new();
     let watch = WatchedFile::start(&path, &globals).unwrap();
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
     for n in 2..=5 {
         version(n, &format!("A = {n}\n"));
         versions(&watch, u64::from(n));
-        assert_eq!(globals.get("A"), Some(Value::Bits(u64::from(n))));
+        assert_eq!(globals.get("A"), Some(int(u64::from(n))));
     }
 }
 
@@ -345,15 +352,15 @@ fn a_bad_version_keeps_the_last_good_values_until_a_good_one_comes() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
-    assert_eq!(globals.get("B"), Some(Value::Bits(2)));
+    assert_eq!(globals.get("A"), Some(int(1)));
+    assert_eq!(globals.get("B"), Some(int(2)));
     assert_eq!(status.versions, 1);
 
     replace(&path, "A = 10\nTYPED = true\n");
     let status = versions(&watch, 2);
     assert!(status.last_error.is_none());
     assert_eq!(status.failures, 2);
-    assert_eq!(globals.get("A"), Some(Value::Bits(10)));
+    assert_eq!(globals.get("A"), Some(int(10)));
     assert_eq!(globals.get("B"), None);
     assert_eq!(globals.get("TYPED"), Some(Value::Bool(true)));
 }
@@ -369,12 +376,12 @@ fn a_deleted_file_keeps_its_values_and_its_return_is_applied() {
         status.last_error.as_deref(),
         Some(FileError::Read { .. })
     ));
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
     // The same text again ends the error.
     replace(&path, "A = 1\n");
     let status = versions(&watch, 2);
     assert!(status.last_error.is_none(), "{status:?}");
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
 }
 
 #[test]
@@ -384,11 +391,30 @@ fn integers_take_the_type_a_name_has() {
     globals.define("I", ValueType::I64, None).unwrap();
     globals.define("F", ValueType::F64, None).unwrap();
     file::load(&path, &globals).unwrap();
-    assert_eq!(globals.get("U"), Some(Value::Bits(5)));
+    // Names of no type yet are set as written, and take the type they get later.
+    assert_eq!(
+        globals.get("U"),
+        Some(Value::Literal(Literal::Int(5.into())))
+    );
     assert_eq!(globals.get("I"), Some(Value::I64(5)));
     assert_eq!(globals.get("F"), Some(Value::F64(5.0)));
-    assert_eq!(globals.get("N"), Some(Value::I64(-5)));
-    assert_eq!(globals.get("D"), Some(Value::Duration(5_000_000_000)));
+    assert_eq!(
+        globals.get("N"),
+        Some(Value::Literal(Literal::Int((-5).into())))
+    );
+    assert_eq!(
+        globals.get("D"),
+        Some(Value::Literal(Literal::Duration(5_000_000_000)))
+    );
+    globals.define("U", ValueType::F64, None).unwrap();
+    globals.define("D", ValueType::Duration, None).unwrap();
+    assert_eq!(globals.current("U"), Some(Value::F64(5.0)));
+    assert_eq!(globals.current("D"), Some(Value::Duration(5_000_000_000)));
+    // A type the value is none of cannot be defined while the value is set.
+    assert!(matches!(
+        globals.define("N", ValueType::U64, None),
+        Err(wasmtime_global::Error::NotOfType { ref name, .. }) if name == "N"
+    ));
 }
 
 #[test]
@@ -403,8 +429,8 @@ fn dropping_the_watch_stops_it_and_keeps_the_values() {
     let again = WatchedFile::start(&path, &other).unwrap();
     replace(&path, "A = 3\n");
     versions(&again, 2);
-    assert_eq!(other.get("A"), Some(Value::Bits(3)));
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(other.get("A"), Some(int(3)));
+    assert_eq!(globals.get("A"), Some(int(1)));
 }
 
 #[test]
@@ -482,13 +508,13 @@ fn a_link_renamed_over_the_file_is_refused_when_links_are_not_followed() {
         )
     );
     assert_eq!((status.versions, status.names), (1, 1));
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
     // Read now, again: still refused, still the last good value, never the secret.
     assert!(matches!(
         watch.reload().unwrap_err().as_ref(),
         FileError::Link { .. }
     ));
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
     let once = file::load_with(&planted.path, &Globals::new(), options).unwrap_err();
     assert!(
         matches!(&once, FileError::Link { path } if path == &planted.path),
@@ -499,7 +525,7 @@ fn a_link_renamed_over_the_file_is_refused_when_links_are_not_followed() {
     replace(&planted.path, "A = 2\n");
     let status = versions(&watch, 2);
     assert!(status.last_error.is_none(), "{status:?}");
-    assert_eq!(globals.get("A"), Some(Value::Bits(2)));
+    assert_eq!(globals.get("A"), Some(int(2)));
 }
 
 #[test]
@@ -534,9 +560,9 @@ fn a_link_renamed_over_the_files_directory_is_never_taken_when_links_are_not_fol
     replace(&moved.join("globals.toml"), "A = 2\n");
     let status = versions(&watch, 2);
     assert_eq!(status.failures, 0, "{status:?}");
-    assert_eq!(globals.get("A"), Some(Value::Bits(2)));
+    assert_eq!(globals.get("A"), Some(int(2)));
     assert!(!watch.reload().unwrap(), "the same bytes again");
-    assert_eq!(globals.get("A"), Some(Value::Bits(2)));
+    assert_eq!(globals.get("A"), Some(int(2)));
 }
 
 #[test]
@@ -587,11 +613,11 @@ fn a_fifo_renamed_over_the_file_is_refused_and_the_watch_goes_on() {
             status.last_error.as_deref().unwrap().to_string(),
             format!("{} is a FIFO, not a regular file", path.display())
         );
-        assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+        assert_eq!(globals.get("A"), Some(int(1)));
         // The watch is not held: a later good version is applied.
         replace(&path, "A = 2\n");
         versions(&watch, 2);
-        assert_eq!(globals.get("A"), Some(Value::Bits(2)));
+        assert_eq!(globals.get("A"), Some(int(2)));
     }
 }
 
@@ -610,7 +636,7 @@ fn a_link_to_a_device_is_refused_before_a_byte_is_read() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
     let error = file::load("/dev/zero", &globals).unwrap_err();
     assert!(
         matches!(&error, FileError::NotRegular { path, kind: "a character device" }
@@ -653,7 +679,7 @@ fn a_directory_is_not_a_globals_file() {
         )
     });
     assert!(done, "{status:?}");
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
 }
 
 /// `A = 2` padded with comment lines to exactly `len` bytes.
@@ -692,12 +718,12 @@ fn a_file_over_the_size_cap_is_refused_whole() {
             path.display()
         )
     );
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
 
     // At the cap exactly, it is read and applied.
     replace(&path, &padded(cap));
     versions(&watch, 2);
-    assert_eq!(globals.get("A"), Some(Value::Bits(2)));
+    assert_eq!(globals.get("A"), Some(int(2)));
 
     // A sparse file of a terabyte is refused from its size, with nothing read.
     let sparse = dir.path().join("sparse.toml");
@@ -721,5 +747,5 @@ fn a_file_over_the_size_cap_is_refused_whole() {
     std::fs::write(&small, "A = 3").unwrap();
     let other = Globals::new();
     assert_eq!(file::load_with(&small, &other, options).unwrap(), 1);
-    assert_eq!(other.get("A"), Some(Value::Bits(3)));
+    assert_eq!(other.get("A"), Some(int(3)));
 }

@@ -6,7 +6,7 @@ use crate::live::{INT64, UINT64, shared_guest};
 use etcd_client::{Client, Compare, CompareOp, GetOptions, Txn, TxnOp};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use wasmtime_global::{Globals, Value};
+use wasmtime_global::{Globals, Literal, Value};
 use wasmtime_global_sources::etcd::{Connection, EtcdConfig, EtcdMirror, EtcdStatus};
 use wasmtime_global_tests::etcd::{Etcd, Proxy};
 use wasmtime_global_tests::{Guest, engine};
@@ -90,6 +90,11 @@ impl Kv {
     }
 }
 
+/// An integer as the mirror sets it for a name of no type yet: as written.
+fn int(i: u64) -> Value {
+    Value::Literal(Literal::Int(i.into()))
+}
+
 /// etcd, or `None` with a message when it is not installed (and not required).
 fn etcd() -> Option<Etcd> {
     match Etcd::start() {
@@ -141,7 +146,7 @@ fn lists_then_applies_every_change_and_keeps_a_bad_value_out() {
     assert_mirrors(&globals, &mut kv);
     assert_eq!(
         globals.get("TIMEOUT"),
-        Some(Value::Duration(90_000_000_000))
+        Some(Value::Literal(Literal::Duration(90_000_000_000)))
     );
 
     kv.delete("GONE");
@@ -150,9 +155,12 @@ fn lists_then_applies_every_change_and_keeps_a_bad_value_out() {
     let status = at_revision(&mirror, bad);
     assert_eq!(status.batches, 3);
     assert_eq!(globals.get("GONE"), None);
-    assert_eq!(globals.get("RATIO"), Some(Value::F64(0.25)));
+    assert_eq!(
+        globals.get("RATIO"),
+        Some(Value::Literal(Literal::Float(0.25)))
+    );
     // The bad value is refused: the last good one stays, and the key is listed.
-    assert_eq!(globals.get("MAX_ITEMS"), Some(Value::Bits(100)));
+    assert_eq!(globals.get("MAX_ITEMS"), Some(int(100)));
     assert_eq!(
         status.invalid.get("MAX_ITEMS").map(String::as_str),
         Some("\"lots\" is not a bool, integer, float or duration")
@@ -203,7 +211,7 @@ fn a_refused_key_leaves_the_list_when_deleted_and_its_error_is_bounded() {
     let at = kv.delete("HUGE");
     let status = at_revision(&mirror, at);
     assert!(status.invalid.is_empty(), "{:?}", status.invalid);
-    assert_eq!(globals.get("FIRST"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("FIRST"), Some(int(1)));
 }
 
 /// Issue 22, item 5: etcd restored from an older snapshot: its revision goes back. The mirror
@@ -226,7 +234,7 @@ fn etcd_restored_from_an_older_snapshot_is_listed_again() {
     let newest = kv.put("A", "2");
     let status = at_revision(&mirror, newest);
     assert_eq!(status.lists, 1);
-    assert_eq!(globals.get("A"), Some(Value::Bits(2)));
+    assert_eq!(globals.get("A"), Some(int(2)));
     etcd.restore(&saved);
     let mut kv = Kv::new(&etcd.endpoint());
     let after = kv.put("C", "3");
@@ -235,13 +243,13 @@ fn etcd_restored_from_an_older_snapshot_is_listed_again() {
         "the restored revision {after} is older than {newest}"
     );
     wait(&mirror, "the list after the restore", |s| s.lists >= 2);
-    let (status, seen) = mirror.wait_for(PATIENCE, |_| globals.get("C") == Some(Value::Bits(3)));
+    let (status, seen) = mirror.wait_for(PATIENCE, |_| globals.get("C") == Some(int(3)));
     assert!(
         seen,
         "the write after the restore never arrived: {status:?}"
     );
     // The registry holds what etcd holds now: A as restored, B gone.
-    assert_eq!(globals.get("A"), Some(Value::Bits(1)));
+    assert_eq!(globals.get("A"), Some(int(1)));
     assert_eq!(globals.get("B"), None);
     assert_mirrors(&globals, &mut kv);
 }
@@ -390,7 +398,7 @@ fn a_compacted_revision_is_listed_again_and_the_difference_applied() {
     // And it watches again from there.
     let after = kv.put("STAYS", "4");
     at_revision(&mirror, after);
-    assert_eq!(globals.get("STAYS"), Some(Value::Bits(4)));
+    assert_eq!(globals.get("STAYS"), Some(int(4)));
 }
 
 #[test]
@@ -467,5 +475,47 @@ fn a_fleet_prefix_feeds_a_parent_and_a_tenant_prefix_its_child() -> wasmtime::Re
         -1,
         "the tenant's key gone: the fleet's value"
     );
+    Ok(())
+}
+
+/// Issue 22, item 2, with etcd: keys put before any guest declared their names take the type
+/// the guest declares. `2` is 2.0 to an `F64` guest (it was untyped bits, read as 1e-323), and
+/// `30`, no duration (a duration needs a unit), is withheld from a `DURATION` guest, which
+/// reads its default and sees the value once it is mended.
+#[test]
+fn keys_of_no_type_yet_take_the_type_their_guests_declare() -> wasmtime::Result<()> {
+    let Some(etcd) = etcd() else { return Ok(()) };
+    let mut kv = Kv::new(&etcd.endpoint());
+    kv.put("TEST_FLOAT64", "2");
+    let last = kv.put("TEST_DURATION", "30");
+    let globals = Globals::new();
+    let mirror = mirror(etcd.endpoint(), &globals);
+    at_revision(&mirror, last);
+    assert!(
+        mirror.withheld().is_empty(),
+        "no type yet: nothing withheld"
+    );
+
+    let engine = engine();
+    let module = wasmtime::Module::new(&engine, include_str!("wat/scenario.wat"))?;
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    guest.init()?;
+    assert_eq!(guest.get(4)?, 2.0f64.to_bits());
+    assert_eq!(guest.get(2)?, 60_000_000_000, "its default");
+    assert_eq!(mirror.withheld(), ["TEST_DURATION"]);
+    assert!(at_revision(&mirror, last).invalid.is_empty());
+
+    let good = kv.put("TEST_DURATION", "30s");
+    at_revision(&mirror, good);
+    assert_eq!(guest.get(2)?, 30_000_000_000);
+    assert!(mirror.withheld().is_empty());
+    // While the guest holds the type, a bad value is refused and listed, as before.
+    let bad = kv.put("TEST_DURATION", "31");
+    let status = at_revision(&mirror, bad);
+    assert_eq!(
+        status.invalid.get("TEST_DURATION").map(String::as_str),
+        Some("integer 31 cannot be a DURATION value (a duration needs a unit, as in `30s`)")
+    );
+    assert_eq!(guest.get(2)?, 30_000_000_000);
     Ok(())
 }

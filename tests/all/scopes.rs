@@ -4,7 +4,7 @@
 use crate::live::{INT64, UINT64, shared_guest, under_batches};
 use std::time::Duration;
 use wasmtime::Module;
-use wasmtime_global::{Error, Globals, Value, ValueType};
+use wasmtime_global::{Error, Globals, Literal, Value, ValueType};
 use wasmtime_global_sources::file::WatchedFile;
 use wasmtime_global_tests::{Guest, engine};
 
@@ -190,10 +190,13 @@ fn a_tenants_guest_does_not_stop_the_fleets_file() -> wasmtime::Result<()> {
     let (status, applied) = file.wait_for(Duration::from_secs(10), |s| s.versions == 3);
     assert!(applied, "{status:?}");
     assert_eq!(status.failures, 0, "{:?}", status.last_error);
-    assert_eq!(fleet.get("OTHER"), Some(Value::Bits(3)));
+    assert_eq!(
+        fleet.get("OTHER"),
+        Some(Value::Literal(Literal::Int(3.into())))
+    );
     assert_eq!(
         fleet.get("TEST_INT64"),
-        Some(Value::Duration(5_000_000_000))
+        Some(Value::Literal(Literal::Duration(5_000_000_000)))
     );
     assert_eq!(evil_guest.get(3)?, -7i64 as u64, "keeps its I64 default");
     assert_eq!(evil.snapshot().counters.withheld, 1);

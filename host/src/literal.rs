@@ -1,19 +1,112 @@
-//! The value syntax every source shares ([the value spec](crate::spec)): how text, or a TOML value,
-//! becomes a [`Value`] for a name of a known type or of none yet.
+//! Values written as text (`spec/VALUES.md`, the syntax every source shares): what a literal is,
+//! and which value it is for a name of each type. The registry keeps a literal set before its
+//! name has a type as written ([`Value::Literal`]) and resolves it here, so that it means the
+//! same whichever came first, the value or the type.
 
-use wasmtime_global::{Globals, Value, ValueType};
+use crate::Value;
+use wasmtime_global_abi::ValueType;
 
-/// A value as written, before the type of the name it is for is known: see [`Literal::value`].
+/// A value as written in text (a file, an etcd key), before the type of its name is known: see
+/// [`Literal::value`]. Set as [`Value::Literal`], it takes the type the name has when guests
+/// read it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Literal {
     /// `true` or `false`.
     Bool(bool),
     /// An integer, from `i64::MIN` to `u64::MAX`.
-    Int(i128),
+    Int(Int),
     /// A float: written with a `.` or an exponent, or `inf`, `-inf`, `nan`.
     Float(f64),
     /// A duration with units, such as `1m30s`, in nanoseconds.
     Duration(i64),
+}
+
+/// An integer literal, from `i64::MIN` to `u64::MAX` (`i128::from` gives it whole). Held in
+/// nine bytes' worth, not an `i128`, so that a [`Value`] stays 16 bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Int {
+    /// Negative: the bits of an `i64` below zero; else a `u64`.
+    negative: bool,
+    bits: u64,
+}
+
+impl Int {
+    /// `i`, if it is from `i64::MIN` to `u64::MAX`.
+    #[must_use]
+    pub const fn new(i: i128) -> Option<Int> {
+        if i < i64::MIN as i128 || i > u64::MAX as i128 {
+            None
+        } else {
+            Some(Int {
+                negative: i < 0,
+                bits: i as u64,
+            })
+        }
+    }
+
+    /// The integer.
+    #[must_use]
+    pub const fn get(self) -> i128 {
+        if self.negative {
+            self.bits as i64 as i128
+        } else {
+            self.bits as i128
+        }
+    }
+
+    /// Its 64 bits: a `u64`'s, or a negative `i64`'s two's complement.
+    #[must_use]
+    pub const fn bits(self) -> u64 {
+        self.bits
+    }
+}
+
+impl From<u64> for Int {
+    fn from(u: u64) -> Int {
+        Int {
+            negative: false,
+            bits: u,
+        }
+    }
+}
+
+impl From<i64> for Int {
+    fn from(i: i64) -> Int {
+        Int {
+            negative: i < 0,
+            bits: i as u64,
+        }
+    }
+}
+
+impl From<u32> for Int {
+    fn from(u: u32) -> Int {
+        Int::from(u64::from(u))
+    }
+}
+
+impl From<i32> for Int {
+    fn from(i: i32) -> Int {
+        Int::from(i64::from(i))
+    }
+}
+
+impl From<Int> for i128 {
+    fn from(i: Int) -> i128 {
+        i.get()
+    }
+}
+
+impl std::fmt::Debug for Int {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.get())
+    }
+}
+
+impl std::fmt::Display for Int {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.get())
+    }
 }
 
 /// Why text is not a value.
@@ -66,13 +159,13 @@ impl std::fmt::Display for Literal {
 }
 
 impl Literal {
-    /// Parses value text ([the value spec](crate::spec) §2). White space around it is ignored.
+    /// Parses value text (the value spec (`spec/VALUES.md`) §2). White space around it is ignored.
     ///
     /// ```
-    /// use wasmtime_global_sources::Literal;
+    /// use wasmtime_global::Literal;
     ///
     /// assert_eq!(Literal::parse("1m30s"), Ok(Literal::Duration(90_000_000_000)));
-    /// assert_eq!(Literal::parse(" 0x10\n"), Ok(Literal::Int(16)));
+    /// assert_eq!(Literal::parse(" 0x10\n"), Ok(Literal::Int(16.into())));
     /// assert_eq!(Literal::parse("-2.5e3"), Ok(Literal::Float(-2500.0)));
     /// ```
     ///
@@ -102,12 +195,11 @@ impl Literal {
                 text: text.to_owned(),
             })?;
             let int = if negative { -int } else { int };
-            if int < i128::from(i64::MIN) {
-                return Err(SyntaxError::IntegerOutOfRange {
+            return Int::new(int)
+                .map(Literal::Int)
+                .ok_or_else(|| SyntaxError::IntegerOutOfRange {
                     text: text.to_owned(),
                 });
-            }
-            return Ok(Literal::Int(int));
         }
         if body.ends_with(|c: char| c.is_ascii_digit()) || body.ends_with('.') {
             return parse_float(body)
@@ -123,78 +215,79 @@ impl Literal {
         }
     }
 
-    /// The value to set for a name of type `ty`, or of no known type (`None`), following the
-    /// table of [the value spec](crate::spec) §3.
+    /// The value to set for a name of type `ty`, or of no known type yet (`None`), following
+    /// the table of the value spec (`spec/VALUES.md`) §3. With no type, the literal itself:
+    /// the registry resolves it when the name gets one.
     ///
     /// ```
-    /// use wasmtime_global::{Value, ValueType};
-    /// use wasmtime_global_sources::Literal;
+    /// use wasmtime_global::{Literal, Value, ValueType};
     ///
-    /// assert_eq!(Literal::Int(5).value(None), Ok(Value::Bits(5)));
-    /// assert_eq!(Literal::Int(5).value(Some(ValueType::I64)), Ok(Value::I64(5)));
-    /// assert_eq!(Literal::Int(-5).value(None), Ok(Value::I64(-5)));
-    /// assert!(Literal::Int(-5).value(Some(ValueType::U64)).is_err());
+    /// assert_eq!(Literal::Int(5.into()).value(None), Ok(Value::Literal(Literal::Int(5.into()))));
+    /// assert_eq!(Literal::Int(5.into()).value(Some(ValueType::I64)), Ok(Value::I64(5)));
+    /// assert_eq!(Literal::Int(1.into()).value(Some(ValueType::F64)), Ok(Value::F64(1.0)));
+    /// assert!(Literal::Int((-5).into()).value(Some(ValueType::U64)).is_err());
     /// ```
     ///
     /// # Errors
     ///
     /// A [`TypeError`] if the literal is not a value of that type.
     pub fn value(self, ty: Option<ValueType>) -> Result<Value, TypeError> {
-        let fail = |ty: ValueType, hint: &'static str| TypeError {
+        match ty {
+            None => Ok(Value::Literal(self)),
+            Some(ty) => self.typed(ty),
+        }
+    }
+
+    /// The value of type `ty` this literal is (the value spec §3), or why it is none.
+    ///
+    /// # Errors
+    ///
+    /// A [`TypeError`] if the literal is not a value of that type.
+    pub fn typed(self, ty: ValueType) -> Result<Value, TypeError> {
+        let fail = |hint: &'static str| TypeError {
             literal: self.to_string(),
             ty,
             hint,
         };
-        let Some(ty) = ty else {
-            return Ok(match self {
-                Literal::Bool(b) => Value::Bool(b),
-                // Both integer types read a non-negative i64 with the same bits: left untyped,
-                // so that a guest may declare the name as either.
-                Literal::Int(i) => match (u64::try_from(i), i64::try_from(i)) {
-                    (Ok(u), Ok(_)) => Value::Bits(u),
-                    (Ok(u), Err(_)) => Value::U64(u),
-                    (Err(_), Ok(s)) => Value::I64(s),
-                    (Err(_), Err(_)) => unreachable!("parse keeps integers in i64::MIN..=u64::MAX"),
-                },
-                Literal::Float(x) => Value::F64(x),
-                Literal::Duration(ns) => Value::Duration(ns),
-            });
+        let int = match self {
+            Literal::Int(i) => i.get(),
+            _ => 0,
         };
         match (ty, self) {
             (ValueType::Bool, Literal::Bool(b)) => Ok(Value::Bool(b)),
-            (ValueType::U64, Literal::Int(i)) => u64::try_from(i)
+            (ValueType::U64, Literal::Int(_)) => u64::try_from(int)
                 .map(Value::U64)
-                .map_err(|_| fail(ty, " (out of range)")),
-            (ValueType::I64, Literal::Int(i)) => i64::try_from(i)
+                .map_err(|_| fail(" (out of range)")),
+            (ValueType::I64, Literal::Int(_)) => i64::try_from(int)
                 .map(Value::I64)
-                .map_err(|_| fail(ty, " (out of range)")),
+                .map_err(|_| fail(" (out of range)")),
             (ValueType::F64, Literal::Float(x)) => Ok(Value::F64(x)),
-            (ValueType::F64, Literal::Int(i)) => {
+            (ValueType::F64, Literal::Int(_)) => {
                 const EXACT: i128 = 1 << 53;
-                if (-EXACT..=EXACT).contains(&i) {
-                    Ok(Value::F64(i as f64))
+                if (-EXACT..=EXACT).contains(&int) {
+                    Ok(Value::F64(int as f64))
                 } else {
-                    Err(fail(ty, " (not exact as a float: write it with a `.`)"))
+                    Err(fail(" (not exact as a float: write it with a `.`)"))
                 }
             }
             (ValueType::Duration, Literal::Duration(ns)) => Ok(Value::Duration(ns)),
-            (ValueType::Duration, Literal::Int(0)) => Ok(Value::Duration(0)),
+            (ValueType::Duration, Literal::Int(_)) if int == 0 => Ok(Value::Duration(0)),
             (ValueType::Duration, Literal::Int(_)) => {
-                Err(fail(ty, " (a duration needs a unit, as in `30s`)"))
+                Err(fail(" (a duration needs a unit, as in `30s`)"))
             }
-            _ => Err(fail(ty, "")),
+            _ => Err(fail("")),
         }
     }
-}
 
-/// The type a name's value must have now: the type the embedder defined it with, else the type
-/// guests declared it with, else none.
-#[must_use]
-pub fn known_type(globals: &Globals, name: &str) -> Option<ValueType> {
-    globals
-        .definition(name)
-        .map(|d| d.ty)
-        .or_else(|| globals.declared_type(name))
+    /// Same variant and same bits: `Float(NaN)` is the same as itself, `Float(0.0)` is not
+    /// `Float(-0.0)`.
+    #[must_use]
+    pub fn same(self, other: Literal) -> bool {
+        match (self, other) {
+            (Literal::Float(a), Literal::Float(b)) => a.to_bits() == b.to_bits(),
+            _ => self == other,
+        }
+    }
 }
 
 fn split_sign(text: &str) -> (bool, &str) {
@@ -369,7 +462,7 @@ mod tests {
                 text: "-9223372036854775809".into()
             })
         );
-        assert_eq!(Literal::parse("1_000"), Ok(Literal::Int(1000)));
+        assert_eq!(Literal::parse("1_000"), Ok(Literal::Int(1000.into())));
         for bad in [
             "1__0", "_1", "1_", "0x", "0x_1", "--1", "+-1", "1.", ".5", "1e", "1.5.5",
         ] {
