@@ -77,8 +77,8 @@ pub struct GlobalsCtx {
     /// for the name (which the slots hold, so it stays the name's): a name's first slot joins
     /// the store to the name's stores, its last leaves them.
     names: HashMap<usize, u32, BuildHasherDefault<PtrHasher>>,
-    /// Declarations not yet added to the registry's counters (they are at the next sync, or at
-    /// release), so that counting costs a declaration no shared write.
+    /// Declarations of the running `declare` call not yet added to the registry's counters: they
+    /// are, in one add, when the call returns, so that counting costs a slot no shared write.
     uncounted: u64,
     /// The embedder's name for this store, carried into declarations, refusals and events.
     label: Option<Arc<str>>,
@@ -430,9 +430,11 @@ impl GlobalsCtx {
     }
 
     /// Adds this store's uncounted declarations to the registry's counters.
-    fn count_declarations(&mut self) {
-        Tally::add(&self.globals.tally().declarations, self.uncounted);
-        self.uncounted = 0;
+    pub(crate) fn count_declarations(&mut self) {
+        if self.uncounted > 0 {
+            Tally::add(&self.globals.tally().declarations, self.uncounted);
+            self.uncounted = 0;
+        }
     }
 
     /// Counts a trap of this store's guest by a declaration, with a warning naming the error
@@ -1216,9 +1218,6 @@ pub fn sync<T: 'static>(
     let mut cx = store.as_context_mut();
     let ctx = get(cx.data_mut());
     ctx.stats.syncs += 1;
-    if ctx.uncounted > 0 {
-        ctx.count_declarations();
-    }
     if !ctx.plan() {
         return Ok(0);
     }

@@ -239,13 +239,18 @@
 //!
 //! - [`Globals::snapshot`]: every name the registry knows, what its guests read, the type they
 //!   declared it with, and how many declarations and stores hold it; and [`Counters`] of sets,
-//!   syncs, declarations, refusals and traps.
+//!   syncs, declarations, refusals and traps. A fleet lists its tenants with
+//!   [`Globals::children`] and sees them all in [`Globals::snapshot_with_children`]. With the
+//!   `serde` feature a [`Snapshot`] is `serde::Serialize`, to export as JSON or to a metrics
+//!   system (each [`Value`] as `{"type": "U64", "value": 5}`; the form is fixed in the
+//!   crate's `src/export.rs`).
 //! - [`GlobalsCtx::with_label`]: a store's name (a tenant, a request id), carried into its
 //!   [`Declaration`]s, [`Refusal`]s and events.
 //! - `tracing` events, with structured fields: each declaration (`debug`, target
 //!   `wasmtime_global::declare`), each refused declaration with both types and each guest
 //!   trapped by a declaration with the error (`warn`, same target), each set
-//!   (`wasmtime_global::set`) and each sync that wrote (`wasmtime_global::sync`) at `trace`.
+//!   (`wasmtime_global::set`: `changed` names here, `changed_below` in the registries below) and
+//!   each sync that wrote (`wasmtime_global::sync`) at `trace`.
 //!
 //! ```
 //! use wasmtime::{Engine, Linker, Module, Store};
@@ -349,6 +354,8 @@ struct ReadmeDoctests;
 mod claims;
 mod ctx;
 mod error;
+#[cfg(feature = "serde")]
+mod export;
 mod hook;
 mod limits;
 mod linker;

@@ -90,8 +90,13 @@ fn declare_call<T: 'static>(
 ) -> wasmtime::Result<Run> {
     get(caller.data_mut()).count_declare_call();
     let (table, first, count) = (table as u32, first as u32, count as u32);
-    declare(caller, &get, table, first, count).map_err(|(index, e)| {
-        get(caller.data_mut()).trapped(table, index, &e);
+    let run = declare(caller, &get, table, first, count);
+    let ctx = get(caller.data_mut());
+    // One shared add for the call's slots, so that the registry's counters hold every
+    // declaration once the call returns, in a store that never syncs too.
+    ctx.count_declarations();
+    run.map_err(|(index, e)| {
+        ctx.trapped(table, index, &e);
         e.into()
     })
 }

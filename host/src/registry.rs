@@ -1365,14 +1365,15 @@ impl Globals {
         changed.sort();
         changed.dedup();
         let writes = state.shared_writes(&changed);
-        let below_writes = if below.is_empty() {
-            Vec::new()
+        let below_changes = if below.is_empty() {
+            Propagated::default()
         } else {
             let mut names: Vec<&str> = ops.iter().map(|(name, _)| name.as_ref()).collect();
             names.sort_unstable();
             names.dedup();
             propagate(&state, &mut below, &names)
         };
+        let below_writes = below_changes.writes;
         self.publish(&state);
         // Fair: a thread that sets in a loop cannot keep others from the lock.
         RwLockWriteGuard::unlock_fair(state);
@@ -1385,6 +1386,7 @@ impl Globals {
             target: "wasmtime_global::set",
             names = ops.len(),
             changed = changed.len(),
+            changed_below = below_changes.changed_below,
             children,
             shared_tables = writes.tables()
                 + below_writes.iter().map(SharedWrites::tables).sum::<usize>(),
@@ -1459,6 +1461,19 @@ impl Globals {
         self.inner.parent.as_ref()
     }
 
+    /// The live registries made from this one with [`Globals::child`], in the order they were
+    /// made (a child dropped by all its holders is not listed). A fleet walks its tenants this
+    /// way; [`Globals::snapshot_with_children`] takes all their snapshots at once.
+    #[must_use]
+    pub fn children(&self) -> Vec<Globals> {
+        self.read()
+            .children
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|inner| Globals { inner })
+            .collect()
+    }
+
     /// The value set for `name`, if any (not the guests' defaults, which differ per guest).
     #[must_use]
     pub fn get(&self, name: &str) -> Option<Value> {
@@ -1508,7 +1523,23 @@ impl Globals {
         Snapshot {
             names,
             counters: self.inner.tally.read(),
+            children: Vec::new(),
         }
+    }
+
+    /// A [`snapshot`](Globals::snapshot) of this registry whose [`Snapshot::children`] hold
+    /// the snapshots of its live [`children`](Globals::children), and theirs, all the way down.
+    /// Each registry's is taken under its own lock in turn, not all at one moment: a change
+    /// made meanwhile may show in a child and not yet in its parent's snapshot, or the reverse.
+    #[must_use]
+    pub fn snapshot_with_children(&self) -> Snapshot {
+        let mut snapshot = self.snapshot();
+        snapshot.children = self
+            .children()
+            .iter()
+            .map(Globals::snapshot_with_children)
+            .collect();
+        snapshot
     }
 
     /// The registry's counters, for the ctx and the linker to add to.
@@ -1663,7 +1694,7 @@ impl Globals {
             state.collect(key);
             SharedWrites::Grouped(Vec::new())
         };
-        let below_writes = propagate(&state, &mut below, &[key]);
+        let below_writes = propagate(&state, &mut below, &[key]).writes;
         self.publish(&state);
         RwLockWriteGuard::unlock_fair(state);
         for node in below {
@@ -2100,8 +2131,9 @@ fn lock_below(root: &State) -> Vec<Node> {
 
 /// Gives every registry of `nodes` what its parent's guests now read for `names`; returns the
 /// writes into shared tables each calls for.
-fn propagate(root: &State, nodes: &mut [Node], names: &[&str]) -> Vec<SharedWrites> {
+fn propagate(root: &State, nodes: &mut [Node], names: &[&str]) -> Propagated {
     let mut writes = Vec::with_capacity(nodes.len());
+    let mut changed_below = 0;
     for i in 0..nodes.len() {
         let (above, rest) = nodes.split_at_mut(i);
         let node = &mut rest[0];
@@ -2125,10 +2157,24 @@ fn propagate(root: &State, nodes: &mut [Node], names: &[&str]) -> Vec<SharedWrit
                 );
             }
         }
+        changed_below += changed.len();
         writes.push(node.state.shared_writes(&changed));
         node.globals.publish(&node.state);
     }
-    writes
+    Propagated {
+        writes,
+        changed_below,
+    }
+}
+
+/// What a change did in the registries below the one changing.
+#[derive(Default)]
+struct Propagated {
+    /// The writes into shared tables each registry below calls for.
+    writes: Vec<SharedWrites>,
+    /// Names whose value changed for guests that declared them, all registries below together
+    /// (a name changed in two children counts twice).
+    changed_below: usize,
 }
 
 /// Counts a declaration of `name` as `ty`, unless the name is known with another type; returns

@@ -14,6 +14,10 @@ pub struct Snapshot {
     pub names: Vec<NameState>,
     /// Counters since the registry was made.
     pub counters: Counters,
+    /// The snapshots of its live child registries, in the order they were made: filled by
+    /// [`Globals::snapshot_with_children`](crate::Globals::snapshot_with_children), empty in a
+    /// plain [`Globals::snapshot`](crate::Globals::snapshot).
+    pub children: Vec<Snapshot>,
 }
 
 /// One name of a [`Snapshot`].
@@ -54,7 +58,7 @@ pub struct Counters {
     pub sets: u64,
     /// Syncs that found changes to write.
     pub syncs: u64,
-    /// Declarations accepted.
+    /// Declarations accepted, counted when the guest's `declare` call returns.
     pub declarations: u64,
     /// Declarations refused with `TYPE_MISMATCH`.
     pub refusals: u64,

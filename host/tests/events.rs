@@ -89,5 +89,29 @@ fn a_stores_label_is_in_its_declarations_refusals_and_events() -> wasmtime::Resu
         (counters.refusals, counters.traps, counters.syncs),
         (1, 1, 1)
     );
+
+    // A set in a fleet that changes what a tenant's guest reads says so (issue 22, item 10: it
+    // said `changed = 0`, since no guest of the fleet itself declared the name).
+    let fleet = Globals::new();
+    let tenant = fleet.child();
+    let mut guest = Shell::new(&tenant)?;
+    guest.write(&["C".to_owned()], ValueType::U64)?;
+    assert_eq!(guest.declare(0)?, 0);
+    recorder.clear();
+    fleet.set_u64("C", 1)?;
+    fleet.set_u64("NOBODY", 1)?;
+    let seen = events(
+        &recorder,
+        &["names", "changed", "changed_below", "children"],
+    );
+    let set = |fields: [&str; 4]| {
+        (
+            "wasmtime_global::set".to_owned(),
+            Level::TRACE,
+            "applied".to_owned(),
+            fields.map(str::to_owned).to_vec(),
+        )
+    };
+    assert_eq!(seen, [set(["1", "0", "1", "1"]), set(["1", "0", "0", "1"])]);
     Ok(())
 }

@@ -47,8 +47,8 @@ fn a_snapshot_counts_each_names_declarations_and_stores() -> wasmtime::Result<()
             row("SET_ONLY", Some(Value::Bits(3)), None, 0, 0),
         ]
     );
-    // Declarations are counted at a store's sync or drop, not as they happen.
-    assert_eq!(globals.snapshot().counters.declarations, 0);
+    // Declarations are counted when each `declare` call returns, with no sync.
+    assert_eq!(globals.snapshot().counters.declarations, 4);
     globals.set_u64("N", 9)?;
     assert_eq!(wasmtime_global::sync(&mut a.store, |ctx| ctx)?, 2);
     assert_eq!(wasmtime_global::sync(&mut b.store, |ctx| ctx)?, 1);

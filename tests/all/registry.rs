@@ -107,3 +107,99 @@ fn globals_is_send_sync_clone() {
     fn check<T: Send + Sync + Clone + 'static>() {}
     check::<Globals>();
 }
+
+/// Issue 22, item 10: a snapshot, with its children, exported through `serde` in the form
+/// `host/src/export.rs` documents.
+#[test]
+fn a_snapshot_exports_as_json() -> Result<(), Error> {
+    use serde_json::{Value as Json, json};
+    use wasmtime_global::{Literal, ValueType};
+    let literal = |text| Value::Literal(Literal::parse(text).unwrap());
+    let fleet = Globals::new();
+    fleet.define("LIMIT", ValueType::U64, Some(Value::U64(10)))?;
+    fleet.set_value("BIG", literal("18446744073709551615"))?;
+    fleet.set_value("RATIO", literal("1.5"))?;
+    fleet.set_value("TIMEOUT", literal("30s"))?;
+    fleet.set_f64("NAN", f64::NAN)?;
+    fleet.set_f64("LOW", f64::NEG_INFINITY)?;
+    fleet.set("RAW", 7)?;
+    let tenant = fleet.child();
+    tenant.set_value("LIMIT", Value::U64(20))?;
+    tenant.set_bool("OFF", false)?;
+    tenant.set_duration("WAIT", Duration::from_millis(3))?;
+    tenant.set_value("DELTA", Value::I64(-4))?;
+
+    // A name set in the registry itself, with nothing else to show.
+    let set = |name: &str, value: Json| {
+        json!({
+            "name": name, "value": value, "set": value, "withheld": null, "definition": null,
+            "declared_type": null, "declarations": 0, "stores": 0,
+        })
+    };
+    let counters = |sets: u64| {
+        json!({
+            "sets": sets, "syncs": 0, "declarations": 0, "refusals": 0, "traps": 0,
+            "withheld": 0,
+        })
+    };
+    let u64_10 = json!({"type": "U64", "value": 10});
+    let fleet_names = vec![
+        set(
+            "BIG",
+            json!({"type": "literal", "kind": "integer", "value": 18_446_744_073_709_551_615_u64}),
+        ),
+        json!({
+            "name": "LIMIT", "value": u64_10, "set": null, "withheld": null,
+            "definition": {"type": "U64", "default": u64_10},
+            "declared_type": null, "declarations": 0, "stores": 0,
+        }),
+        set("LOW", json!({"type": "F64", "value": "-inf"})),
+        set("NAN", json!({"type": "F64", "value": "NaN"})),
+        set(
+            "RATIO",
+            json!({"type": "literal", "kind": "float", "value": 1.5}),
+        ),
+        set("RAW", json!({"type": "bits", "value": 7})),
+        set(
+            "TIMEOUT",
+            json!({"type": "literal", "kind": "duration", "value": 30_000_000_000_i64}),
+        ),
+    ];
+    // The tenant reads the fleet's values that it does not set itself: `value` without `set`.
+    let inherited = |name: &str| {
+        let mut state = fleet_names
+            .iter()
+            .find(|state| state["name"] == name)
+            .unwrap()
+            .clone();
+        state["set"] = Json::Null;
+        state["definition"] = Json::Null;
+        state
+    };
+    let tenant_names = vec![
+        inherited("BIG"),
+        set("DELTA", json!({"type": "I64", "value": -4})),
+        set("LIMIT", json!({"type": "U64", "value": 20})),
+        inherited("LOW"),
+        inherited("NAN"),
+        set("OFF", json!({"type": "BOOL", "value": false})),
+        inherited("RATIO"),
+        inherited("RAW"),
+        inherited("TIMEOUT"),
+        set("WAIT", json!({"type": "DURATION", "value": 3_000_000})),
+    ];
+    assert_eq!(
+        serde_json::to_value(fleet.snapshot_with_children()).unwrap(),
+        json!({
+            "names": fleet_names,
+            "counters": counters(7),
+            "children": [{"names": tenant_names, "counters": counters(4), "children": []}],
+        })
+    );
+    assert_eq!(
+        serde_json::to_value(fleet.snapshot()).unwrap()["children"],
+        json!([]),
+        "a plain snapshot leaves the children out"
+    );
+    Ok(())
+}

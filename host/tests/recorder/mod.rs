@@ -13,6 +13,13 @@ pub type Seen = (String, Level, Vec<(String, String)>);
 #[derive(Clone, Default)]
 pub struct Recorder(Arc<Mutex<Vec<Seen>>>);
 
+impl Recorder {
+    /// Forgets the events recorded so far.
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
 struct Fields(Vec<(String, String)>);
 
 impl Visit for Fields {
