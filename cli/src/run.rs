@@ -318,14 +318,21 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
         .map_err(start("epoch"))?;
     let _ticker = wasmtime_global::EpochTicker::start(&engine, TICK);
 
-    let instance = linker
-        .instantiate(&mut store, &module)
-        .map_err(start("instantiate"))?;
+    // A failure of the guest's own code says why any declaration was refused
+    // (`GlobalsCtx::explain`): an SDK traps with a bare `unreachable` at a refused global.
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(e) => {
+            let e = store.data_mut().globals.explain(e);
+            return Err(Failure::Start(format!("instantiate: {e:#}")));
+        }
+    };
     let export = match &options.invoke {
         Some(name) => {
-            if let Some(init) = instance.get_func(&mut store, "_initialize") {
-                init.call(&mut store, &[], &mut [])
-                    .map_err(Failure::Guest)?;
+            if let Some(init) = instance.get_func(&mut store, "_initialize")
+                && let Err(e) = init.call(&mut store, &[], &mut [])
+            {
+                return Err(Failure::Guest(store.data_mut().globals.explain(e)));
             }
             name.as_str()
         }
@@ -359,7 +366,7 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
         }
         Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
             Some(exit) => Ok(ExitCode::from(u8::try_from(exit.0).unwrap_or(1))),
-            None => Err(Failure::Guest(e)),
+            None => Err(Failure::Guest(store.data_mut().globals.explain(e))),
         },
     }
 }

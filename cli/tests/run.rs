@@ -509,3 +509,23 @@ fn a_dir_mode_is_readonly_or_readwrite() {
         );
     }
 }
+
+/// Issue 22, item 11: a guest refused by `TYPE_MISMATCH` traps with a bare `unreachable`; `run`
+/// says which declaration was refused and why, before the trap.
+#[test]
+fn a_refused_declaration_is_named_in_the_trap() {
+    let guest = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/refused.wat");
+    let output = run(&[guest]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let error = stderr
+        .lines()
+        .find(|line| line.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    assert_eq!(
+        error,
+        "error: declaration of \"TEST_UINT64\" refused (slot 1 of the table at 0x400): the guest \
+         declared it F64, it is already U64 (a live declaration, or a value of that type set)",
+    );
+    assert!(stderr.contains("unreachable"), "the trap follows: {stderr}");
+}

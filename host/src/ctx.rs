@@ -63,6 +63,8 @@ pub struct GlobalsCtx {
     limits: Limits,
     /// The most recent refusals.
     refusals: VecDeque<Refusal>,
+    /// How many of `stats.refusals` an error has been told of ([`GlobalsCtx::explain`]).
+    explained: u64,
     /// Slots declared, all tables together.
     declared: u32,
     /// Of those, the slots the module's instances declared before ([`ModuleGlobals`]), which
@@ -303,7 +305,8 @@ pub struct Declaration {
 /// A declaration the host refused with `TYPE_MISMATCH` because its name is fixed to another type,
 /// as [`GlobalsCtx::refusals`] lists it. The guest sees only the status; what it does then is up
 /// to its SDK (the Rust SDK panics at the global's first read, which traps with `unreachable`):
-/// this is where the embedder learns why.
+/// this is where the embedder learns why, and [`GlobalsCtx::explain`] puts it in the error of
+/// the call that failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Refusal {
@@ -322,6 +325,29 @@ pub struct Refusal {
     pub defined: bool,
     /// The store's label ([`GlobalsCtx::with_label`]).
     pub label: Option<Arc<str>>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "declaration of {:?} refused (slot {} of the table at {:#x}",
+            self.name, self.index, self.table_addr
+        )?;
+        if let Some(label) = &self.label {
+            write!(f, ", store {label:?}")?;
+        }
+        write!(f, "): the guest declared it {}, ", self.declared)?;
+        if self.defined {
+            write!(f, "the embedder defined it as {}", self.fixed)
+        } else {
+            write!(
+                f,
+                "it is already {} (a live declaration, or a value of that type set)",
+                self.fixed
+            )
+        }
+    }
 }
 
 /// How many [`Refusal`]s a ctx keeps: the most recent.
@@ -359,6 +385,7 @@ impl GlobalsCtx {
             stats: Stats::default(),
             limits,
             refusals: VecDeque::new(),
+            explained: 0,
             declared: 0,
             declared_known: 0,
             host_bytes: 0,
@@ -477,6 +504,49 @@ impl GlobalsCtx {
     #[must_use]
     pub fn refusals(&self) -> Vec<Refusal> {
         self.refusals.iter().cloned().collect()
+    }
+
+    /// `error`, from a call into this store's guests (or an instantiation) that failed, with
+    /// the reason of each declaration refused since the last `explain` added as its context, so
+    /// that a guest that trapped with a bare `unreachable` because its SDK would not read a
+    /// refused global says why: the error's message is the first such [`Refusal`], and
+    /// `error.downcast_ref::<Refusal>()` finds it. Without refusals since, `error` unchanged.
+    /// (Up to 16: the ctx keeps the most recent.) The trap itself stays in the chain:
+    /// `downcast_ref::<wasmtime::Trap>()` still finds it.
+    ///
+    /// ```
+    /// # use wasmtime::{Engine, Linker, Module, Store};
+    /// # use wasmtime_global::{Globals, GlobalsCtx, Refusal, ValueType};
+    /// # let engine = Engine::default();
+    /// # let mut linker = Linker::new(&engine);
+    /// # wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
+    /// # let module = Module::new(&engine, include_str!("doc/max_items.wat"))?;
+    /// let globals = Globals::new();
+    /// globals.define("MAX_ITEMS", ValueType::F64, None)?; // the guest declares it U64
+    /// let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+    /// let instance = linker.instantiate(&mut store, &module)?;
+    /// let max_items = instance.get_typed_func::<(), i64>(&mut store, "max_items")?;
+    /// let error = max_items.call(&mut store, ()).unwrap_err(); // `unreachable`
+    /// let error = store.data_mut().explain(error);
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "declaration of \"MAX_ITEMS\" refused (slot 0 of the table at 0x400): the guest \
+    ///      declared it U64, the embedder defined it as F64"
+    /// );
+    /// assert_eq!(error.downcast_ref::<Refusal>().map(|r| r.fixed), Some(ValueType::F64));
+    /// assert!(error.downcast_ref::<wasmtime::Trap>().is_some());
+    /// # Ok::<(), wasmtime::Error>(())
+    /// ```
+    #[must_use]
+    pub fn explain(&mut self, error: wasmtime::Error) -> wasmtime::Error {
+        let new = self.stats.refusals - self.explained;
+        self.explained = self.stats.refusals;
+        let kept = usize::try_from(new)
+            .unwrap_or(usize::MAX)
+            .min(self.refusals.len());
+        // The newest first, so that the oldest (the likeliest cause) is the outermost.
+        let refusals = self.refusals.iter().rev().take(kept);
+        refusals.fold(error, |error, refusal| error.context(refusal.clone()))
     }
 
     /// The limits this ctx holds its store's guests to.

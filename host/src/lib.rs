@@ -244,6 +244,9 @@
 //!   `serde` feature a [`Snapshot`] is `serde::Serialize`, to export as JSON or to a metrics
 //!   system (each [`Value`] as `{"type": "U64", "value": 5}`; the form is fixed in the
 //!   crate's `src/export.rs`).
+//! - [`GlobalsCtx::explain`]: the error of a call into the guest that failed, with the reason
+//!   of each declaration the store refused since (a [`Refusal`]), so that a guest that trapped
+//!   with a bare `unreachable` at a refused global says why.
 //! - [`GlobalsCtx::with_label`]: a store's name (a tenant, a request id), carried into its
 //!   [`Declaration`]s, [`Refusal`]s and events.
 //! - `tracing` events, with structured fields: each declaration (`debug`, target

@@ -48,8 +48,8 @@ pub struct NameState {
 }
 
 /// What a registry's stores and embedder have done, since the registry was made. A store's
-/// declarations are added when it syncs or is dropped (or [`reset`](crate::GlobalsCtx::reset)),
-/// so that the count costs a declaration nothing; everything else as it happens.
+/// declarations are added when each of its guests' `declare` calls returns, in one add for the
+/// call, so that the count costs a declaration no shared write; everything else as it happens.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Counters {

@@ -1,5 +1,6 @@
 //! What a fleet sees of its tenants (registries made with `Globals::child`), and what an operator
-//! is told of a refused or counted declaration whichever registry caused it (issue 22, item 10).
+//! is told of a refused or counted declaration whichever registry caused it (issue 22, items 10
+//! and 11).
 
 use wasmtime_global::{Globals, Value, ValueType};
 
@@ -39,6 +40,28 @@ fn a_refusal_by_a_parents_definition_says_the_embedder_fixed_the_type() -> wasmt
                 ("SET".to_owned(), ValueType::U64, ValueType::F64, false),
             ],
             "a tenant {which} the definition"
+        );
+        // Item 11: the error of the call that failed says why, once.
+        let store = shell.store.data_mut();
+        let error = store.explain(wasmtime::Error::msg("trap"));
+        let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
+        assert_eq!(
+            chain,
+            [
+                "declaration of \"FIXED\" refused (slot 0 of the table at 0x400): the guest \
+                 declared it U64, the embedder defined it as F64",
+                "declaration of \"SET\" refused (slot 1 of the table at 0x400): the guest \
+                 declared it U64, it is already F64 (a live declaration, or a value of that type \
+                 set)",
+                "trap",
+            ],
+            "{which}"
+        );
+        let again = store.explain(wasmtime::Error::msg("trap"));
+        assert_eq!(
+            again.chain().count(),
+            1,
+            "refusals already explained: {again:?}"
         );
     }
     Ok(())
