@@ -60,6 +60,10 @@ pub struct GlobalsCtx {
     /// Writes planned by a sync, kept to reuse the allocation.
     writes: Vec<Write>,
     stats: Stats,
+    /// Whether the deadline callback of [`sync_on_epoch`](crate::sync_on_epoch) yields to the
+    /// executor after it syncs: set by `sync_on_epoch_async` for good, and by
+    /// [`call_async`](crate::call_async) for its call ([`call`](crate::call) clears it).
+    pub(crate) epoch_yields: bool,
     limits: Limits,
     /// The most recent refusals.
     refusals: VecDeque<Refusal>,
@@ -383,6 +387,7 @@ impl GlobalsCtx {
             unindexed: Vec::new(),
             writes: Vec::new(),
             stats: Stats::default(),
+            epoch_yields: false,
             limits,
             refusals: VecDeque::new(),
             explained: 0,

@@ -18,8 +18,11 @@ use wasmtime::{Store, UpdateDeadline};
 ///
 /// In a store that runs wasm with `call_async`, this replaces the yield that
 /// `Store::epoch_deadline_async_yield_and_update` sets up, so other tasks on the executor
-/// thread would not run while the guest loops: use `sync_on_epoch_async` (feature `async`)
-/// there, which syncs and yields.
+/// thread would not run while a guest called with a bare `call_async` loops (wasmtime tells a
+/// deadline callback nothing of how the wasm was called). Call through
+/// `wasmtime_global::call_async` (feature `async`), whose deadlines sync and yield, or use
+/// `sync_on_epoch_async` there, which makes every deadline yield and the store refuse
+/// synchronous calls.
 ///
 /// # Errors
 ///
@@ -46,7 +49,7 @@ pub fn sync_on_epoch<T: 'static>(
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
     ticks: u64,
 ) -> Result<()> {
-    sync_at_deadlines(store, get, ticks, UpdateDeadline::Continue)
+    sync_at_deadlines(store, get, ticks, false)
 }
 
 /// The most ticks between two syncs at epoch deadlines: wasmtime adds them to the current epoch,
@@ -54,25 +57,45 @@ pub fn sync_on_epoch<T: 'static>(
 pub const MAX_EPOCH_TICKS: u64 = 1 << 62;
 
 /// Sets `store`'s epoch deadline `ticks` ahead, and a deadline callback that syncs and then
-/// `next(ticks)`.
+/// continues, or yields if the ctx says so ([`GlobalsCtx::epoch_yields`], which starts as
+/// `yields`).
 fn sync_at_deadlines<T: 'static>(
     store: &mut Store<T>,
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
     ticks: u64,
-    next: fn(u64) -> UpdateDeadline,
+    yields: bool,
 ) -> Result<()> {
-    if !(1..=MAX_EPOCH_TICKS).contains(&ticks) {
-        return Err(Error::EpochTicks {
-            ticks,
-            max: MAX_EPOCH_TICKS,
-        });
-    }
+    check_ticks(ticks)?;
+    get(store.data_mut()).epoch_yields = yields;
     store.set_epoch_deadline(ticks);
     store.epoch_deadline_callback(move |mut cx| {
         sync(&mut cx, &get)?;
-        Ok(next(ticks))
+        Ok(next_deadline(get(cx.data_mut()).epoch_yields, ticks))
     });
     Ok(())
+}
+
+/// [`Error::EpochTicks`] unless `ticks` is from 1 to [`MAX_EPOCH_TICKS`].
+fn check_ticks(ticks: u64) -> Result<()> {
+    if (1..=MAX_EPOCH_TICKS).contains(&ticks) {
+        Ok(())
+    } else {
+        Err(Error::EpochTicks {
+            ticks,
+            max: MAX_EPOCH_TICKS,
+        })
+    }
+}
+
+/// What a deadline callback returns: yield to the executor (only an async call can) or go on.
+fn next_deadline(yields: bool, ticks: u64) -> UpdateDeadline {
+    #[cfg(feature = "async")]
+    if yields {
+        return UpdateDeadline::Yield(ticks);
+    }
+    #[cfg(not(feature = "async"))]
+    let _ = yields; // without the feature no call is async, and nothing sets it
+    UpdateDeadline::Continue(ticks)
 }
 
 #[cfg(feature = "call-hook")]
@@ -113,8 +136,11 @@ pub fn sync_on_call<T: 'static>(
 /// does, so a guest that loops neither misses a change nor starves the other tasks on its thread.
 ///
 /// It sets the store's epoch deadline and replaces its deadline callback (wasmtime keeps one). The
-/// wasm must run through `*_async` calls: a synchronous call that reaches a deadline traps, as
-/// wasmtime's own yield does.
+/// wasm must then run through `*_async` calls, as after wasmtime's own yield: the store refuses a
+/// synchronous call at once (wasmtime's "store configuration requires that `*_async` functions
+/// are used instead"), rather than when it first reaches a deadline. A store that mixes both
+/// kinds of call uses [`sync_on_epoch`] and calls through [`call_async`](crate::call_async) and
+/// [`call`](crate::call), whose deadlines yield only in the async calls.
 ///
 /// # Errors
 ///
@@ -141,7 +167,11 @@ pub fn sync_on_epoch_async<T: 'static>(
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,
     ticks: u64,
 ) -> Result<()> {
-    sync_at_deadlines(store, get, ticks, UpdateDeadline::Yield)
+    check_ticks(ticks)?;
+    // wasmtime's own yielding form, for what it does besides its callback: every later entry
+    // into wasm must be async. Our callback then replaces its callback.
+    store.epoch_deadline_async_yield_and_update(ticks);
+    sync_at_deadlines(store, get, ticks, true)
 }
 
 /// [`sync_on_call`] for a store with async support: installs, with

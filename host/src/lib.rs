@@ -40,7 +40,8 @@
 //! `call_async`, including declarations from a start function, in stores whose epoch deadlines
 //! yield (`epoch_deadline_async_yield_and_update`) and in stores with an async call hook. For such
 //! stores the `async` feature adds `sync_on_epoch_async` (syncs at epoch deadlines and still
-//! yields to the executor) and, with `call-hook`, `sync_on_call_async`.
+//! yields to the executor), `call_async` (syncs, calls, and makes a plain [`sync_on_epoch`]'s
+//! deadlines yield during the call) and, with `call-hook`, `sync_on_call_async`.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
@@ -302,9 +303,9 @@
 //!    [`wasmtime::Caller`], and writes the value with the memory's `&mut [u8]`.
 //!
 //! A value is written in one 8-byte copy while no guest code of the store runs, so a guest never
-//! sees half of it. Call [`sync`] before calling into the guest, use `sync_on_call` (feature
-//! `call-hook`) to do it on every entry into wasm, or [`sync_on_epoch`] to do it at epoch deadlines
-//! while a long-running guest loops.
+//! sees half of it. Call [`sync`] before calling into the guest (or call through [`call`], which
+//! does), use `sync_on_call` (feature `call-hook`) to do it on every entry into wasm, or
+//! [`sync_on_epoch`] to do it at epoch deadlines while a long-running guest loops.
 //!
 //! **Shared memories.** The guest may run on other threads at any moment, so the host writes them
 //! from the thread that calls `set`, with atomics only. It does so after releasing the registry's
@@ -354,6 +355,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod call;
 mod claims;
 mod ctx;
 mod error;
@@ -376,6 +378,9 @@ pub mod table;
 mod ticker;
 mod value;
 
+pub use call::call;
+#[cfg(feature = "async")]
+pub use call::call_async;
 pub use ctx::{Declaration, GlobalsCtx, Refusal, Stats, sync};
 pub use error::{Error, Result};
 #[cfg(feature = "call-hook")]

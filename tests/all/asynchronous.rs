@@ -282,3 +282,84 @@ fn sync_on_call_async_syncs_on_every_entry() -> wasmtime::Result<()> {
         Ok(())
     })
 }
+
+/// Issue 22, item 12: a plain `sync_on_epoch` store whose guest is called with a bare
+/// `call_async` starves the executor while the guest loops (its deadlines sync but never
+/// yield). Called through `wasmtime_global::call_async`, the same store's deadlines yield: another
+/// task on the thread runs, and sets the value the guest waits for. The same store then takes a
+/// synchronous `wasmtime_global::call` whose deadlines go on without a yield.
+#[test]
+fn call_async_makes_a_plain_sync_on_epoch_store_yield() -> wasmtime::Result<()> {
+    let engine = async_engine(true)?;
+    let module = sdk_guest(&engine)?;
+    let globals = Globals::new();
+    let _ticker = wasmtime_global::EpochTicker::start(&engine, Duration::from_millis(1));
+    fn get_ctx(ctx: &mut GlobalsCtx) -> &mut GlobalsCtx {
+        ctx
+    }
+    let (mut store, instance) = runtime().block_on(async {
+        let mut store = Store::new(&engine, GlobalsCtx::new(&globals));
+        wasmtime_global::sync_on_epoch(&mut store, get_ctx, 1)?;
+        let instance = async_linker(&engine)?
+            .instantiate_async(&mut store, &module)
+            .await?;
+        assert_eq!(get(&mut store, &instance, UINT64).await?, 42);
+        // The task that sets 7 can only run while the guest spins if the guest yields; if it
+        // never does, a thread sets 9 after 5 s, so that a regression fails rather than hangs.
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let fallback = std::thread::spawn({
+            let globals = globals.clone();
+            move || {
+                if wait.recv_timeout(Duration::from_secs(5)).is_err() {
+                    globals.set_u64("TEST_UINT64", 9).expect("a valid name");
+                }
+            }
+        });
+        let setter = tokio::spawn({
+            let globals = globals.clone();
+            async move { globals.set_u64("TEST_UINT64", 7).expect("a valid name") }
+        });
+        let spin = instance.get_typed_func::<(i32, i64), i64>(&mut store, "spin")?;
+        let seen = wasmtime_global::call_async(&mut store, get_ctx, &spin, (UINT64, 42)).await?;
+        let _ = done.send(()); // unless it gave up waiting
+        fallback.join().expect("the fallback thread");
+        assert_eq!(seen, 7, "the other task ran while the guest spun");
+        setter.await.expect("the setter task");
+        wasmtime::Result::<_>::Ok((store, instance))
+    })?;
+    // A synchronous call whose guest spins through deadlines until 10 arrives.
+    let spin = instance.get_typed_func::<(i32, i64), i64>(&mut store, "spin")?;
+    let setter = std::thread::spawn({
+        let globals = globals.clone();
+        move || {
+            std::thread::sleep(Duration::from_millis(20));
+            globals.set_u64("TEST_UINT64", 10).expect("a valid name");
+        }
+    });
+    assert_eq!(
+        wasmtime_global::call(&mut store, get_ctx, &spin, (UINT64, 7))?,
+        10
+    );
+    setter.join().expect("the setter thread");
+    Ok(())
+}
+
+/// Issue 22, item 12: a `sync_on_epoch_async` store refuses a synchronous call at once, as a
+/// store of wasmtime's own yielding deadlines does, rather than when the call first reaches a
+/// deadline (which a short call never does, so the mistake went unseen).
+#[test]
+fn a_sync_on_epoch_async_store_refuses_a_synchronous_call_at_once() -> wasmtime::Result<()> {
+    let engine = async_engine(true)?;
+    let globals = Globals::new();
+    let (mut store, instance) = runtime().block_on(sdk_instance(&engine, &globals, |store| {
+        wasmtime_global::sync_on_epoch_async(store, |ctx| ctx, 1).expect("valid ticks");
+    }))?;
+    let get = instance.get_typed_func::<i32, i64>(&mut store, "get")?;
+    let error = get.call(&mut store, UINT64).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "store configuration requires that `*_async` functions are used instead"
+    );
+    assert_eq!(runtime().block_on(get.call_async(&mut store, UINT64))?, 42);
+    Ok(())
+}
