@@ -32,7 +32,12 @@ usage:
       globals file is reached through a directory inside a read-write --dir (its own, or that
       of a link on its path), where the guest could put a link to another host file in its
       place; grant that directory ::readonly or keep the file out of it. The globals file is
-      read only as a regular file of at most 1 MiB. Every version of the file and every etcd
+      read only as a regular file of at most 1 MiB: write it by renaming a complete new one over
+      it (a version written in place that drops names is applied only once it has been the same
+      for 50 ms). A value takes the type its name's guests declared, or the type the file gives
+      it in its [\"$types\"] table (NAME = \"U64\"; BOOL, U64, I64, F64, DURATION); a duration
+      needs a unit (\"30s\"). A guest refused a declaration traps, and the error names it.
+      Every version of the file and every etcd
       revision applied, and every one refused (with why: the last good values stay), is logged
       to stderr; --log FILTER (else RUST_LOG, as Rust tools read it) chooses what is logged,
       by default \"warn,wasmtime_global_sources=info\"; --log off says nothing. Exits with the

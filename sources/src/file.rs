@@ -47,6 +47,32 @@
 //! read their default, as they would had the version been refused: [`WatchedFile::withheld`]
 //! names it (`spec/VALUES.md` §3).
 //!
+//! The file can also give its names types itself, so that what a value means depends on
+//! neither the embedder's code nor the order things happen in: a top-level table [`TYPES`]
+//! (`"$types"`, quoted: no bare key is it, and it is no name) names the type of each name it
+//! lists, its keys joined with `.` as the values' are:
+//!
+//! ```toml
+//! RATIO = 1
+//! TIMEOUT = "30s"
+//! limits.burst = 64
+//!
+//! ["$types"]
+//! RATIO = "F64"             # 1.0 to every guest; a guest that declares RATIO otherwise is refused
+//! TIMEOUT = "DURATION"
+//! "limits.burst" = "U64"
+//! ```
+//!
+//! A value of a typed name is that type's value (§3 of the value spec, `RATIO = 1` is `F64`
+//! 1.0) or refuses the version, and it is set typed: like any typed value set, it fixes the
+//! name's type for the guests that declare it later (another type is refused with
+//! `TYPE_MISMATCH`, which the embedder's [`GlobalsCtx::explain`](wasmtime_global::GlobalsCtx::explain)
+//! puts in the guest's trap), and a version that gives a type other than the embedder's
+//! definition or the guests' declarations is refused ([`FileError::Registry`]). A type must be
+//! `BOOL`, `U64`, `I64`, `F64` or `DURATION` ([`FileError::NotAType`]), and a name with a type
+//! must have a value in the same version ([`FileError::TypeWithoutValue`]: a type alone would
+//! guard nothing). Removing a name's type from the file makes its value a literal again.
+//!
 //! # What is read
 //!
 //! Every read, at start and at each change, takes a **regular file** of at most
@@ -83,8 +109,8 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime_global::Globals;
 use wasmtime_global::abi::NameError;
+use wasmtime_global::{Globals, ValueType};
 
 /// Why a version of the file was not applied.
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +197,21 @@ pub enum FileError {
         #[source]
         source: TypeError,
     },
+    /// A value of the `$types` table is not the name of a type (`BOOL`, `U64`, `I64`, `F64`,
+    /// `DURATION`), or `$types` is not a table.
+    #[error("{name:?} in `$types`: {text} is not a type (BOOL, U64, I64, F64 or DURATION)")]
+    NotAType {
+        /// The name (`$types` itself if it is not a table).
+        name: String,
+        /// What is there instead: the string, or what kind of TOML value it is.
+        text: String,
+    },
+    /// `$types` gives a type to a name the file gives no value: a type alone would do nothing.
+    #[error("{name:?} has a type in `$types` but no value in the file")]
+    TypeWithoutValue {
+        /// The name.
+        name: String,
+    },
     /// The registry refused the batch (a guest declared a name with another type meanwhile).
     #[error("the registry refused the file's changes: {0}")]
     Registry(#[from] wasmtime_global::Error),
@@ -185,7 +226,79 @@ pub enum FileError {
     },
 }
 
-/// The globals a TOML text gives, by name (see the [module](self) docs).
+/// The key of the top-level table that gives names types (see [Types](self#types)): quoted in
+/// TOML, so that no bare key is it.
+pub const TYPES: &str = "$types";
+
+/// One version of the file: its values, and the types it gives names.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Version {
+    /// The values, by name.
+    pub values: BTreeMap<String, Literal>,
+    /// The types of the `$types` table, by name: each is a name of `values`.
+    pub types: BTreeMap<String, ValueType>,
+}
+
+/// The version a TOML text is: its values and the types of its `$types` table (see the
+/// [module](self) docs).
+///
+/// ```
+/// use wasmtime_global::ValueType;
+/// use wasmtime_global_sources::{Literal, file};
+///
+/// let version = file::parse_version("RATIO = 1\n[\"$types\"]\nRATIO = \"F64\"\n")?;
+/// assert_eq!(version.values["RATIO"], Literal::Int(1.into()));
+/// assert_eq!(version.types["RATIO"], ValueType::F64);
+/// # Ok::<(), file::FileError>(())
+/// ```
+///
+/// # Errors
+///
+/// The first [`FileError`] of the text, values first, in key order; then
+/// [`FileError::TypeWithoutValue`] for a type given to a name with no value.
+pub fn parse_version(text: &str) -> Result<Version, FileError> {
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| FileError::Toml {
+        message: e.to_string().trim_end().to_owned(),
+    })?;
+    let types = table.remove(TYPES);
+    let mut version = Version::default();
+    flatten(&mut version.values, "", &table)?;
+    match types {
+        None => {}
+        Some(toml::Value::Table(types)) => flatten_types(&mut version.types, "", &types)?,
+        Some(other) => {
+            return Err(FileError::NotAType {
+                name: TYPES.to_owned(),
+                text: kind(&other).to_owned(),
+            });
+        }
+    }
+    if let Some(name) = version
+        .types
+        .keys()
+        .find(|name| !version.values.contains_key(*name))
+    {
+        return Err(FileError::TypeWithoutValue { name: name.clone() });
+    }
+    Ok(version)
+}
+
+/// What kind of TOML value `value` is, for an error.
+fn kind(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::Boolean(_) => "a bool",
+        toml::Value::Datetime(_) => "a date",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+/// The values a TOML text gives, by name: [`parse_version`]'s values (the text is checked
+/// whole, its `$types` table too).
 ///
 /// ```
 /// use wasmtime_global_sources::{Literal, file};
@@ -200,12 +313,66 @@ pub enum FileError {
 ///
 /// The first [`FileError`] of the text, in key order.
 pub fn parse(text: &str) -> Result<BTreeMap<String, Literal>, FileError> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| FileError::Toml {
-        message: e.to_string().trim_end().to_owned(),
-    })?;
-    let mut out = BTreeMap::new();
-    flatten(&mut out, "", &table)?;
-    Ok(out)
+    parse_version(text).map(|version| version.values)
+}
+
+/// `prefix` and `key` joined with `.`, checked for length before they are (a name built at
+/// every level of a deep dotted key was the square of the file in memory, and the error
+/// carried all of it).
+fn join(prefix: &str, key: &str) -> Result<String, FileError> {
+    let len = if prefix.is_empty() {
+        key.len()
+    } else {
+        prefix.len() + 1 + key.len()
+    };
+    if len > wasmtime_global::abi::MAX_NAME_LEN as usize {
+        return Err(FileError::Name {
+            name: crate::excerpt(&[prefix, if prefix.is_empty() { "" } else { "." }, key]),
+            source: NameError::TooLong { len },
+        });
+    }
+    Ok(if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    })
+}
+
+/// The types of the `$types` table under `prefix`, joined as values' names are.
+fn flatten_types(
+    out: &mut BTreeMap<String, ValueType>,
+    prefix: &str,
+    table: &toml::Table,
+) -> Result<(), FileError> {
+    for (key, value) in table {
+        let name = join(prefix, key)?;
+        let ty = match value {
+            toml::Value::Table(inner) => {
+                flatten_types(out, &name, inner)?;
+                continue;
+            }
+            toml::Value::String(text) => ValueType::ALL
+                .into_iter()
+                .find(|ty| ty.name() == text)
+                .ok_or_else(|| FileError::NotAType {
+                    text: format!("{:?}", crate::excerpt(&[text.as_str()])),
+                    name: name.clone(),
+                })?,
+            other => {
+                return Err(FileError::NotAType {
+                    name,
+                    text: kind(other).to_owned(),
+                });
+            }
+        };
+        if let Err(source) = wasmtime_global::abi::check_name(name.as_bytes()) {
+            return Err(FileError::Name { name, source });
+        }
+        if out.insert(name.clone(), ty).is_some() {
+            return Err(FileError::Duplicate { name });
+        }
+    }
+    Ok(())
 }
 
 fn flatten(
@@ -214,24 +381,7 @@ fn flatten(
     table: &toml::Table,
 ) -> Result<(), FileError> {
     for (key, value) in table {
-        // Before joining: a name built at every level of a deep dotted key was the square of
-        // the file in memory, and the error carried all of it.
-        let len = if prefix.is_empty() {
-            key.len()
-        } else {
-            prefix.len() + 1 + key.len()
-        };
-        if len > wasmtime_global::abi::MAX_NAME_LEN as usize {
-            return Err(FileError::Name {
-                name: crate::excerpt(&[prefix, if prefix.is_empty() { "" } else { "." }, key]),
-                source: NameError::TooLong { len },
-            });
-        }
-        let name = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let name = join(prefix, key)?;
         let literal = match value {
             toml::Value::Table(inner) => {
                 flatten(out, &name, inner)?;
@@ -571,9 +721,15 @@ fn apply_version(
     let text = std::str::from_utf8(bytes).map_err(|e| FileError::Toml {
         message: format!("not UTF-8: {e}"),
     })?;
+    let version = parse_version(text)?;
     let mut wanted = BTreeMap::new();
-    for (name, literal) in parse(text)? {
-        let value = apply::resolve(globals, &name, literal).map_err(|source| FileError::Type {
+    for (name, literal) in version.values {
+        // The file's own type first; else the type the name has in the registry now.
+        let value = match version.types.get(&name) {
+            Some(&ty) => literal.typed(ty),
+            None => apply::resolve(globals, &name, literal),
+        };
+        let value = value.map_err(|source| FileError::Type {
             name: name.clone(),
             source,
         })?;

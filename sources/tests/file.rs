@@ -384,6 +384,101 @@ fn a_deleted_file_keeps_its_values_and_its_return_is_applied() {
     assert_eq!(globals.get("A"), Some(int(1)));
 }
 
+/// Issue 22, item 2: the file types its names itself, in its `$types` table, so that a value
+/// means the same whatever the embedder defined and whenever guests come.
+#[test]
+fn the_types_table_gives_names_their_type() {
+    let text = r#"
+        RATIO = 1
+        TIMEOUT = "30s"
+        COUNT = 7
+        limits.burst = 64
+        ["$types"]
+        RATIO = "F64"
+        TIMEOUT = "DURATION"
+        limits.burst = "I64"
+    "#;
+    let version = file::parse_version(text).unwrap();
+    assert_eq!(
+        version.types.into_iter().collect::<Vec<_>>(),
+        [
+            ("RATIO".to_owned(), ValueType::F64),
+            ("TIMEOUT".to_owned(), ValueType::Duration),
+            ("limits.burst".to_owned(), ValueType::I64),
+        ]
+    );
+    assert_eq!(version.values.len(), 4, "`$types` is no name");
+
+    let (_dir, path) = setup(text);
+    let globals = Globals::new();
+    file::load(&path, &globals).unwrap();
+    assert_eq!(
+        globals.get("RATIO"),
+        Some(Value::F64(1.0)),
+        "typed, not a literal"
+    );
+    assert_eq!(
+        globals.get("TIMEOUT"),
+        Some(Value::Duration(30_000_000_000))
+    );
+    assert_eq!(globals.get("limits.burst"), Some(Value::I64(64)));
+    assert_eq!(globals.get("COUNT"), Some(int(7)), "no type: as written");
+
+    // The file's type, not the one the embedder defined: the registry refuses the version.
+    let globals = Globals::new();
+    globals.define("RATIO", ValueType::U64, None).unwrap();
+    assert!(matches!(
+        file::load(&path, &globals),
+        Err(FileError::Registry(wasmtime_global::Error::TypeMismatch { ref name, .. }))
+            if name == "RATIO"
+    ));
+    assert_eq!(
+        globals.get("TIMEOUT"),
+        None,
+        "nothing of the version applied"
+    );
+
+    // Its value is none of its type (a duration needs a unit): refused.
+    let (_dir, path) = setup("T = 30\n[\"$types\"]\nT = \"DURATION\"\n");
+    assert!(matches!(
+        file::load(&path, &Globals::new()),
+        Err(FileError::Type { ref name, .. }) if name == "T"
+    ));
+}
+
+#[test]
+fn refuses_a_types_table_that_gives_no_type() {
+    type Expected = fn(&FileError) -> bool;
+    let cases: [(&str, Expected); 4] = [
+        (
+            "X = 1\n[\"$types\"]\nX = \"u64\"",
+            |e| matches!(e, FileError::NotAType { name, text } if name == "X" && text == "\"u64\""),
+        ),
+        (
+            "X = 1\n[\"$types\"]\nX = 2",
+            |e| matches!(e, FileError::NotAType { name, text } if name == "X" && text == "an integer"),
+        ),
+        (
+            "\"$types\" = 5",
+            |e| matches!(e, FileError::NotAType { name, text } if name == "$types" && text == "an integer"),
+        ),
+        (
+            "X = 1\n[\"$types\"]\nX = \"U64\"\nY = \"BOOL\"",
+            |e| matches!(e, FileError::TypeWithoutValue { name } if name == "Y"),
+        ),
+    ];
+    for (text, expected) in cases {
+        let error = file::parse(text).unwrap_err();
+        assert!(expected(&error), "{text:?} gave {error:?}");
+    }
+    assert_eq!(
+        file::parse("X = 1\n[\"$types\"]\nY = \"BOOL\"")
+            .unwrap_err()
+            .to_string(),
+        "\"Y\" has a type in `$types` but no value in the file"
+    );
+}
+
 #[test]
 fn integers_take_the_type_a_name_has() {
     let (_dir, path) = setup("U = 5\nI = 5\nF = 5\nN = -5\nD = \"5s\"\n");

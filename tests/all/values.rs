@@ -260,3 +260,62 @@ fn a_file_value_that_is_none_of_the_names_type_is_withheld_whatever_the_order()
     }
     Ok(())
 }
+
+/// Issue 22, item 2, the schema: the file types its names in its `$types` table. Loaded before
+/// or after the guest, `TEST_FLOAT64 = 1` typed `F64` is 1.0; typed `U64`, it fixes the name's
+/// type before the guest comes (the guest, declaring `F64`, is refused and its trap says why),
+/// and after the guest declared `F64` the version is refused.
+#[test]
+fn a_file_that_types_its_names_means_the_same_whatever_the_order() -> wasmtime::Result<()> {
+    use wasmtime_global::Globals;
+    use wasmtime_global_sources::file::{FileError, WatchedFile};
+    use wasmtime_global_tests::{Guest, engine};
+
+    let engine = engine();
+    let module = wasmtime::Module::new(&engine, include_str!("wat/scenario.wat"))?;
+    let typed = |ty: &str| format!("TEST_FLOAT64 = 1\n[\"$types\"]\nTEST_FLOAT64 = \"{ty}\"\n");
+    for file_first in [true, false] {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("globals.toml");
+        std::fs::write(&path, typed("F64"))?;
+        let globals = Globals::new();
+        let mut guest = Guest::new(&engine, &module, &globals)?;
+        let _watch;
+        if file_first {
+            _watch = WatchedFile::start(&path, &globals)?;
+            assert_eq!(globals.get("TEST_FLOAT64"), Some(Value::F64(1.0)));
+            guest.init()?;
+        } else {
+            guest.init()?;
+            _watch = WatchedFile::start(&path, &globals)?;
+        }
+        assert_eq!(guest.get(4)?, 1.0f64.to_bits(), "file first: {file_first}");
+    }
+
+    // Typed U64 before the guest: the guest's F64 declaration is refused.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("globals.toml");
+    std::fs::write(&path, typed("U64"))?;
+    let globals = Globals::new();
+    let _watch = WatchedFile::start(&path, &globals)?;
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    let error = guest.init().unwrap_err();
+    let error = guest.store.data_mut().globals.explain(error);
+    assert_eq!(
+        error.to_string(),
+        "declaration of \"TEST_FLOAT64\" refused (slot 4 of the table at 0x400): the guest \
+         declared it F64, it is already U64 (a live declaration, or a value of that type set)"
+    );
+
+    // After the guest declared F64: the version is refused, the guest keeps its default.
+    let globals = Globals::new();
+    let mut guest = Guest::new(&engine, &module, &globals)?;
+    guest.init()?;
+    assert!(matches!(
+        WatchedFile::start(&path, &globals),
+        Err(FileError::Registry(wasmtime_global::Error::TypeMismatch { ref name, .. }))
+            if name == "TEST_FLOAT64"
+    ));
+    assert_eq!(guest.get(4)?, 1.5f64.to_bits(), "its default");
+    Ok(())
+}
