@@ -33,6 +33,13 @@
 //! # Ok::<(), wasmtime::Error>(())
 //! ```
 //!
+//! # Components
+//!
+//! A component cannot share its memory with the host, so it reads each value with a host call:
+//! with the `wasi-config` feature, [`config::add_to_linker`] serves the standard
+//! `wasi:config/store` from the same registry, live (a `set` is seen by the next `get`), so a
+//! component written against `wasi:config` reads it unchanged.
+//!
 //! # Async stores
 //!
 //! [`add_to_linker`] needs nothing more: its `declare` is a plain host function that never calls
@@ -357,6 +364,8 @@ struct ReadmeDoctests;
 
 mod call;
 mod claims;
+#[cfg(feature = "wasi-config")]
+pub mod config;
 mod ctx;
 mod error;
 #[cfg(feature = "serde")]

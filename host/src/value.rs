@@ -97,6 +97,24 @@ impl Value {
             .map_err(|_| Error::DurationOutOfRange { secs: d.as_secs() })
     }
 
+    /// The value as value text (`spec/VALUES.md` §2), which reads back as this value: for a
+    /// typed value `v`, `Literal::parse(&v.text())?.typed(ty) == Ok(v)` (a NaN's payload aside:
+    /// every NaN is `nan`; and a duration of `i64::MIN` nanoseconds, past the syntax's range, is
+    /// written but refused). `true`, `42`, `-7`, `0.25`, `1e300`, `inf`, `nan`; a duration in its
+    /// largest whole unit (`90s`, `250ms`, `1500us`, `7ns`); untyped bits as an unsigned integer.
+    /// What [`config`](crate::config) serves a component.
+    #[must_use]
+    pub fn text(self) -> String {
+        match self {
+            Value::Bool(b) | Value::Literal(Literal::Bool(b)) => b.to_string(),
+            Value::Bits(v) | Value::U64(v) => v.to_string(),
+            Value::I64(v) => v.to_string(),
+            Value::Literal(Literal::Int(i)) => i.to_string(),
+            Value::F64(x) | Value::Literal(Literal::Float(x)) => float_text(x),
+            Value::Duration(ns) | Value::Literal(Literal::Duration(ns)) => duration_text(ns),
+        }
+    }
+
     /// Same type and same bits, which is what guests would read: `F64(NaN)` is the same as
     /// itself, `F64(0.0)` is not `F64(-0.0)`, `Bits(5)` is not `U64(5)`, and a literal is the
     /// same only as the same literal.
@@ -108,4 +126,31 @@ impl Value {
             _ => self.ty() == other.ty() && self.to_bits() == other.to_bits(),
         }
     }
+}
+
+/// A float as value text: Rust's shortest text that reads back as the same float (`{:?}` always
+/// has a `.` or an exponent), with the spec's `nan`.
+fn float_text(x: f64) -> String {
+    if x.is_nan() {
+        "nan".to_owned()
+    } else {
+        format!("{x:?}")
+    }
+}
+
+/// Nanoseconds as value text, in the largest unit that divides them.
+fn duration_text(ns: i64) -> String {
+    const UNITS: [(i64, &str); 6] = [
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+        (1, "ns"),
+    ];
+    let (per, unit) = UNITS
+        .into_iter()
+        .find(|(per, _)| ns % per == 0)
+        .unwrap_or((1, "ns"));
+    format!("{}{unit}", ns / per)
 }

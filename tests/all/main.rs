@@ -1,6 +1,7 @@
 //! End-to-end tests of wasmtime-global: one binary, a module per topic.
 
 mod asynchronous;
+mod components;
 mod conformance;
 mod etcd;
 mod go;

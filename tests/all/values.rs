@@ -319,3 +319,48 @@ fn a_file_that_types_its_names_means_the_same_whatever_the_order() -> wasmtime::
     assert_eq!(guest.get(4)?, 1.5f64.to_bits(), "its default");
     Ok(())
 }
+
+/// `Value::text`, what `wasi:config` serves a component (issue 23), is value text that reads
+/// back as the same value, by the spec's own parser and table.
+#[test]
+fn a_values_text_reads_back_as_the_value() {
+    let cases = [
+        (Value::Bool(true), "true"),
+        (Value::Bool(false), "false"),
+        (Value::U64(0), "0"),
+        (Value::U64(u64::MAX), "18446744073709551615"),
+        (Value::I64(-7), "-7"),
+        (Value::I64(i64::MIN), "-9223372036854775808"),
+        (Value::F64(0.25), "0.25"),
+        (Value::F64(1.0), "1.0"),
+        (Value::F64(-0.0), "-0.0"),
+        (Value::F64(1e300), "1e300"),
+        (Value::F64(5e-324), "5e-324"),
+        (Value::F64(f64::INFINITY), "inf"),
+        (Value::F64(f64::NEG_INFINITY), "-inf"),
+        (Value::Duration(0), "0h"),
+        (Value::Duration(90_000_000_000), "90s"),
+        (Value::Duration(5_400_000_000_000), "90m"),
+        (Value::Duration(1_500_000), "1500us"),
+        (Value::Duration(-2_000_000_000), "-2s"),
+        (Value::Duration(7), "7ns"),
+        (Value::Duration(i64::MAX), "9223372036854775807ns"),
+    ];
+    for (value, text) in cases {
+        assert_eq!(value.text(), text, "{value:?}");
+        let ty: ValueType = value.ty().unwrap();
+        let back = Literal::parse(text).unwrap().typed(ty).unwrap();
+        assert!(
+            back.same(value),
+            "{text:?} read back as {back:?}, not {value:?}"
+        );
+    }
+    let nan = Value::F64(f64::NAN).text();
+    assert_eq!(nan, "nan");
+    assert!(matches!(
+        Literal::parse(&nan).unwrap().typed(ValueType::F64),
+        Ok(Value::F64(x)) if x.is_nan()
+    ));
+    assert_eq!(Value::Bits(5).text(), "5");
+    assert_eq!(Value::Literal(Literal::Int(30.into())).text(), "30");
+}
