@@ -822,12 +822,17 @@ impl Batch<'_> {
     /// that reads a shared memory's table with the generation protocol ([the
     /// ABI](wasmtime_global_abi::spec) §10) sees all or none.
     ///
+    /// It takes the batch by reference, so that a chain of changes ends with it
+    /// (`globals.batch().set("A", 1).del("B").commit()?`); the batch is empty after, whether or
+    /// not its changes were applied, and may take more.
+    ///
     /// # Errors
     ///
     /// The first [`Error::InvalidName`] or [`Error::TypeMismatch`] of any change; then nothing is
     /// applied.
-    pub fn commit(self) -> Result<()> {
-        self.globals.apply(&self.ops).map(drop)
+    pub fn commit(&mut self) -> Result<()> {
+        let ops = std::mem::take(&mut self.ops);
+        self.globals.apply(&ops).map(drop)
     }
 }
 

@@ -203,3 +203,20 @@ fn a_snapshot_exports_as_json() -> Result<(), Error> {
     );
     Ok(())
 }
+
+/// Issue 24, item 10: the README's `globals.batch().set(..).del(..).commit()` compiles and
+/// applies (it did not: `commit` took the batch by value, `set` returns `&mut`).
+#[test]
+fn a_batch_is_one_chain_of_changes() -> Result<(), Error> {
+    let globals = Globals::new();
+    globals.set("B", 2)?;
+    globals.batch().set("A", 1).del("B").commit()?;
+    assert_eq!(globals.list(), [("A".to_owned(), Value::Bits(1))]);
+    let mut batch = globals.batch();
+    batch.set("C", 3);
+    batch.commit()?;
+    assert_eq!(batch.commit(), Ok(()), "empty after a commit");
+    batch.set("D", 4).commit()?;
+    assert_eq!(globals.len(), 3);
+    Ok(())
+}
