@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
+#[path = "src/etcd_probe.rs"]
+mod etcd_probe;
 #[path = "src/guest_build.rs"]
 mod guest_build;
 #[path = "src/readme.rs"]
@@ -29,6 +31,12 @@ fn main() {
     let guests = root.join("guests");
     for dir in [guests.as_path(), &root.join("guest"), &root.join("abi")] {
         rerun_if_changed(dir);
+    }
+    // What could not be built or found here: a test that needs it is marked
+    // `#[cfg_attr(<what>_skipped, ignore = "...")]`, so that cargo's own summary counts it as
+    // ignored, with its reason, rather than as passed.
+    for what in ["go", "c", "atomics"] {
+        println!("cargo::rustc-check-cfg=cfg({what}_skipped)");
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
     let target_dir = out.join("guests");
@@ -54,8 +62,10 @@ fn main() {
                 println!("cargo:rustc-env=GUEST_{name}=");
             }
             println!("cargo:rustc-env=GUEST_SCENARIO_ATOMICS_SKIPPED={why}");
+            println!("cargo:rustc-cfg=atomics_skipped");
         }
     }
+    etcd_probe::probe();
     build_c(
         &guests.join("c"),
         &root.join("guest").join("c"),
@@ -162,6 +172,7 @@ fn build_go(root: &Path, out: &Path) {
             }
             println!("cargo:rustc-env=GUEST_GO_BIN=");
             println!("cargo:rustc-env=GUEST_GO_SKIPPED={why}");
+            println!("cargo:rustc-cfg=go_skipped");
         }
     }
 }
@@ -226,6 +237,7 @@ fn build_c(source: &Path, sdk: &Path, out: &Path) {
         println!("cargo:warning=the C guest was not built: {why}");
         println!("cargo:rustc-env=GUEST_{name}=");
         println!("cargo:rustc-env=GUEST_C_SKIPPED={why}");
+        println!("cargo:rustc-cfg=c_skipped");
     }
 }
 

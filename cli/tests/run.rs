@@ -141,6 +141,10 @@ fn bad_usage_and_a_bad_file_stop_before_the_guest() {
 }
 
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn etcd_values_reach_the_guest_and_the_file_overrides_them() {
     let etcd = match Etcd::start() {
         Ok(etcd) => etcd,
@@ -233,6 +237,10 @@ fn readme_run_arguments() -> Option<Vec<String>> {
 /// The README's `run` command, with its file, etcd and guest made real: the file's value
 /// reaches the guest (a command that exits with it).
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn the_readme_run_command_runs() {
     let Some(args) = readme_run_arguments() else {
         return eprintln!("skipped: no README (a packaged crate)");

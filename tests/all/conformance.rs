@@ -77,6 +77,10 @@ fn the_rust_sdk_guest_passes() {
 }
 
 #[test]
+#[cfg_attr(
+    atomics_skipped,
+    ignore = "the atomics guests need nightly with rust-src (rustup component add rust-src --toolchain nightly)"
+)]
 fn the_rust_sdk_guest_with_atomics_passes() {
     if guests::CONFORMANCE_ATOMICS.is_empty() {
         eprintln!(
@@ -92,6 +96,10 @@ fn the_rust_sdk_guest_with_atomics_passes() {
 }
 
 #[test]
+#[cfg_attr(
+    c_skipped,
+    ignore = "clang and lld were not found when the tests were built (Debian: apt install clang lld)"
+)]
 fn the_c_sdk_guest_passes() {
     if guests::C_CONFORMANCE.is_empty() {
         eprintln!("SKIPPED: {}", guests::C_SKIPPED.unwrap_or("not built"));
@@ -101,6 +109,10 @@ fn the_c_sdk_guest_passes() {
 }
 
 #[test]
+#[cfg_attr(
+    c_skipped,
+    ignore = "clang and lld were not found when the tests were built (Debian: apt install clang lld)"
+)]
 fn the_c_sdk_guest_with_a_shared_memory_passes() {
     if guests::C_CONFORMANCE_SHARED.is_empty() {
         eprintln!("SKIPPED: {}", guests::C_SKIPPED.unwrap_or("not built"));
@@ -113,6 +125,10 @@ fn the_c_sdk_guest_with_a_shared_memory_passes() {
 }
 
 #[test]
+#[cfg_attr(
+    go_skipped,
+    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-go"
+)]
 fn the_go_sdk_guest_passes() {
     if guests::GO_CONFORMANCE.is_empty() {
         eprintln!("SKIPPED: {}", guests::GO_SKIPPED.unwrap_or("not built"));
@@ -124,6 +140,10 @@ fn the_go_sdk_guest_passes() {
 
 /// The README's C example compiles with the flags the README gives, and declares what it says.
 #[test]
+#[cfg_attr(
+    c_skipped,
+    ignore = "clang and lld were not found when the tests were built (Debian: apt install clang lld)"
+)]
 fn the_readme_c_example_builds_and_declares_its_three_globals() {
     let readme = include_str!("../../README.md");
     let source = readme

@@ -130,6 +130,10 @@ fn assert_mirrors(globals: &Globals, kv: &mut Kv) {
 }
 
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn lists_then_applies_every_change_and_keeps_a_bad_value_out() {
     let Some(etcd) = etcd() else { return };
     let mut kv = Kv::new(&etcd.endpoint());
@@ -175,6 +179,10 @@ fn lists_then_applies_every_change_and_keeps_a_bad_value_out() {
 /// deleted, and what the status keeps of a refusal is bounded: a value of 1 MB was kept whole
 /// in its error (and cloned at every revision and every status).
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn a_refused_key_leaves_the_list_when_deleted_and_its_error_is_bounded() {
     let Some(etcd) = etcd() else { return };
     let mut kv = Kv::new(&etcd.endpoint());
@@ -219,6 +227,10 @@ fn a_refused_key_leaves_the_list_when_deleted_and_its_error_is_bounded() {
 /// while its status said Watching. It must list the prefix again: the restored values, and the
 /// writes after the restore.
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn etcd_restored_from_an_older_snapshot_is_listed_again() {
     let Some(mut etcd) = etcd() else { return };
     let mut kv = Kv::new(&etcd.endpoint());
@@ -255,6 +267,10 @@ fn etcd_restored_from_an_older_snapshot_is_listed_again() {
 }
 
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn a_transaction_reaches_a_shared_memory_guest_whole() -> wasmtime::Result<()> {
     let Some(etcd) = etcd() else { return Ok(()) };
     let engine = engine();
@@ -300,6 +316,10 @@ fn a_transaction_reaches_a_shared_memory_guest_whole() -> wasmtime::Result<()> {
 }
 
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn survives_etcd_killed_and_restarted() {
     let Some(mut etcd) = etcd() else { return };
     let mut kv = Kv::new(&etcd.endpoint());
@@ -336,6 +356,10 @@ fn proxied(etcd: &Etcd) -> (Proxy, Kv, Globals, EtcdMirror) {
 }
 
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn a_cut_connection_resumes_with_every_write_made_meanwhile_once() {
     let Some(etcd) = etcd() else { return };
     let (proxy, mut kv, globals, mirror) = proxied(&etcd);
@@ -353,6 +377,10 @@ fn a_cut_connection_resumes_with_every_write_made_meanwhile_once() {
 }
 
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn a_silent_network_is_noticed_by_keepalive() {
     let Some(etcd) = etcd() else { return };
     let (proxy, mut kv, globals, mirror) = proxied(&etcd);
@@ -379,6 +407,10 @@ fn a_silent_network_is_noticed_by_keepalive() {
 }
 
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn a_compacted_revision_is_listed_again_and_the_difference_applied() {
     let Some(etcd) = etcd() else { return };
     let (proxy, mut kv, globals, mirror) = proxied(&etcd);
@@ -402,6 +434,10 @@ fn a_compacted_revision_is_listed_again_and_the_difference_applied() {
 }
 
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn a_catch_up_larger_than_grpcs_default_message_limit() {
     let Some(etcd) = etcd() else { return };
     let (proxy, mut kv, globals, mirror) = proxied(&etcd);
@@ -427,6 +463,10 @@ fn a_catch_up_larger_than_grpcs_default_message_limit() {
 }
 
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn a_fleet_prefix_feeds_a_parent_and_a_tenant_prefix_its_child() -> wasmtime::Result<()> {
     let Some(etcd) = etcd() else { return Ok(()) };
     let engine = engine();
@@ -483,6 +523,10 @@ fn a_fleet_prefix_feeds_a_parent_and_a_tenant_prefix_its_child() -> wasmtime::Re
 /// `30`, no duration (a duration needs a unit), is withheld from a `DURATION` guest, which
 /// reads its default and sees the value once it is mended.
 #[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
 fn keys_of_no_type_yet_take_the_type_their_guests_declare() -> wasmtime::Result<()> {
     let Some(etcd) = etcd() else { return Ok(()) };
     let mut kv = Kv::new(&etcd.endpoint());

@@ -399,6 +399,10 @@ fn the_rust_sdk_reads_counters_and_snapshots() -> wasmtime::Result<()> {
 }
 
 #[test]
+#[cfg_attr(
+    atomics_skipped,
+    ignore = "the atomics guests need nightly with rust-src (rustup component add rust-src --toolchain nightly)"
+)]
 fn the_rust_sdk_with_atomics_reads_a_shared_memory_live() -> wasmtime::Result<()> {
     use wasmtime_global_tests::guests::{SCENARIO_ATOMICS, SCENARIO_ATOMICS_SKIPPED};
     if SCENARIO_ATOMICS.is_empty() {

@@ -36,7 +36,8 @@ fn free_port() -> u16 {
 }
 
 impl Etcd {
-    /// Starts etcd, or returns why not: the tests that need it then say they were skipped,
+    /// Starts etcd, or returns why not (the tests that need it are ignored where the build found
+    /// no etcd: `etcd_probe.rs`; this is for the benches, which then say they were skipped),
     /// unless `WASMTIME_GLOBAL_REQUIRE_ETCD` is set (as `.ci/run` does), and then they fail.
     pub fn start() -> Result<Etcd, String> {
         let version = Command::new(binary()).arg("--version").output();

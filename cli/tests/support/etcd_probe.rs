@@ -1,0 +1,1 @@
+../../../tests/src/etcd_probe.rs
