@@ -17,9 +17,10 @@ mod run;
 
 const USAGE: &str = "\
 usage:
+  wasmtime-global --version
   wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
                       [--dir HOST[::GUEST[::readonly]]]... [--env NAME=VALUE]...
-                      [--log FILTER] GUEST.wasm [ARGS]...
+                      [--log FILTER] [--] GUEST.wasm [ARGS]...
       Runs a WASI preview 1 guest, as `wasmtime run` does, with live globals: from a TOML file
       (--globals, watched: every saved version applies at once), from an etcd prefix (--etcd
       http://HOST:PORT[,...] --prefix P, watched), or both (a name in the file wins; one it
@@ -59,6 +60,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("run") => match run::Options::parse(&args[1..]) {
+            Ok(options) if options.help => {
+                print!("{USAGE}");
+                ExitCode::SUCCESS
+            }
             Ok(options) => match log_to_stderr(options.log.as_deref()) {
                 Ok(()) => run::run(&options),
                 Err(e) => {
@@ -83,11 +88,24 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
+        Some("-V" | "--version") => {
+            println!("{}", version());
+            ExitCode::SUCCESS
+        }
         _ => {
             eprint!("{USAGE}");
             ExitCode::from(2)
         }
     }
+}
+
+/// `wasmtime-global 0.1.0 (globals ABI 3)`: what `--version` prints.
+fn version() -> String {
+    format!(
+        "wasmtime-global {} (globals ABI {})",
+        env!("CARGO_PKG_VERSION"),
+        wasmtime_global::abi::VERSION
+    )
 }
 
 /// What `run` logs unless `--log` or `RUST_LOG` says otherwise: warnings, and what the sources

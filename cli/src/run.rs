@@ -29,12 +29,24 @@ pub struct Options {
     envs: Vec<(String, String)>,
     /// `--log FILTER`: what is logged to stderr (else `RUST_LOG`, else [`DEFAULT_LOG`]).
     pub log: Option<String>,
+    /// `-h` or `--help` among the options: print the usage, run nothing.
+    pub help: bool,
     guest: String,
     args: Vec<String>,
 }
 
+/// Sets a single-valued option, refusing it given twice (the second silently won before).
+fn once(slot: &mut Option<String>, name: &str, value: String) -> Result<(), String> {
+    if slot.is_some() {
+        return Err(format!("{name} is given twice"));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
 impl Options {
-    /// Parses `[OPTIONS] GUEST.wasm [ARGS]...`: the options end at the guest's path.
+    /// Parses `[OPTIONS] [--] GUEST.wasm [ARGS]...`: the options end at the guest's path, or at
+    /// `--`, after which the next argument is the guest's path even if it starts with `-`.
     pub fn parse(args: &[String]) -> Result<Options, String> {
         let mut options = Options::default();
         let mut args = args.iter();
@@ -45,11 +57,20 @@ impl Options {
                     .ok_or_else(|| format!("{name} needs a value"))
             };
             match arg.as_str() {
-                "--globals" => options.globals_file = Some(value("--globals")?),
-                "--etcd" => options.etcd = Some(value("--etcd")?),
-                "--prefix" => options.prefix = Some(value("--prefix")?),
-                "--invoke" => options.invoke = Some(value("--invoke")?),
-                "--log" => options.log = Some(value("--log")?),
+                "-h" | "--help" => {
+                    options.help = true;
+                    return Ok(options);
+                }
+                "--globals" => once(&mut options.globals_file, arg, value(arg)?)?,
+                "--etcd" => once(&mut options.etcd, arg, value(arg)?)?,
+                "--prefix" => once(&mut options.prefix, arg, value(arg)?)?,
+                "--invoke" => once(&mut options.invoke, arg, value(arg)?)?,
+                "--log" => once(&mut options.log, arg, value(arg)?)?,
+                "--" => {
+                    options.guest = args.next().cloned().unwrap_or_default();
+                    options.args = args.cloned().collect();
+                    break;
+                }
                 "--dir" => options.dirs.push(Dir::parse(&value("--dir")?)?),
                 "--env" => {
                     let env = value("--env")?;
@@ -58,7 +79,7 @@ impl Options {
                         .ok_or_else(|| format!("--env {env:?}: expected NAME=VALUE"))?;
                     options.envs.push((name.to_owned(), value.to_owned()));
                 }
-                option if option.starts_with("--") => {
+                option if option.starts_with('-') => {
                     return Err(format!("unknown option {option:?}"));
                 }
                 guest => {

@@ -537,3 +537,45 @@ fn a_refused_declaration_is_named_in_the_trap() {
     );
     assert!(stderr.contains("unreachable"), "the trap follows: {stderr}");
 }
+
+/// Issue 24, item 9, in part: `run --help` printed "unknown option" and exited 2; there was no
+/// `--version`; `--` before the guest was refused; an option given twice silently kept the last.
+#[test]
+fn help_version_double_dash_and_repeated_options() {
+    for args in [&["--help"][..], &["-h"], &["--globals", "x.toml", "--help"]] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {output:?}");
+        assert!(stdout(&output).starts_with("usage:"), "{args:?}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_wasmtime-global"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "wasmtime-global {} (globals ABI {})\n",
+            env!("CARGO_PKG_VERSION"),
+            wasmtime_global::abi::VERSION
+        )
+    );
+
+    let output = run(&["--", GUEST]);
+    assert_eq!(
+        output.status.code(),
+        Some(42),
+        "`--` then the guest: {output:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(dir.path(), "TEST_UINT64 = 7\n");
+    let path = path.to_str().unwrap();
+    let output = run(&["--globals", path, "--globals", path, GUEST]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: --globals is given twice\n"),
+        "{stderr}"
+    );
+}
