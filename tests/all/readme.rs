@@ -62,6 +62,11 @@ const BLOCKS: &[(&str, &str, &str)] = &[
         "run: go.rs the_readme_go_example_builds_and_declares_its_three_globals",
     ),
     (
+        "text",
+        "replace github.com/wasmtime-global/wasmtime-global/guest/go",
+        "the module and its require line are those of guests/go/go.mod: the_readme_go_mod_lines_are_the_repositorys",
+    ),
+    (
         "c",
         "#define WASMTIME_GLOBAL_IMPLEMENTATION",
         "compiled and run: conformance.rs the_readme_c_example_builds_and_declares_its_three_globals",
@@ -264,4 +269,30 @@ fn the_rust_guest_builds_and_runs() -> wasmtime::Result<()> {
         ]
     );
     Ok(())
+}
+
+/// The README's `go.mod` lines for a Go guest name the SDK's module as `guest/go/go.mod` does,
+/// and require it as `guests/go/go.mod` (the repository's own Go guests) does.
+#[test]
+fn the_readme_go_mod_lines_are_the_repositorys() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let sdk = std::fs::read_to_string(root.join("guest/go/go.mod")).unwrap();
+    let guests = std::fs::read_to_string(root.join("guests/go/go.mod")).unwrap();
+    let module = sdk.lines().next().unwrap().strip_prefix("module ").unwrap();
+    let block = readme::blocks(README)
+        .into_iter()
+        .find(|b| b.lang == "text" && b.code.contains("replace "))
+        .unwrap();
+    let mut lines = block.code.lines();
+    let require = lines.next().unwrap();
+    assert_eq!(require, format!("require {module} v0.0.0"));
+    assert!(
+        guests.lines().any(|l| l == require),
+        "{require:?} is not in guests/go/go.mod"
+    );
+    let replace = lines.next().unwrap();
+    assert!(
+        replace.starts_with(&format!("replace {module} => ")),
+        "{replace}"
+    );
 }

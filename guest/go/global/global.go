@@ -20,7 +20,7 @@
 //
 // # Reads
 //
-// A read is one plain load of the slot's value (a Global's Get inlines to it; a reader function
+// A read is one plain load of the slot's value (a Global's Bits inlines to it; a reader function
 // adds the call of a closure). The ABI's read rule (§10.1) asks that a compiler not keep a value
 // across a point where the host may write it: for a guest in ordinary memory those points are
 // calls and loop back-edges (where wasmtime's epoch deadlines fall), and the Go compiler reloads
