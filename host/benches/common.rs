@@ -146,3 +146,15 @@ pub fn preamble(plan: &Plan) {
 pub fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
 }
+
+/// The median and the 99th percentile of latency samples.
+pub fn quantiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+/// A latency in milliseconds, as the latency benches print it.
+pub fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}

@@ -14,6 +14,10 @@
 //!
 //! `cargo bench -p wasmtime-global-tests --bench etcd` (`-- --quick` for a first look)
 
+#[path = "../../host/benches/common.rs"]
+mod common;
+
+use common::{ms, quantiles, verdict};
 use etcd_client::{Client, WatchOptions};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -27,21 +31,6 @@ const PREFIX: &str = "/bench/";
 const UINT64: i32 = 1;
 const MEDIAN_TARGET: Duration = Duration::from_millis(2);
 const P99_TARGET: Duration = Duration::from_millis(10);
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
-}
-
-/// Median and 99th percentile.
-fn quantiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.99))
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
 
 fn main() -> wasmtime::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");

@@ -10,6 +10,10 @@
 //!
 //! `cargo bench -p wasmtime-global-tests --bench file` (`-- --quick` for a first look)
 
+#[path = "../../host/benches/common.rs"]
+mod common;
+
+use common::{ms, quantiles, verdict};
 use notify::{RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -22,21 +26,6 @@ use wasmtime_global_tests::{Guest, engine};
 const UINT64: i32 = 1;
 const MEDIAN_TARGET: Duration = Duration::from_millis(2);
 const P99_TARGET: Duration = Duration::from_millis(10);
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
-}
-
-/// Median and 99th percentile.
-fn quantiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.99))
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
 
 /// Writes `text` to a new file beside `path` and renames it over `path`.
 fn replace(path: &Path, text: &str) -> std::io::Result<()> {
