@@ -83,11 +83,13 @@
 //! give each request a new [`GlobalsCtx`] and drop it with the store. A request's guest declares
 //! the globals it reads; a store that never syncs never builds the index a sync uses, and the
 //! registry keeps the entries of names that were declared, so the next request finds them.
-//! Make a [`ModuleGlobals`] once, with the `InstancePre`, and hand it to each request's ctx
-//! ([`GlobalsCtx::with_module`]): declarations then find the instance's memory by index.
-//! `cargo bench -p wasmtime-global-tests --bench request` measures what it costs: on the machine
-//! of the README, a few microseconds for the pages of memory the table and names occupy (the
-//! pool faults them in and resets them), then about 0.3 µs per declaration.
+//! Make a [`ModuleGlobals`] once, with the `InstancePre`, hand it to each request's ctx
+//! ([`GlobalsCtx::with_module`]), and instantiate through it ([`ModuleGlobals::instantiate`]):
+//! declarations then find the instance's memory by index, a slot the module's instances
+//! declared before is declared without validating it again, and the page of its table is
+//! faulted in for writing before the guest reads it (one page fault where there were two).
+//! `cargo bench -p wasmtime-global-tests --bench request` measures what it costs against a host
+//! call per read; the README has the figures.
 //!
 //! ```
 //! use wasmtime::{
@@ -109,7 +111,7 @@
 //! globals.set("MAX_ITEMS", 25)?;
 //! for _request in 0..3 {
 //!     let mut store = Store::new(&engine, GlobalsCtx::new(&globals).with_module(&module));
-//!     let instance = pre.instantiate(&mut store)?;
+//!     let instance = module.instantiate(&pre, &mut store)?;
 //!     let max_items = instance.get_typed_func::<(), i64>(&mut store, "max_items")?;
 //!     assert_eq!(max_items.call(&mut store, ())?, 25); // no sync needed in a new store
 //! } // the store, its instance and its declarations go
@@ -385,6 +387,7 @@ mod shared;
 mod snapshot;
 pub mod table;
 mod ticker;
+mod touch;
 mod value;
 
 pub use call::call;

@@ -67,6 +67,13 @@ pub const KNOWN_SLOTS: usize = 4096;
 /// How many tables a [`ModuleGlobals`] remembers slots of per registry.
 const KNOWN_TABLES: usize = 64;
 
+/// How many pages [`ModuleGlobals::ready`] makes ready at most: the tables of about 1,000 slots.
+const READY_PAGES: usize = 16;
+
+/// The size of the pages [`ModuleGlobals::ready`] touches one word of: a host page, 4 KiB on
+/// the systems wasmtime's pooling allocator runs on (a larger page is touched more than once).
+const HOST_PAGE: u64 = 4096;
+
 /// How many slots of a known table a new store makes room for at once, at most: room for more is
 /// made as they are declared, and charged then.
 const ROOM_AT_ONCE: usize = 256;
@@ -79,6 +86,74 @@ impl ModuleGlobals {
             memory: module.get_export_index(abi::MEMORY_EXPORT),
             known: Some(Arc::default()),
         }
+    }
+
+    /// Instantiates `pre` in `store`, then makes the pages of this module's tables ready for
+    /// the host's writes ([`ready`](ModuleGlobals::ready)): for a host that makes an instance
+    /// per request, in place of [`InstancePre::instantiate`](wasmtime::InstancePre::instantiate).
+    ///
+    /// # Errors
+    ///
+    /// What [`InstancePre::instantiate`](wasmtime::InstancePre::instantiate) returns.
+    pub fn instantiate<T: 'static>(
+        &self,
+        pre: &wasmtime::InstancePre<T>,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
+    ) -> wasmtime::Result<wasmtime::Instance> {
+        let instance = pre.instantiate(&mut store)?;
+        self.ready(&mut store, &instance);
+        Ok(instance)
+    }
+
+    /// [`instantiate`](ModuleGlobals::instantiate) for a store with async support.
+    ///
+    /// # Errors
+    ///
+    /// What [`InstancePre::instantiate_async`](wasmtime::InstancePre::instantiate_async)
+    /// returns.
+    #[cfg(feature = "async")]
+    pub async fn instantiate_async<T: Send + 'static>(
+        &self,
+        pre: &wasmtime::InstancePre<T>,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
+    ) -> wasmtime::Result<wasmtime::Instance> {
+        let instance = pre.instantiate_async(&mut store).await?;
+        self.ready(&mut store, &instance);
+        Ok(instance)
+    }
+
+    /// Makes each page of `instance`'s memory that holds a table this module's instances
+    /// declared into before ready for the host's writes, with one write fault each, before the
+    /// guest reads it; changes no byte. Does nothing for an instance of another module, a
+    /// shared memory, or a module none of whose instances declared yet.
+    ///
+    /// Why: in wasmtime's default pool a fresh instance's memory is mapped from the module's
+    /// image and faults each page in at its first touch. A guest's first read of its table is a
+    /// read, which maps the page read-only; the host's write of the values then copies it: two
+    /// faults, where a write first takes one. That second fault is most of what a per-request
+    /// guest's globals cost over the seed design's host call per read in that pool (`cargo
+    /// bench -p wasmtime-global-tests --bench request`, whose figures are in the README). The
+    /// page is one the host writes at the guest's first declaration anyway, so this moves a
+    /// cost, except for a request that reads no global: it pays the page all the same.
+    pub fn ready(&self, mut store: impl wasmtime::AsContextMut, instance: &wasmtime::Instance) {
+        let Some(known) = &self.known else {
+            return;
+        };
+        let Some(export) = &self.memory else {
+            return;
+        };
+        let Some(wasmtime::Extern::Memory(memory)) = instance.get_module_export(&mut store, export)
+        else {
+            return;
+        };
+        let mut pages = Vec::new();
+        for k in known.read().iter() {
+            k.pages(&mut pages);
+        }
+        pages.sort_unstable();
+        pages.dedup();
+        pages.truncate(READY_PAGES);
+        crate::touch::for_writing(memory.data_mut(&mut store), &pages);
     }
 
     /// What this module's instances established in `globals`, made now if there is room.
@@ -207,6 +282,21 @@ const KNOWN_SLOT_BYTES: u64 = size_of::<KnownSlot>() as u64;
 const NAME_BYTES: u64 = (size_of::<Arc<str>>() + 2 * size_of::<usize>()) as u64;
 
 impl Known {
+    /// Adds to `pages` an 8-aligned offset in each host page of the tables known: from a
+    /// table's address to the end of its last known slot.
+    fn pages(&self, pages: &mut Vec<u64>) {
+        let slots = self.slots.read();
+        for (addr, known) in &slots.tables {
+            let start = u64::from(*addr);
+            let end = start + abi::slot_offset(known.len() as u32);
+            let mut at = start;
+            while at < end && pages.len() < KNOWN_TABLES * READY_PAGES {
+                pages.push(at);
+                at = (at / HOST_PAGE + 1) * HOST_PAGE;
+            }
+        }
+    }
+
     /// A look at the slots known in the table at `table`, for the slots of one call: it holds
     /// the read lock until dropped. Drop it before [`learn`](Known::learn).
     pub(crate) fn view(&self, table: u32) -> KnownView<'_> {

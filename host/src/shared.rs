@@ -1,4 +1,5 @@
-//! Access to a guest's shared memory: the only module of this crate with `unsafe` code.
+//! Access to a guest's shared memory: with [`touch`](crate::touch), the only module of this
+//! crate with `unsafe` code.
 //!
 //! wasmtime's [`SharedMemory::data`] hands out `&[UnsafeCell<u8>]`: other threads (the guest's)
 //! may read and write any byte at any time, so every access here is atomic, and of one size:

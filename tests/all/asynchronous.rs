@@ -88,6 +88,30 @@ fn instantiate_async_runs_a_start_function_that_declares() -> wasmtime::Result<(
     })
 }
 
+/// Instances per request made by `ModuleGlobals::instantiate_async`: the second declares what
+/// the first did as known, and reads the value set between them.
+#[test]
+fn module_globals_instantiate_async_per_request() -> wasmtime::Result<()> {
+    runtime().block_on(async {
+        let engine = async_engine(false)?;
+        let globals = Globals::new();
+        let pre = async_linker(&engine)?.instantiate_pre(&sdk_guest(&engine)?)?;
+        let told = wasmtime_global::ModuleGlobals::new(pre.module());
+        for (request, value) in [(0, 42), (1, 7)] {
+            let mut store = Store::new(&engine, GlobalsCtx::new(&globals).with_module(&told));
+            let instance = told.instantiate_async(&pre, &mut store).await?;
+            assert_eq!(get(&mut store, &instance, UINT64).await?, value);
+            assert_eq!(
+                store.data().stats().known,
+                request,
+                "known from the second on"
+            );
+            globals.set_u64("TEST_UINT64", 7)?;
+        }
+        Ok(())
+    })
+}
+
 #[test]
 fn call_async_whose_first_read_declares() -> wasmtime::Result<()> {
     runtime().block_on(async {
