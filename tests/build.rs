@@ -35,7 +35,7 @@ fn main() {
     // What could not be built or found here: a test that needs it is marked
     // `#[cfg_attr(<what>_skipped, ignore = "...")]`, so that cargo's own summary counts it as
     // ignored, with its reason, rather than as passed.
-    for what in ["go", "c", "atomics"] {
+    for what in ["go", "c", "atomics", "component"] {
         println!("cargo::rustc-check-cfg=cfg({what}_skipped)");
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
@@ -63,6 +63,17 @@ fn main() {
             }
             println!("cargo:rustc-env=GUEST_SCENARIO_ATOMICS_SKIPPED={why}");
             println!("cargo:rustc-cfg=atomics_skipped");
+        }
+    }
+    // The component guest, for wasm32-wasip2: the project's WIT interface.
+    let components = out.join("guests-p2");
+    match build_component(&guests, &components) {
+        Ok(wasm) => println!("cargo:rustc-env=GUEST_COMPONENT={}", wasm.display()),
+        Err(why) => {
+            println!("cargo:warning=the component guest was not built: {why}");
+            println!("cargo:rustc-env=GUEST_COMPONENT=");
+            println!("cargo:rustc-env=GUEST_COMPONENT_SKIPPED={why}");
+            println!("cargo:rustc-cfg=component_skipped");
         }
     }
     etcd_probe::probe();
@@ -290,6 +301,56 @@ fn build_atomics(guests: &Path, target_dir: &Path) -> Result<(), String> {
         "`rustup run nightly cargo build -Zbuild-std` failed ({last}); it needs the nightly \
          toolchain with `rustup component add rust-src --toolchain nightly`"
     ))
+}
+
+/// Builds `guests/component` for wasm32-wasip2 (a component, linked by the target's
+/// `wasm-component-ld`) into `target_dir`; returns the component's path.
+fn build_component(guests: &Path, target_dir: &Path) -> Result<PathBuf, String> {
+    const P2: &str = "wasm32-wasip2";
+    // Built again once the target is installed (`rustup target add` after a build without it,
+    // as the README's demo command and then its test command do): cargo reruns this script
+    // while a path it names is missing or has changed.
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    if let Ok(out) = Command::new(rustc).args(["--print", "sysroot"]).output() {
+        let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let lib = Path::new(&sysroot)
+            .join("lib")
+            .join("rustlib")
+            .join(P2)
+            .join("lib");
+        println!("cargo:rerun-if-changed={}", lib.display());
+    }
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "component",
+        "--target",
+        P2,
+    ])
+    .arg("--manifest-path")
+    .arg(guests.join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(target_dir);
+    for var in HOST_BUILD_VARS {
+        cmd.env_remove(var);
+    }
+    let output = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no output");
+        return Err(format!(
+            "`cargo build --target {P2}` failed ({last}); it needs `rustup target add {P2}`"
+        ));
+    }
+    Ok(target_dir.join(P2).join("release").join("component.wasm"))
 }
 
 /// Runs `cargo build` of the guests workspace into `target_dir`.

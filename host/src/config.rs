@@ -30,7 +30,7 @@ use wasmtime::component::{HasData, Linker};
 
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "wit",
+        path: "wit/config.wit",
         world: "wasi:config/imports",
         imports: { default: trappable },
     });

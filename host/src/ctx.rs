@@ -94,6 +94,33 @@ pub struct GlobalsCtx {
     module: ModuleGlobals,
     /// The slots that module's instances declared before, in this ctx's registry.
     known: Option<Arc<Known>>,
+    /// The globals its components declared through the project's WIT interface, by handle
+    /// ([`crate::component`]); `None`: a handle dropped, its index in `components_free`.
+    components: Vec<Option<ComponentGlobal>>,
+    components_free: Vec<u32>,
+}
+
+/// A global a component declared ([`crate::component`]): the registry's key for its name, its
+/// type and its default's bits.
+#[derive(Debug)]
+pub(crate) struct ComponentGlobal {
+    pub(crate) name: Arc<str>,
+    pub(crate) ty: ValueType,
+    pub(crate) default: u64,
+    /// What it is charged against [`Limits::host_bytes`].
+    charged: u64,
+}
+
+/// Why a component's declaration was refused.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "component"), allow(dead_code))]
+pub(crate) enum ComponentRefusal {
+    /// The name breaks the naming rules.
+    InvalidName,
+    /// The name is fixed to this other type.
+    TypeMismatch(ValueType),
+    /// A limit of the store: the error says which.
+    Limit(Error),
 }
 
 /// The key of `name` in [`GlobalsCtx::names`].
@@ -401,6 +428,8 @@ impl GlobalsCtx {
             log: LogBudget::default(),
             module: ModuleGlobals::default(),
             known: None,
+            components: Vec::new(),
+            components_free: Vec::new(),
         }
     }
 
@@ -610,6 +639,8 @@ impl GlobalsCtx {
         self.last_table = None;
         self.by_name.clear();
         self.unindexed.clear();
+        self.components.clear();
+        self.components_free.clear();
         self.synced = self.globals.version();
         self.declared = 0;
         self.declared_known = 0;
@@ -629,23 +660,97 @@ impl GlobalsCtx {
             id,
             tables,
             names,
+            components,
             ..
         } = self;
         let releases = tables.iter().flat_map(|t| {
             let shared = t.shared;
             let slots = t.slots.iter().filter(|(_, d)| !d.known);
-            slots.map(move |(index, d)| (index, d, shared))
+            slots.map(move |(index, d)| (&d.name, shared.map(|key| (key, index))))
         });
-        let releases = releases.map(|(index, d, shared)| -> Release<'_> {
-            (
-                &*d.name,
-                shared.map(|key| (key, index)),
-                leave(names, &d.name),
-            )
-        });
+        let of_components = components.iter().flatten().map(|c| (&c.name, None));
+        let releases = releases
+            .chain(of_components)
+            .map(|(name, slot)| -> Release<'_> { (&**name, slot, leave(names, name)) });
         let shared = tables.iter().any(|t| t.shared.is_some());
         globals.undeclare(*id, shared, releases);
         names.clear();
+    }
+
+    /// Declares `name` as `ty` with the default `default` for a component (its bits); returns
+    /// the index of its handle. Checked as a slot's declaration is: the name's rules, the
+    /// store's limits, the name's type in the registry.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn declare_component(
+        &mut self,
+        name: &str,
+        ty: ValueType,
+        default: u64,
+    ) -> core::result::Result<u32, ComponentRefusal> {
+        if abi::check_name(name.as_bytes()).is_err() {
+            return Err(ComponentRefusal::InvalidName);
+        }
+        if self.declared >= self.limits.declarations {
+            return Err(ComponentRefusal::Limit(self.over(Limit::Declarations)));
+        }
+        let charged = DECLARATION_BYTES + name.len() as u64;
+        self.charge(charged).map_err(ComponentRefusal::Limit)?;
+        let names = &mut self.names;
+        let declared = self.globals.declare(name, ty, |key| join(names, key));
+        let (name, _, _) = match declared {
+            Ok(declared) => declared,
+            Err(fixed) => {
+                self.refund(charged);
+                self.stats.refusals += 1;
+                Tally::add(&self.globals.tally().refusals, 1);
+                return Err(ComponentRefusal::TypeMismatch(fixed));
+            }
+        };
+        self.declared += 1;
+        self.uncounted += 1;
+        self.count_declarations();
+        let global = Some(ComponentGlobal {
+            name,
+            ty,
+            default,
+            charged,
+        });
+        Ok(match self.components_free.pop() {
+            Some(i) => {
+                self.components[i as usize] = global;
+                i
+            }
+            None => {
+                self.components.push(global);
+                // At most `Limits::declarations` (a u32) live at once, and freed indexes are
+                // used again: it fits.
+                (self.components.len() - 1) as u32
+            }
+        })
+    }
+
+    /// The component global of handle `index`, if it lives.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn component(&self, index: u32) -> Option<&ComponentGlobal> {
+        self.components.get(index as usize)?.as_ref()
+    }
+
+    /// Ends the declaration of handle `index` (the component dropped it).
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn drop_component(&mut self, index: u32) {
+        let Some(global) = self
+            .components
+            .get_mut(index as usize)
+            .and_then(Option::take)
+        else {
+            return;
+        };
+        self.components_free.push(index);
+        self.refund(global.charged);
+        self.declared -= 1;
+        let leaves = leave(&mut self.names, &global.name);
+        self.globals
+            .undeclare(self.id, false, [(&*global.name, None, leaves)]);
     }
 
     pub(crate) fn count_declare_call(&mut self) {

@@ -38,7 +38,9 @@
 //! A component cannot share its memory with the host, so it reads each value with a host call:
 //! with the `wasi-config` feature, [`config::add_to_linker`] serves the standard
 //! `wasi:config/store` from the same registry, live (a `set` is seen by the next `get`), so a
-//! component written against `wasi:config` reads it unchanged.
+//! component written against `wasi:config` reads it unchanged; with the `component` feature,
+//! [`component::add_to_linker`] serves the project's own interface (`spec/wit/globals.wit`): a
+//! typed handle per declared global, read live with one host call.
 //!
 //! # Async stores
 //!
@@ -366,6 +368,8 @@ struct ReadmeDoctests;
 
 mod call;
 mod claims;
+#[cfg(feature = "component")]
+pub mod component;
 #[cfg(feature = "wasi-config")]
 pub mod config;
 mod ctx;

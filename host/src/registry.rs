@@ -1729,6 +1729,20 @@ impl Globals {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// What guests that declare each of `names` read, in order, all under one lock: the
+    /// values of one version, all from before or all from after any batch.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn current_each<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+        mut each: impl FnMut(Option<Value>),
+    ) {
+        let state = self.read();
+        for name in names {
+            each(state.entries.get(name).and_then(Entry::current));
+        }
+    }
+
     /// What guests that declare `name` read from this registry: the value set here, else the
     /// parent registry's ([`Globals::child`]), else the defined default; `None`: their own
     /// default.

@@ -95,3 +95,212 @@ fn a_tenants_component_reads_its_registry_over_the_fleets() -> wasmtime::Result<
     assert_eq!(tenant_config.read("LIMIT")?, "10", "the fleet's again");
     Ok(())
 }
+
+/// The store of a component that uses the project's interface (`guests/component`): its
+/// globals, WASI preview 2 for the Rust standard library, and what the test's `pause` does.
+struct P2 {
+    globals: GlobalsCtx,
+    wasi: wasmtime_wasi::WasiCtx,
+    table: wasmtime::component::ResourceTable,
+    /// Run by the guest's `pause`, between two reads of one call.
+    on_pause: Option<Box<dyn FnMut() + Send>>,
+}
+
+impl wasmtime_wasi::WasiView for P2 {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// An instance of the component guest and its store.
+struct Guest {
+    store: Store<P2>,
+    instance: wasmtime::component::Instance,
+}
+
+impl Guest {
+    fn new(engine: &Engine, ctx: GlobalsCtx) -> wasmtime::Result<Guest> {
+        let component = Component::from_file(engine, wasmtime_global_tests::guests::COMPONENT)?;
+        let mut linker: Linker<P2> = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_global::component::add_to_linker(&mut linker, |p2| &mut p2.globals)?;
+        linker.root().func_wrap(
+            "pause",
+            |mut store: wasmtime::StoreContextMut<'_, P2>, (): ()| {
+                if let Some(f) = &mut store.data_mut().on_pause {
+                    f();
+                }
+                Ok(())
+            },
+        )?;
+        let data = P2 {
+            globals: ctx,
+            wasi: wasmtime_wasi::WasiCtx::builder().build(),
+            table: wasmtime::component::ResourceTable::new(),
+            on_pause: None,
+        };
+        let mut store = Store::new(engine, data);
+        let instance = linker.instantiate(&mut store, &component)?;
+        Ok(Guest { store, instance })
+    }
+
+    fn call<P, R>(&mut self, name: &str, params: P) -> wasmtime::Result<R>
+    where
+        P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync,
+        R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift + Send + Sync,
+    {
+        let f = self
+            .instance
+            .get_typed_func::<P, R>(&mut self.store, name)?;
+        f.call(&mut self.store, params)
+    }
+
+    /// The guest's `declare`: its handle's index, or the refusal's code.
+    fn declare(&mut self, ty: ValueType, name: &str, bits: u64) -> wasmtime::Result<i64> {
+        let (i,) = self.call("declare", (ty.tag() as u8, name.to_owned(), bits))?;
+        Ok(i)
+    }
+
+    fn get(&mut self, i: i64) -> wasmtime::Result<(u8, u64)> {
+        let ((tag, bits),) = self.call("get", (i as u32,))?;
+        Ok((tag, bits))
+    }
+
+    fn bits(&mut self, i: i64) -> wasmtime::Result<u64> {
+        let (bits,) = self.call("bits", (i as u32,))?;
+        Ok(bits)
+    }
+}
+
+/// The project's interface (`spec/wit/globals.wit`), to a component built from Rust for
+/// wasm32-wasip2: a declared global reads the value set from another thread, a batch whole
+/// through `get-many`, its own default again after `del`, and a change made while the guest
+/// waits inside one call (reads are live); `version` moves with changes; dropping the handle
+/// ends the declaration.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
+)]
+fn a_component_reads_live_typed_globals_through_handles() -> wasmtime::Result<()> {
+    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+        panic!("the component guest was not built: {why}");
+    }
+    let engine = Engine::default();
+    let globals = Globals::new();
+    let mut guest = Guest::new(&engine, GlobalsCtx::new(&globals))?;
+    let max = guest.declare(ValueType::U64, "MAX_ITEMS", 42)?;
+    let ratio = guest.declare(ValueType::F64, "RATIO", 0.5f64.to_bits())?;
+    assert_eq!((max, ratio), (0, 1));
+    assert_eq!(guest.get(max)?, (2, 42), "its default, typed U64");
+    assert_eq!(globals.declared_type("MAX_ITEMS"), Some(ValueType::U64));
+
+    std::thread::scope(|s| {
+        s.spawn(|| globals.set_u64("MAX_ITEMS", 100))
+            .join()
+            .unwrap()
+    })?;
+    assert_eq!(guest.bits(max)?, 100);
+    let (version,) = guest.call::<(), (u64,)>("version", ())?;
+    assert_eq!(version, globals.version());
+
+    let mut batch = globals.batch();
+    batch
+        .set_value("MAX_ITEMS", Value::U64(7))
+        .set_value("RATIO", Value::F64(0.25));
+    batch.commit()?;
+    let (both,) = guest.call::<(Vec<u32>,), (Vec<u64>,)>("get-many", (vec![0, 1],))?;
+    assert_eq!(both, [7, 0.25f64.to_bits()]);
+    assert_eq!(guest.get(ratio)?, (4, 0.25f64.to_bits()));
+    let (moved,) = guest.call::<(), (u64,)>("version", ())?;
+    assert!(moved > version, "{moved} after {version}");
+
+    globals.del("MAX_ITEMS")?;
+    assert_eq!(guest.bits(max)?, 42, "its own default again");
+
+    let during = globals.clone();
+    guest.store.data_mut().on_pause = Some(Box::new(move || {
+        during.set_u64("MAX_ITEMS", 9).expect("a U64");
+    }));
+    let (twice,) = guest.call::<(u32,), ((u64, u64),)>("read-twice", (0,))?;
+    assert_eq!(
+        twice,
+        (42, 9),
+        "a change inside one call is seen by the next read"
+    );
+
+    guest.call::<(u32,), ()>("drop-global", (0,))?;
+    assert_eq!(
+        globals.declared_type("MAX_ITEMS"),
+        None,
+        "the handle's declaration ended"
+    );
+    assert_eq!(globals.declared_type("RATIO"), Some(ValueType::F64));
+    drop(guest);
+    assert_eq!(
+        globals.declared_type("RATIO"),
+        None,
+        "the store's went with it"
+    );
+    Ok(())
+}
+
+/// A component's declaration is a declaration like a slot's: typed in the one registry (a
+/// definition, or another guest's declaration, fixes the type and a declaration of another is
+/// refused, naming the type), its name checked, and counted against the store's limits.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
+)]
+fn a_components_declaration_is_checked_like_a_slots() -> wasmtime::Result<()> {
+    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+        panic!("the component guest was not built: {why}");
+    }
+    let engine = Engine::default();
+    let globals = Globals::new();
+    globals.define("LIMIT", ValueType::U64, Some(Value::U64(10)))?;
+    let limits = wasmtime_global::Limits {
+        declarations: 2,
+        ..wasmtime_global::Limits::default()
+    };
+    let mut guest = Guest::new(&engine, GlobalsCtx::with_limits(&globals, limits))?;
+    assert_eq!(
+        guest.declare(ValueType::F64, "LIMIT", 0)?,
+        -102,
+        "defined U64"
+    );
+    let limit = guest.declare(ValueType::U64, "LIMIT", 1)?;
+    assert_eq!(
+        guest.get(limit)?,
+        (2, 10),
+        "the defined default over its own"
+    );
+    assert_eq!(guest.declare(ValueType::U64, "", 1)?, -1);
+    assert_eq!(guest.declare(ValueType::U64, "A\0B", 1)?, -1);
+    assert_eq!(guest.declare(ValueType::U64, &"N".repeat(256), 1)?, -1);
+    let flag = guest.declare(ValueType::Bool, "FLAG", 1)?;
+    assert_eq!(guest.get(flag)?, (1, 1));
+    assert_eq!(
+        guest.declare(ValueType::I64, "THIRD", 1)?,
+        -2,
+        "past 2 declarations"
+    );
+
+    // Another store's guest: the type its declaration fixed binds this one.
+    let mut other = Guest::new(&engine, GlobalsCtx::new(&globals))?;
+    assert_eq!(
+        other.declare(ValueType::I64, "FLAG", 0)?,
+        -101,
+        "FLAG is BOOL"
+    );
+    guest.call::<(u32,), ()>("drop-global", (flag as u32,))?;
+    assert!(
+        other.declare(ValueType::I64, "FLAG", 0)? >= 0,
+        "free once it went"
+    );
+    Ok(())
+}

@@ -23,6 +23,11 @@ pub mod guests {
     pub const REQUEST: &str = env!("GUEST_REQUEST");
     /// Declares until the table is full.
     pub const FILL: &str = env!("GUEST_FILL");
+    /// A component (wasm32-wasip2) that uses the project's WIT interface (`guests/component`);
+    /// empty where it could not be built, and then [`COMPONENT_SKIPPED`] says why.
+    pub const COMPONENT: &str = env!("GUEST_COMPONENT");
+    /// Why [`COMPONENT`] was not built.
+    pub const COMPONENT_SKIPPED: Option<&str> = option_env!("GUEST_COMPONENT_SKIPPED");
     /// The scenario guest built with nightly, `+atomics` and a shared memory; empty where it
     /// could not be built, and then [`SCENARIO_ATOMICS_SKIPPED`] says why.
     pub const SCENARIO_ATOMICS: &str = env!("GUEST_SCENARIO_ATOMICS");
