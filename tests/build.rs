@@ -65,13 +65,32 @@ fn main() {
             println!("cargo:rustc-cfg=atomics_skipped");
         }
     }
-    // The component guest, for wasm32-wasip2: the project's WIT interface.
-    let components = out.join("guests-p2");
-    match build_component(&guests, &components) {
-        Ok(wasm) => println!("cargo:rustc-env=GUEST_COMPONENT={}", wasm.display()),
+    // WASI guests: the component guest (the project's WIT interface), and one command's source
+    // built as a component and as a core module.
+    let wasi = out.join("guests-wasi");
+    let built = build_wasi(&guests, &wasi, "wasm32-wasip2", &["component", "command"])
+        .and_then(|()| build_wasi(&guests, &wasi, "wasm32-wasip1", &["command"]));
+    let wasi_guests = [
+        ("COMPONENT", "wasm32-wasip2", "component"),
+        ("COMMAND_P2", "wasm32-wasip2", "command"),
+        ("COMMAND_P1", "wasm32-wasip1", "command"),
+    ];
+    match built {
+        Ok(()) => {
+            for (name, target, file) in wasi_guests {
+                let wasm = wasi
+                    .join(target)
+                    .join("release")
+                    .join(format!("{file}.wasm"));
+                assert!(wasm.exists(), "{} was not built", wasm.display());
+                println!("cargo:rustc-env=GUEST_{name}={}", wasm.display());
+            }
+        }
         Err(why) => {
-            println!("cargo:warning=the component guest was not built: {why}");
-            println!("cargo:rustc-env=GUEST_COMPONENT=");
+            println!("cargo:warning=the WASI guests were not built: {why}");
+            for (name, _, _) in wasi_guests {
+                println!("cargo:rustc-env=GUEST_{name}=");
+            }
             println!("cargo:rustc-env=GUEST_COMPONENT_SKIPPED={why}");
             println!("cargo:rustc-cfg=component_skipped");
         }
@@ -303,10 +322,14 @@ fn build_atomics(guests: &Path, target_dir: &Path) -> Result<(), String> {
     ))
 }
 
-/// Builds `guests/component` for wasm32-wasip2 (a component, linked by the target's
-/// `wasm-component-ld`) into `target_dir`; returns the component's path.
-fn build_component(guests: &Path, target_dir: &Path) -> Result<PathBuf, String> {
-    const P2: &str = "wasm32-wasip2";
+/// Builds `packages` of the guests workspace for `target` (a WASI target; wasm32-wasip2 links
+/// a component with the target's `wasm-component-ld`) into `target_dir`.
+fn build_wasi(
+    guests: &Path,
+    target_dir: &Path,
+    target: &str,
+    packages: &[&str],
+) -> Result<(), String> {
     // Built again once the target is installed (`rustup target add` after a build without it,
     // as the README's demo command and then its test command do): cargo reruns this script
     // while a path it names is missing or has changed.
@@ -316,41 +339,34 @@ fn build_component(guests: &Path, target_dir: &Path) -> Result<PathBuf, String> 
         let lib = Path::new(&sysroot)
             .join("lib")
             .join("rustlib")
-            .join(P2)
+            .join(target)
             .join("lib");
         println!("cargo:rerun-if-changed={}", lib.display());
     }
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "component",
-        "--target",
-        P2,
-    ])
-    .arg("--manifest-path")
-    .arg(guests.join("Cargo.toml"))
-    .arg("--target-dir")
-    .arg(target_dir);
+    cmd.args(["build", "--release", "--locked", "--target", target])
+        .args(packages.iter().flat_map(|p| ["-p", p]))
+        .arg("--manifest-path")
+        .arg(guests.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
     for var in HOST_BUILD_VARS {
         cmd.env_remove(var);
     }
     let output = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no output");
-        return Err(format!(
-            "`cargo build --target {P2}` failed ({last}); it needs `rustup target add {P2}`"
-        ));
+    if output.status.success() {
+        return Ok(());
     }
-    Ok(target_dir.join(P2).join("release").join("component.wasm"))
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output");
+    Err(format!(
+        "`cargo build --target {target}` failed ({last}); it needs `rustup target add {target}`"
+    ))
 }
 
 /// Runs `cargo build` of the guests workspace into `target_dir`.

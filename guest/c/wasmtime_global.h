@@ -3,7 +3,9 @@
  *
  * Written from spec/ABI.md alone. A guest keeps a table of slots in its own memory; the host
  * writes each declared global's value into its slot, so a read is one 64-bit load and never
- * calls the host.
+ * calls the host. For core modules (wasm32-unknown-unknown, wasm32-wasip1) only: a component
+ * (WASI preview 2) cannot share its memory with the host, and reads through the WIT interface
+ * of spec/COMPONENTS.md instead (from C, with bindings that wit-bindgen generates for it).
  *
  *     #define WASMTIME_GLOBAL_IMPLEMENTATION   // in exactly one .c file of the guest
  *     #include "wasmtime_global.h"

@@ -26,7 +26,11 @@ pub struct Global<T> {
     ty: ValueType,
     default: u64,
     /// The slot's value field once declared; null before.
+    #[cfg(not(component))]
     value: SlotPtr,
+    /// In a component: its declaration's handle plus one once declared; 0 before.
+    #[cfg(component)]
+    handle: core::sync::atomic::AtomicU64,
     /// Why the declaration failed, if it did (`table::refusal`); written only then, so that
     /// asking again gives the same answer without using up another slot.
     refused: AtomicI64,
@@ -66,7 +70,10 @@ impl<T> Global<T> {
             name,
             ty,
             default,
+            #[cfg(not(component))]
             value: SlotPtr::null(),
+            #[cfg(component)]
+            handle: core::sync::atomic::AtomicU64::new(0),
             refused: AtomicI64::new(table::refusal::NONE),
             _type: PhantomData,
         }
@@ -86,7 +93,11 @@ impl<T> Global<T> {
     /// [`DeclareError::TableFull`] when all [`CAPACITY`](crate::CAPACITY) slots are taken;
     /// [`DeclareError::TypeMismatch`] when the host knows the name with another type.
     pub fn declare(&self) -> Result<(), DeclareError> {
-        if self.declare_raw().is_null() {
+        #[cfg(not(component))]
+        let declared = !self.declare_raw().is_null();
+        #[cfg(component)]
+        let declared = self.declare_raw() != 0;
+        if !declared {
             let code = self.refused.load(Ordering::Relaxed);
             if let Some(e) = DeclareError::from_refusal(code) {
                 return Err(e);
@@ -104,6 +115,7 @@ impl<T> Global<T> {
 
     /// The value field, declaring the global if it is not yet; null if that fails (then
     /// `refused` says why).
+    #[cfg(not(component))]
     fn declare_raw(&self) -> *mut u64 {
         let value = self.value.load();
         let refused = self.refused.load(Ordering::Relaxed);
@@ -121,12 +133,43 @@ impl<T> Global<T> {
     }
 
     /// The current value's 64 bits: one pointer check and one load once declared.
+    #[cfg(not(component))]
     #[inline]
     fn bits(&self) -> u64 {
         read(self.value_field())
     }
 
+    /// In a component: its handle plus one, declaring the global if it is not yet; 0 if that
+    /// fails (then `refused` says why).
+    #[cfg(component)]
+    fn declare_raw(&self) -> u64 {
+        let handle = self.handle.load(Ordering::Relaxed);
+        if handle != 0 || self.refused.load(Ordering::Relaxed) != table::refusal::NONE {
+            return handle;
+        }
+        let handle = crate::component::declare(self.name, self.ty, self.default, &self.refused);
+        if handle != 0 {
+            self.handle.store(handle, Ordering::Relaxed);
+        }
+        handle
+    }
+
+    /// In a component: the current value's 64 bits, one host call (the global declared first if
+    /// it is not yet).
+    #[cfg(component)]
+    fn bits(&self) -> u64 {
+        let mut handle = self.handle.load(Ordering::Relaxed);
+        if handle == 0 {
+            handle = self.declare_raw();
+            if handle == 0 {
+                self.panic_refused();
+            }
+        }
+        crate::component::bits(handle)
+    }
+
     /// The slot's value field, declaring the global first if it is not yet.
+    #[cfg(not(component))]
     #[inline(always)]
     fn value_field(&self) -> *mut u64 {
         let value = self.value.load();
@@ -143,12 +186,17 @@ impl<T> Global<T> {
     /// # Panics
     ///
     /// If the global cannot be declared (see [`Global::declare`]).
+    ///
+    /// Not in a component (wasm32-wasip2), whose host keeps no count for a handle: a component
+    /// asks whether anything changed with [`consistent`](crate::consistent)'s version instead.
+    #[cfg(not(component))]
     #[inline]
     pub fn changes(&self) -> u64 {
         // `changes` follows `value` in the slot (spec/ABI.md §4.2).
         read(self.value_field().wrapping_add(1))
     }
 
+    #[cfg(not(component))]
     #[cold]
     #[inline(never)]
     fn declare_or_panic(&self) -> *mut u64 {
@@ -224,7 +272,10 @@ pub struct Declarable<'a> {
     name: &'static str,
     ty: ValueType,
     default: u64,
+    #[cfg(not(component))]
     value: &'a SlotPtr,
+    #[cfg(component)]
+    handle: &'a core::sync::atomic::AtomicU64,
     refused: &'a AtomicI64,
 }
 
@@ -242,7 +293,10 @@ impl<T> Global<T> {
             name: self.name,
             ty: self.ty,
             default: self.default,
+            #[cfg(not(component))]
             value: &self.value,
+            #[cfg(component)]
+            handle: &self.handle,
             refused: &self.refused,
         }
     }
@@ -298,7 +352,27 @@ pub fn declare_all(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
     result
 }
 
+/// [`declare_all()`] in a component: one host call a global (the interface declares one at a
+/// time), each kept as [`Global::declare`] keeps it.
+#[cfg(component)]
+fn declare_all_locked(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
+    for g in globals {
+        if g.handle.load(Ordering::Relaxed) != 0
+            || g.refused.load(Ordering::Relaxed) != table::refusal::NONE
+        {
+            continue;
+        }
+        let handle = crate::component::declare(g.name, g.ty, g.default, g.refused);
+        if handle != 0 {
+            g.handle.store(handle, Ordering::Relaxed);
+        }
+    }
+    let error = |g: &Declarable<'_>| DeclareError::from_refusal(g.refused.load(Ordering::Relaxed));
+    globals.iter().find_map(error).map_or(Ok(()), Err)
+}
+
 /// [`declare_all()`], with no other call of it running.
+#[cfg(not(component))]
 fn declare_all_locked(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
     use table::refusal::{CLAIMED, FILLED, NONE};
     // The globals to declare, in order, each once: a claimed global is no longer NONE.
@@ -522,7 +596,9 @@ macro_rules! constructors {
         #[must_use]
         pub fn $f(name: &'static str, default: $arg) -> $ty {
             let global = $ty::new(name, default);
-            global.declare_or_panic();
+            if global.declare().is_err() {
+                global.panic_refused();
+            }
             global
         }
     )*};

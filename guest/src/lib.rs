@@ -29,8 +29,23 @@
 //!
 //! On targets other than `wasm32` there is no host: declaring succeeds and every global reads its
 //! default, so guest code can be unit-tested natively.
+//!
+//! # Components (wasm32-wasip2)
+//!
+//! The same source builds for `wasm32-wasip2`, as a component. A component cannot share its
+//! memory with the host, so there the SDK goes through the project's WIT interface
+//! (`wasmtime-global:globals`, `spec/COMPONENTS.md`): a global is declared at its first read, as
+//! here, and each [`Global::get`] is one host call through its handle, live (no sync: a change
+//! is seen by the next read). [`consistent`] retries on the host's version of its values.
+//! Not there: [`table!`] and [`Global::changes`] (the host keeps no count for a handle; compare
+//! values, or read them in [`consistent`]); [`declare_all()`] declares one global a call. The
+//! host serves the interface with `wasmtime_global::component::add_to_linker` (feature
+//! `component`).
 #![no_std]
 #![deny(missing_docs)]
+// In a component the table, its slots and the raw ABI are not used: reads go through the WIT
+// interface (`component.rs`).
+#![cfg_attr(component, allow(dead_code, unused_imports))]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 /// The crate's README, whose examples run as doc tests.
@@ -38,12 +53,16 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+#[cfg(component)]
+mod component;
+#[cfg(not(component))]
 #[doc(hidden)]
 pub mod fixed;
 mod global;
 mod sys;
 mod table;
 
+#[cfg(not(component))]
 pub use fixed::{Fixed, StaticSlot, StaticTable, TableState, duration_bits};
 pub use global::{Bool, Declarable, Duration, F64, Global, I64, U64, Uint64, declare_all};
 pub use global::{new_bool, new_duration, new_f64, new_i64, new_uint64};

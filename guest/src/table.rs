@@ -48,6 +48,12 @@ pub enum DeclareError {
     TypeMismatch,
     /// The host returned a status this SDK does not know.
     UnknownStatus(i32),
+    /// A component's host refused the declaration: it would pass a limit the host sets on the
+    /// store (`spec/COMPONENTS.md`).
+    LimitExceeded,
+    /// A component's host refused a name this SDK accepts (`spec/COMPONENTS.md`): the two
+    /// disagree on the naming rules.
+    NameRefused,
 }
 
 impl core::fmt::Display for DeclareError {
@@ -60,6 +66,10 @@ impl core::fmt::Display for DeclareError {
             DeclareError::InvalidName(e) => write!(f, "{e}"),
             DeclareError::TypeMismatch => f.write_str("the host knows this name with another type"),
             DeclareError::UnknownStatus(s) => write!(f, "the host returned unknown status {s}"),
+            DeclareError::LimitExceeded => {
+                f.write_str("the host's limit for this store is reached")
+            }
+            DeclareError::NameRefused => f.write_str("the host refused the name"),
         }
     }
 }
@@ -69,6 +79,9 @@ impl core::error::Error for DeclareError {}
 /// Number of slots declared so far (successfully or not).
 #[must_use]
 pub fn declared() -> u32 {
+    #[cfg(component)]
+    return crate::component::declared();
+    #[cfg(not(component))]
     header_field(core::mem::offset_of!(Header, count)).load(Ordering::Acquire)
 }
 
@@ -111,6 +124,12 @@ pub(crate) mod refusal {
     /// its slot is written).
     pub(crate) const CLAIMED: i64 = 5;
     pub(crate) const FILLED: i64 = 6;
+    /// A component's host refused it: a limit of the store.
+    #[cfg_attr(not(component), allow(dead_code))]
+    pub(crate) const LIMIT: i64 = 7;
+    /// A component's host refused its name.
+    #[cfg_attr(not(component), allow(dead_code))]
+    pub(crate) const NAME_REFUSED: i64 = 8;
 }
 
 impl DeclareError {
@@ -121,6 +140,8 @@ impl DeclareError {
             refusal::NONE | refusal::CLAIMED | refusal::FILLED => return None,
             refusal::TABLE_FULL => DeclareError::TableFull { capacity: CAPACITY },
             refusal::TYPE_MISMATCH => DeclareError::TypeMismatch,
+            refusal::LIMIT => DeclareError::LimitExceeded,
+            refusal::NAME_REFUSED => DeclareError::NameRefused,
             _ => DeclareError::UnknownStatus((code >> 8) as i32),
         })
     }
@@ -219,16 +240,21 @@ pub(crate) fn value_field(index: u32) -> *mut u64 {
 /// host writes only between calls into the module, so `read` runs once; with shared memory it runs
 /// again whenever a write overlapped it. `read` should only read globals: it may run many times.
 pub fn consistent<R>(mut read: impl FnMut() -> R) -> R {
-    let generation = generation();
+    // A component reads each global with a host call: the host's version of its values plays
+    // the generation's part (it moves once a change is complete, `spec/COMPONENTS.md` §3).
+    #[cfg(component)]
+    let version = crate::component::version;
+    #[cfg(not(component))]
+    let version = || generation().load(Ordering::Acquire);
     loop {
-        let before = generation.load(Ordering::Acquire);
-        if before % 2 == 1 {
+        let before = version();
+        if !cfg!(component) && before % 2 == 1 {
             core::hint::spin_loop();
             continue;
         }
         let result = read();
         core::sync::atomic::fence(Ordering::Acquire);
-        if generation.load(Ordering::Relaxed) == before {
+        if version() == before {
             return result;
         }
     }

@@ -90,6 +90,22 @@ fn typed_bits(value: &wit::Value) -> (ValueType, u64) {
     }
 }
 
+/// The limit a store's refusal names. A component's declaration passes no other (it takes no
+/// table and no slot).
+fn limit_of(e: &crate::Error) -> wit::Limit {
+    match e {
+        crate::Error::LimitExceeded {
+            limit: crate::Limit::HostBytes,
+            ..
+        } => wit::Limit::HostBytes,
+        crate::Error::LimitExceeded {
+            limit: crate::Limit::RegistryHostBytes,
+            ..
+        } => wit::Limit::RegistryHostBytes,
+        _ => wit::Limit::Declarations,
+    }
+}
+
 /// `bits` as a value of type `ty`.
 fn value_of(ty: ValueType, bits: u64) -> wit::Value {
     match ty {
@@ -128,7 +144,7 @@ impl wit::HostGlobal for GlobalsCtx {
             Err(ComponentRefusal::TypeMismatch(fixed)) => {
                 Err(wit::Error::TypeMismatch(value_type(fixed)))
             }
-            Err(ComponentRefusal::Limit(e)) => Err(wit::Error::LimitExceeded(e.to_string())),
+            Err(ComponentRefusal::Limit(e)) => Err(wit::Error::LimitExceeded(limit_of(&e))),
         })
     }
 

@@ -304,3 +304,107 @@ fn a_components_declaration_is_checked_like_a_slots() -> wasmtime::Result<()> {
     );
     Ok(())
 }
+
+/// What the command guest (`guests/command`) prints, run as the core module its source builds
+/// for wasm32-wasip1, or else as the component it builds for wasm32-wasip2.
+fn run_command(globals: &Globals, component: bool) -> wasmtime::Result<String> {
+    let engine = Engine::default();
+    let stdout = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(4096);
+    let mut wasi = wasmtime_wasi::WasiCtx::builder();
+    wasi.stdout(stdout.clone());
+    if component {
+        let component = Component::from_file(&engine, wasmtime_global_tests::guests::COMMAND_P2)?;
+        let mut linker: Linker<P2> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_global::component::add_to_linker(&mut linker, |p2| &mut p2.globals)?;
+        let data = P2 {
+            globals: GlobalsCtx::new(globals),
+            wasi: wasi.build(),
+            table: wasmtime::component::ResourceTable::new(),
+            on_pause: None,
+        };
+        let mut store = Store::new(&engine, data);
+        let command = wasmtime_wasi::p2::bindings::sync::Command::instantiate(
+            &mut store, &component, &linker,
+        )?;
+        if command.wasi_cli_run().call_run(&mut store)?.is_err() {
+            wasmtime::bail!("the command failed");
+        }
+    } else {
+        struct P1 {
+            globals: GlobalsCtx,
+            wasi: wasmtime_wasi::p1::WasiP1Ctx,
+        }
+        let module =
+            wasmtime::Module::from_file(&engine, wasmtime_global_tests::guests::COMMAND_P1)?;
+        let mut linker: wasmtime::Linker<P1> = wasmtime::Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut P1| &mut h.wasi)?;
+        wasmtime_global::add_to_linker(&mut linker, |h: &mut P1| &mut h.globals)?;
+        let data = P1 {
+            globals: GlobalsCtx::new(globals),
+            wasi: wasi.build_p1(),
+        };
+        let mut store = Store::new(&engine, data);
+        let instance = linker.instantiate(&mut store, &module)?;
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        start.call(&mut store, ())?;
+    }
+    Ok(String::from_utf8_lossy(&stdout.contents()).into_owned())
+}
+
+/// One guest source, two builds (issue 23 item 4): the Rust SDK's `U64::new("MAX_ITEMS",
+/// 10).get()` and `consistent` compile for wasm32-wasip2 through the project's WIT interface,
+/// and the command prints the same as its wasm32-wasip1 build (zero-call reads): the registry's
+/// values, a batch whole, its defaults after `del`; a name fixed to another type fails both.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the WASI guests were not built (rustup target add wasm32-wasip2)"
+)]
+fn one_source_builds_as_a_core_module_and_as_a_component() -> wasmtime::Result<()> {
+    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+        panic!("the WASI guests were not built: {why}");
+    }
+    let globals = Globals::new();
+    let defaults = "MAX_ITEMS=10 VERBOSE=false TIMEOUT=30s\n";
+    for component in [false, true] {
+        assert_eq!(
+            run_command(&globals, component)?,
+            defaults,
+            "component: {component}"
+        );
+    }
+    let mut batch = globals.batch();
+    batch
+        .set_value("MAX_ITEMS", Value::U64(25))
+        .set_value("VERBOSE", Value::Bool(true))
+        .set_value("TIMEOUT", Value::Duration(1_500_000_000));
+    batch.commit()?;
+    for component in [false, true] {
+        assert_eq!(
+            run_command(&globals, component)?,
+            "MAX_ITEMS=25 VERBOSE=true TIMEOUT=1.5s\n",
+            "component: {component}"
+        );
+    }
+    for name in ["MAX_ITEMS", "VERBOSE", "TIMEOUT"] {
+        globals.del(name)?;
+    }
+    globals.define("MAX_ITEMS", ValueType::F64, None)?;
+    for component in [false, true] {
+        let e = run_command(&globals, component).expect_err("MAX_ITEMS is F64");
+        assert!(
+            format!("{e:?}").contains("wasm trap"),
+            "component: {component}: {e:?}"
+        );
+    }
+    globals.undefine("MAX_ITEMS")?;
+    for component in [false, true] {
+        assert_eq!(
+            run_command(&globals, component)?,
+            defaults,
+            "component: {component}"
+        );
+    }
+    Ok(())
+}

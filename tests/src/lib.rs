@@ -26,8 +26,13 @@ pub mod guests {
     /// A component (wasm32-wasip2) that uses the project's WIT interface (`guests/component`);
     /// empty where it could not be built, and then [`COMPONENT_SKIPPED`] says why.
     pub const COMPONENT: &str = env!("GUEST_COMPONENT");
-    /// Why [`COMPONENT`] was not built.
+    /// Why [`COMPONENT`], [`COMMAND_P2`] and [`COMMAND_P1`] were not built.
     pub const COMPONENT_SKIPPED: Option<&str> = option_env!("GUEST_COMPONENT_SKIPPED");
+    /// A WASI command that reads globals through the Rust SDK (`guests/command`), built for
+    /// wasm32-wasip2: a component.
+    pub const COMMAND_P2: &str = env!("GUEST_COMMAND_P2");
+    /// The same source built for wasm32-wasip1: a core module.
+    pub const COMMAND_P1: &str = env!("GUEST_COMMAND_P1");
     /// The scenario guest built with nightly, `+atomics` and a shared memory; empty where it
     /// could not be built, and then [`SCENARIO_ATOMICS_SKIPPED`] says why.
     pub const SCENARIO_ATOMICS: &str = env!("GUEST_SCENARIO_ATOMICS");

@@ -6,6 +6,9 @@
 // value into a table in the guest's memory (spec/ABI.md in the wasmtime-global repository), so a
 // read is a load.
 //
+// It builds core modules (GOOS=wasip1) only: Go 1.27 does not build components (WASI preview
+// 2), whose reads go through the WIT interface of spec/COMPONENTS.md instead.
+//
 //	var (
 //		testBool     = global.NewBool(`TEST_BOOL`, true)
 //		testUint64   = global.NewUint64(`TEST_UINT64`, 42)

@@ -77,7 +77,10 @@ impl Guest for Component {
                 .iter()
                 .map(|&i| all[i as usize].as_ref().expect("a live handle"))
                 .collect();
-            g::get_many(&borrowed).into_iter().map(|v| tagged(v).1).collect()
+            g::get_many(&borrowed)
+                .into_iter()
+                .map(|v| tagged(v).1)
+                .collect()
         })
     }
 

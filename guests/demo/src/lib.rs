@@ -5,7 +5,8 @@ use wasmtime_global_guest::{Bool, Duration, U64};
 
 static TEST_BOOL: Bool = Bool::new("TEST_BOOL", true);
 static TEST_UINT64: U64 = U64::new("TEST_UINT64", 42);
-static TEST_DURATION: Duration = Duration::new("TEST_DURATION", core::time::Duration::from_secs(60));
+static TEST_DURATION: Duration =
+    Duration::new("TEST_DURATION", core::time::Duration::from_secs(60));
 
 #[unsafe(no_mangle)]
 pub extern "C" fn test_bool() -> i32 {

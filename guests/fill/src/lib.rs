@@ -34,7 +34,10 @@ pub extern "C" fn refused_twice() -> i32 {
     let first = MISMATCH.declare();
     let second = MISMATCH.declare();
     let mismatch = Err(DeclareError::TypeMismatch);
-    if first != mismatch || second != mismatch || MISMATCH.error() != Some(DeclareError::TypeMismatch) {
+    if first != mismatch
+        || second != mismatch
+        || MISMATCH.error() != Some(DeclareError::TypeMismatch)
+    {
         return -1;
     }
     (declared() - before) as i32

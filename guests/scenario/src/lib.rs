@@ -8,7 +8,8 @@ use wasmtime_global_guest::{Bool, Duration, F64, I64, U64};
 
 static TEST_BOOL: Bool = Bool::new("TEST_BOOL", true);
 static TEST_UINT64: U64 = U64::new("TEST_UINT64", 42);
-static TEST_DURATION: Duration = Duration::new("TEST_DURATION", core::time::Duration::from_secs(60));
+static TEST_DURATION: Duration =
+    Duration::new("TEST_DURATION", core::time::Duration::from_secs(60));
 static TEST_INT64: I64 = I64::new("TEST_INT64", -7);
 static TEST_FLOAT64: F64 = F64::new("TEST_FLOAT64", 1.5);
 
