@@ -21,7 +21,7 @@ usage:
   wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
                       [--dir HOST[::GUEST[::readonly]]]... [--env NAME=VALUE]...
                       [--log FILTER] [--] GUEST.wasm [ARGS]...
-      Runs a WASI preview 1 guest, as `wasmtime run` does, with live globals: from a TOML file
+      Runs a WASI guest, as `wasmtime run` does, with live globals: from a TOML file
       (--globals, watched: every saved version applies at once), from an etcd prefix (--etcd
       http://HOST:PORT[,...] --prefix P, watched), or both (a name in the file wins; one it
       drops falls back to etcd's). A command runs _start; a reactor runs _initialize, then
@@ -42,7 +42,10 @@ usage:
       revision applied, and every one refused (with why: the last good values stay), is logged
       to stderr; --log FILTER (else RUST_LOG, as Rust tools read it) chooses what is logged,
       by default \"warn,wasmtime_global_sources=info\"; --log off says nothing. Exits with the
-      guest's exit code, 1 if it traps, 2 if it cannot start.
+      guest's exit code, 1 if it traps, 2 if it cannot start. A component (WASI preview 2;
+      told from a module by its header) runs with the project's interface
+      (wasmtime-global:globals) and wasi:config/store: a command's wasi:cli run, or --invoke
+      EXPORT; its reads are host calls that see each change at once.
   wasmtime-global conformance GUEST.wasm
       Runs every conformance check against a guest that implements the conformance profile
       (spec/CONFORMANCE.md). Prints PASS, FAIL (with the reason) or SKIP per check; exits 1 if

@@ -1,4 +1,6 @@
-//! `wasmtime-global run`: a WASI preview 1 guest with live globals, like `wasmtime run`.
+//! `wasmtime-global run`: a WASI guest with live globals, like `wasmtime run`: a core module
+//! with WASI preview 1 and the ABI's imports, or a component with WASI preview 2, the project's
+//! WIT interface and `wasi:config/store`.
 
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
@@ -300,32 +302,20 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
         None => None,
     };
 
+    let bytes = std::fs::read(&options.guest).map_err(start(&options.guest))?;
+    if is_component(&bytes) {
+        return run_component(options, &bytes, &local);
+    }
     let mut config = Config::new();
     config.epoch_interruption(true).shared_memory(true);
     let engine = Engine::new(&config).map_err(start("engine"))?;
-    let module = Module::from_file(&engine, &options.guest).map_err(start(&options.guest))?;
+    let module = Module::new(&engine, &bytes).map_err(start(&options.guest))?;
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_global::add_to_linker(&mut linker, |h: &mut Host| &mut h.globals)
         .map_err(start("linker"))?;
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
         .map_err(start("linker"))?;
-    let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
-    wasi.inherit_stdio()
-        .args(&[&options.guest])
-        .args(&options.args);
-    for (name, value) in &options.envs {
-        wasi.env(name, value);
-    }
-    for dir in &options.dirs {
-        let perms = if dir.writable {
-            wasmtime_wasi::FsPerms::ReadWrite
-        } else {
-            wasmtime_wasi::FsPerms::ReadOnly
-        };
-        wasi.preopened_dir(&dir.host, &dir.guest, perms)
-            .map_err(start(&format!("--dir {}", dir.host)))?;
-    }
-    let wasi = wasi.build_p1();
+    let wasi = wasi_ctx(options)?.build_p1();
     let mut store = Store::new(
         &engine,
         Host {
@@ -389,5 +379,136 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
             Some(exit) => Ok(ExitCode::from(u8::try_from(exit.0).unwrap_or(1))),
             None => Err(Failure::Guest(store.data_mut().globals.explain(e))),
         },
+    }
+}
+
+/// What the guest gets of the host: its arguments, environment, directories and stdio.
+fn wasi_ctx(options: &Options) -> Result<wasmtime_wasi::WasiCtxBuilder, Failure> {
+    let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+    wasi.inherit_stdio()
+        .args(&[&options.guest])
+        .args(&options.args);
+    for (name, value) in &options.envs {
+        wasi.env(name, value);
+    }
+    for dir in &options.dirs {
+        let perms = if dir.writable {
+            wasmtime_wasi::FsPerms::ReadWrite
+        } else {
+            wasmtime_wasi::FsPerms::ReadOnly
+        };
+        wasi.preopened_dir(&dir.host, &dir.guest, perms)
+            .map_err(start(&format!("--dir {}", dir.host)))?;
+    }
+    Ok(wasi)
+}
+
+/// Whether `bytes` is a component, binary (the preamble's layer field is 1) or text (its first
+/// form is `(component`); else it is taken for a core module.
+fn is_component(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"\0asm") {
+        return bytes.get(6..8) == Some(&[1, 0]);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let mut rest = text.trim_start();
+    // Line comments before the first form.
+    while let Some(after) = rest.strip_prefix(";;") {
+        rest = after.split_once('\n').map_or("", |(_, r)| r).trim_start();
+    }
+    rest.strip_prefix('(')
+        .is_some_and(|r| r.trim_start().starts_with("component"))
+}
+
+/// A component's store data: WASI preview 2 and the globals.
+struct ComponentHost {
+    wasi: wasmtime_wasi::WasiCtx,
+    table: wasmtime::component::ResourceTable,
+    globals: GlobalsCtx,
+}
+
+impl wasmtime_wasi::WasiView for ComponentHost {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Runs a component: a `wasi:cli` command (its `run`), or `--invoke` of an export of no
+/// parameters. It reads globals through the project's interface or `wasi:config/store`, live:
+/// a change is seen by its next read, with no sync and no epoch ticks.
+fn run_component(options: &Options, bytes: &[u8], globals: &Globals) -> Result<ExitCode, Failure> {
+    use wasmtime::component::{Component, Linker, ResourceTable, Val};
+    let engine = Engine::new(&Config::new()).map_err(start("engine"))?;
+    let component = Component::new(&engine, bytes).map_err(start(&options.guest))?;
+    let mut linker: Linker<ComponentHost> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(start("linker"))?;
+    wasmtime_global::component::add_to_linker(&mut linker, |h| &mut h.globals)
+        .map_err(start("linker"))?;
+    wasmtime_global::config::add_to_linker(&mut linker, |h| &mut h.globals)
+        .map_err(start("linker"))?;
+    let host = ComponentHost {
+        wasi: wasi_ctx(options)?.build(),
+        table: ResourceTable::new(),
+        globals: GlobalsCtx::new(globals),
+    };
+    let mut store = Store::new(&engine, host);
+    let exit = |store: &mut Store<ComponentHost>, e: wasmtime::Error| match e
+        .downcast_ref::<wasmtime_wasi::I32Exit>()
+    {
+        Some(exit) => Ok(ExitCode::from(u8::try_from(exit.0).unwrap_or(1))),
+        None => Err(Failure::Guest(store.data_mut().globals.explain(e))),
+    };
+    let Some(name) = &options.invoke else {
+        let command = match wasmtime_wasi::p2::bindings::sync::Command::instantiate(
+            &mut store, &component, &linker,
+        ) {
+            Ok(command) => command,
+            Err(e) => {
+                let e = store.data_mut().globals.explain(e);
+                return Err(Failure::Start(format!("instantiate: {e:#}")));
+            }
+        };
+        return match command.wasi_cli_run().call_run(&mut store) {
+            Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+            Ok(Err(())) => Ok(ExitCode::FAILURE),
+            Err(e) => exit(&mut store, e),
+        };
+    };
+    let instance = match linker.instantiate(&mut store, &component) {
+        Ok(instance) => instance,
+        Err(e) => {
+            let e = store.data_mut().globals.explain(e);
+            return Err(Failure::Start(format!("instantiate: {e:#}")));
+        }
+    };
+    let func = instance
+        .get_func(&mut store, name.as_str())
+        .ok_or_else(|| Failure::Start(format!("the component exports no function {name:?}")))?;
+    let ty = func.ty(&store);
+    if ty.params().len() != 0 {
+        return Err(Failure::Start(format!(
+            "{name:?} takes parameters; run invokes functions of none"
+        )));
+    }
+    let mut results = vec![Val::Bool(false); ty.results().len()];
+    match func.call(&mut store, &[], &mut results) {
+        Ok(()) => {
+            for result in results {
+                match result {
+                    Val::U64(v) => println!("{v}"),
+                    Val::S64(v) => println!("{v}"),
+                    Val::U32(v) => println!("{v}"),
+                    Val::S32(v) => println!("{v}"),
+                    Val::Float64(v) => println!("{v}"),
+                    Val::Bool(v) => println!("{v}"),
+                    Val::String(v) => println!("{v}"),
+                    other => println!("{other:?}"),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => exit(&mut store, e),
     }
 }

@@ -579,3 +579,83 @@ fn help_version_double_dash_and_repeated_options() {
         "{stderr}"
     );
 }
+
+/// A component (written in text from `spec/wit/globals.wit` alone) that reads MAX_ITEMS through
+/// the project's interface.
+const COMPONENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/component.wat");
+
+/// `run` tells a component from a module by itself and runs it with WASI preview 2 and the
+/// project's interface: as a `wasi:cli` command (its `run`'s result is the exit code) or through
+/// `--invoke`; values come from the file, live (a version renamed over it while the component
+/// spins in one call is its next read), and it gets its default back once the file drops it.
+#[test]
+fn a_component_reads_the_files_values_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let invoke = |args: &[&str], export: &str| {
+        let output = run(&[args, &["--log", "off", "--invoke", export, COMPONENT]].concat());
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        stdout(&output)
+    };
+    assert_eq!(invoke(&[], "max-items"), "10\n", "its default");
+    let output = run(&[COMPONENT]);
+    assert_eq!(output.status.code(), Some(1), "run fails at 10: {output:?}");
+
+    let path = file(dir.path(), "MAX_ITEMS = 25\n");
+    let globals = ["--globals", path.to_str().unwrap()];
+    assert_eq!(invoke(&globals, "max-items"), "25\n");
+    let output = run(&[&globals[..], &[COMPONENT]].concat());
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "run succeeds at 25: {output:?}"
+    );
+
+    let child = command(&[&globals[..], &["--invoke", "wait-change", COMPONENT]].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    file(dir.path(), "MAX_ITEMS = 30\n");
+    let output = finish(child);
+    assert_eq!(stdout(&output), "30\n", "{output:?}");
+
+    file(dir.path(), "# no values\n");
+    // The version that drops a name settles before it applies (50 ms).
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(invoke(&[], "max-items"), "10\n");
+}
+
+/// A component run with `--etcd` reads the etcd prefix's values through the project's
+/// interface, as a module does.
+#[test]
+#[cfg_attr(
+    etcd_skipped,
+    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+)]
+fn a_component_reads_etcds_values() {
+    let etcd = match Etcd::start() {
+        Ok(etcd) => etcd,
+        Err(why) => panic!("etcd was found when the tests were built, and now: {why}"),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut client = runtime
+        .block_on(etcd_client::Client::connect([etcd.endpoint()], None))
+        .unwrap();
+    runtime
+        .block_on(client.put("/app/MAX_ITEMS", "12", None))
+        .unwrap();
+    let endpoint = etcd.endpoint();
+    let fleet = ["--etcd", endpoint.as_str(), "--prefix", "/app/"];
+    let output = run(&[&fleet[..], &["--invoke", "max-items", COMPONENT]].concat());
+    assert_eq!(stdout(&output), "12\n", "{output:?}");
+    let output = run(&[&fleet[..], &[COMPONENT]].concat());
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "run succeeds at 12: {output:?}"
+    );
+}
