@@ -28,7 +28,7 @@ pub struct Global<T> {
     /// The slot's value field once declared; null before.
     #[cfg(not(component))]
     value: SlotPtr,
-    /// In a component: its declaration's handle plus one once declared; 0 before.
+    /// In a component: its declaration's index plus one once declared; 0 before.
     #[cfg(component)]
     handle: core::sync::atomic::AtomicU64,
     /// Why the declaration failed, if it did (`table::refusal`); written only then, so that
@@ -139,7 +139,7 @@ impl<T> Global<T> {
         read(self.value_field())
     }
 
-    /// In a component: its handle plus one, declaring the global if it is not yet; 0 if that
+    /// In a component: its index plus one, declaring the global if it is not yet; 0 if that
     /// fails (then `refused` says why).
     #[cfg(component)]
     fn declare_raw(&self) -> u64 {

@@ -4,8 +4,11 @@
 //!
 //! A component cannot share its memory with the host, so it reads a global with a host call. It
 //! declares each global once, by name, type (the case of its default) and default, and gets a
-//! handle; a read through the handle is an index into the store's declarations and one look at
-//! the registry, with no allocation. A declaration is a declaration as a core module's slot is:
+//! handle; a read through the handle is an index into the store's declarations, with no
+//! allocation, which looks the name up in the registry only when the registry's version moved
+//! since the global's last read. `read(index)` reads without lending the handle: wasmtime's
+//! borrow of a resource costs more than the rest of a read (`cargo bench -p
+//! wasmtime-global-tests --bench components`). A declaration is a declaration as a core module's slot is:
 //! it counts against the store's [`Limits`](crate::Limits), it fixes the name's type for core
 //! modules and components alike (a declaration of another type is refused with
 //! `type-mismatch`), and it ends when the handle is dropped or the store goes.
@@ -117,18 +120,24 @@ fn value_of(ty: ValueType, bits: u64) -> wit::Value {
     }
 }
 
-/// The handle's global, or the trap of a handle this ctx does not hold (it was reset since).
-fn global(ctx: &GlobalsCtx, handle: &Resource<wit::Global>) -> wasmtime::Result<(u64, ValueType)> {
-    let Some(global) = ctx.component(handle.rep()) else {
-        wasmtime::bail!(
-            "wasmtime-global: a global's handle outlived its declaration (the ctx was reset)"
-        );
-    };
-    let bits = ctx
-        .globals()
-        .current(&global.name)
-        .map_or(global.default, Value::to_bits);
-    Ok((bits, global.ty))
+/// What the global of index `index` reads now, or the trap of an index this ctx does not hold
+/// (its handle was dropped, or the ctx reset since).
+fn bits_of(ctx: &mut GlobalsCtx, index: u32) -> wasmtime::Result<u64> {
+    match ctx.component_bits(index) {
+        Some(bits) => Ok(bits),
+        None => wasmtime::bail!(
+            "wasmtime-global: no global of index {index} is declared (its handle was dropped, \
+             or the store's ctx was reset)"
+        ),
+    }
+}
+
+/// The type of the global of index `index`.
+fn type_of(ctx: &GlobalsCtx, index: u32) -> wasmtime::Result<ValueType> {
+    match ctx.component(index) {
+        Some(global) => Ok(global.ty),
+        None => wasmtime::bail!("wasmtime-global: no global of index {index} is declared"),
+    }
 }
 
 impl wit::HostGlobal for GlobalsCtx {
@@ -149,12 +158,16 @@ impl wit::HostGlobal for GlobalsCtx {
     }
 
     fn get(&mut self, handle: Resource<wit::Global>) -> wasmtime::Result<wit::Value> {
-        let (bits, ty) = global(self, &handle)?;
-        Ok(value_of(ty, bits))
+        let ty = type_of(self, handle.rep())?;
+        Ok(value_of(ty, bits_of(self, handle.rep())?))
     }
 
     fn bits(&mut self, handle: Resource<wit::Global>) -> wasmtime::Result<u64> {
-        Ok(global(self, &handle)?.0)
+        bits_of(self, handle.rep())
+    }
+
+    fn index(&mut self, handle: Resource<wit::Global>) -> wasmtime::Result<u32> {
+        Ok(handle.rep())
     }
 
     fn drop(&mut self, handle: Resource<wit::Global>) -> wasmtime::Result<()> {
@@ -186,6 +199,10 @@ impl wit::Host for GlobalsCtx {
                 }
             });
         Ok(values)
+    }
+
+    fn read(&mut self, index: u32) -> wasmtime::Result<u64> {
+        bits_of(self, index)
     }
 
     fn version(&mut self) -> wasmtime::Result<u64> {

@@ -109,6 +109,12 @@ pub(crate) struct ComponentGlobal {
     pub(crate) default: u64,
     /// What it is charged against [`Limits::host_bytes`].
     charged: u64,
+    /// The bits it read last, as of the registry's version `read_at` and its count of
+    /// definition changes `read_defs` (`u64::MAX`: never read): a read while both are still
+    /// those takes them again without looking the name up.
+    read_bits: u64,
+    read_at: u64,
+    read_defs: u64,
 }
 
 /// Why a component's declaration was refused.
@@ -714,6 +720,9 @@ impl GlobalsCtx {
             ty,
             default,
             charged,
+            read_bits: default,
+            read_at: u64::MAX,
+            read_defs: u64::MAX,
         });
         Ok(match self.components_free.pop() {
             Some(i) => {
@@ -733,6 +742,25 @@ impl GlobalsCtx {
     #[cfg_attr(not(feature = "component"), allow(dead_code))]
     pub(crate) fn component(&self, index: u32) -> Option<&ComponentGlobal> {
         self.components.get(index as usize)?.as_ref()
+    }
+
+    /// What the component global of handle `index` reads now, if it lives. The registry's name
+    /// is looked up only when its version moved since this global's last read: a change
+    /// publishes its version once it is complete, so a read that finds the version unmoved may
+    /// give the bits of that version.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn component_bits(&mut self, index: u32) -> Option<u64> {
+        // Definitions first: a definition read after the version cannot be older than it.
+        let defs = self.globals.definitions();
+        let now = self.globals.version();
+        let global = self.components.get_mut(index as usize)?.as_mut()?;
+        if global.read_at != now || global.read_defs != defs {
+            let (value, version) = self.globals.current_at(&global.name);
+            global.read_bits = value.map_or(global.default, Value::to_bits);
+            global.read_at = version;
+            global.read_defs = defs;
+        }
+        Some(global.read_bits)
     }
 
     /// Ends the declaration of handle `index` (the component dropped it).

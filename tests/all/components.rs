@@ -204,6 +204,8 @@ fn a_component_reads_live_typed_globals_through_handles() -> wasmtime::Result<()
             .unwrap()
     })?;
     assert_eq!(guest.bits(max)?, 100);
+    let (by_index,) = guest.call::<(u32,), (u64,)>("read-index", (max as u32,))?;
+    assert_eq!(by_index, 100, "read(index) without the handle");
     let (version,) = guest.call::<(), (u64,)>("version", ())?;
     assert_eq!(version, globals.version());
 
@@ -279,6 +281,16 @@ fn a_components_declaration_is_checked_like_a_slots() -> wasmtime::Result<()> {
         (2, 10),
         "the defined default over its own"
     );
+    globals.define("LIMIT", ValueType::U64, Some(Value::U64(11)))?;
+    assert_eq!(
+        guest.bits(limit)?,
+        11,
+        "a new default, defined while it is declared"
+    );
+    globals.set_u64("LIMIT", 12)?;
+    assert_eq!(guest.bits(limit)?, 12);
+    globals.del("LIMIT")?;
+    assert_eq!(guest.bits(limit)?, 11);
     assert_eq!(guest.declare(ValueType::U64, "", 1)?, -1);
     assert_eq!(guest.declare(ValueType::U64, "A\0B", 1)?, -1);
     assert_eq!(guest.declare(ValueType::U64, &"N".repeat(256), 1)?, -1);

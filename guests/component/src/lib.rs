@@ -65,6 +65,10 @@ impl Guest for Component {
         with(i, Global::bits)
     }
 
+    fn read_index(i: u32) -> u64 {
+        g::read(with(i, Global::index))
+    }
+
     fn read_twice(i: u32) -> (u64, u64) {
         let before = with(i, Global::bits);
         pause();
