@@ -1,6 +1,7 @@
 //! Components (issue 23): `wasi:config/store` served live from a registry, to a component written
 //! against the standard interface alone (`wat/config.wat`).
 
+use std::path::Path;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 use wasmtime_global::{Globals, GlobalsCtx, Value, ValueType};
@@ -320,12 +321,27 @@ fn a_components_declaration_is_checked_like_a_slots() -> wasmtime::Result<()> {
 /// What the command guest (`guests/command`) prints, run as the core module its source builds
 /// for wasm32-wasip1, or else as the component it builds for wasm32-wasip2.
 fn run_command(globals: &Globals, component: bool) -> wasmtime::Result<String> {
+    let path = if component {
+        wasmtime_global_tests::guests::COMMAND_P2
+    } else {
+        wasmtime_global_tests::guests::COMMAND_P1
+    };
+    run_command_at(globals, Path::new(path), component)
+}
+
+/// What the WASI command at `path` prints: a component (with WASI preview 2 and the project's
+/// interface) or a core module (with WASI preview 1 and the ABI's imports).
+pub(crate) fn run_command_at(
+    globals: &Globals,
+    path: &Path,
+    component: bool,
+) -> wasmtime::Result<String> {
     let engine = Engine::default();
     let stdout = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(4096);
     let mut wasi = wasmtime_wasi::WasiCtx::builder();
     wasi.stdout(stdout.clone());
     if component {
-        let component = Component::from_file(&engine, wasmtime_global_tests::guests::COMMAND_P2)?;
+        let component = Component::from_file(&engine, path)?;
         let mut linker: Linker<P2> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_global::component::add_to_linker(&mut linker, |p2| &mut p2.globals)?;
@@ -347,8 +363,7 @@ fn run_command(globals: &Globals, component: bool) -> wasmtime::Result<String> {
             globals: GlobalsCtx,
             wasi: wasmtime_wasi::p1::WasiP1Ctx,
         }
-        let module =
-            wasmtime::Module::from_file(&engine, wasmtime_global_tests::guests::COMMAND_P1)?;
+        let module = wasmtime::Module::from_file(&engine, path)?;
         let mut linker: wasmtime::Linker<P1> = wasmtime::Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut P1| &mut h.wasi)?;
         wasmtime_global::add_to_linker(&mut linker, |h: &mut P1| &mut h.globals)?;

@@ -33,6 +33,11 @@ const BLOCKS: &[(&str, &str, &str)] = &[
         "run: untrusted_guests",
     ),
     ("rust", "instantiate_async", "run: async_embedders"),
+    (
+        "rust",
+        "fn main() {",
+        "built for wasm32-wasip1 and wasm32-wasip2 and run: the_command_builds_both_ways",
+    ),
     ("rust", "instantiate_pre", "run: one_instance_per_request"),
     ("rust", "WatchedFile::start", "compiled: sources"),
     (
@@ -295,4 +300,60 @@ fn the_readme_go_mod_lines_are_the_repositorys() {
         replace.starts_with(&format!("replace {module} => ")),
         "{replace}"
     );
+}
+
+/// The README's WASI command, built as a crate of its own (the SDK by path, offline) for
+/// wasm32-wasip1 (a core module) and wasm32-wasip2 (a component), each run under the library:
+/// both print the registry's values, then their defaults.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the WASI guests were not built (rustup target add wasm32-wasip2)"
+)]
+fn the_command_builds_both_ways() -> wasmtime::Result<()> {
+    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+        panic!("the WASI guests were not built: {why}");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("readme-command");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = format!(
+        "[package]\nname = \"app\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\nwasmtime-global-guest = {{ path = {:?} }}\n\n[workspace]\n",
+        root.join("guest")
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::write(dir.join("src/main.rs"), block("fn main() {").code).unwrap();
+    // The workspace's guests' lock: the same versions, all in the local cache.
+    std::fs::copy(root.join("guests/Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let mut built = Vec::new();
+    for target in ["wasm32-wasip1", "wasm32-wasip2"] {
+        let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        for var in HOST_BUILD_VARS {
+            cargo.env_remove(var);
+        }
+        let output = cargo
+            .args(["build", "--offline", "--release", "--target", target])
+            .current_dir(&dir)
+            .output()
+            .expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "the README's command does not build for {target}:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        built.push(dir.join("target").join(target).join("release/app.wasm"));
+    }
+    let globals = Globals::new();
+    globals.set_u64("MAX_ITEMS", 25)?;
+    for (wasm, component) in built.iter().zip([false, true]) {
+        let out = crate::components::run_command_at(&globals, wasm, component)?;
+        assert_eq!(out, "MAX_ITEMS=25 BURST=2\n", "component: {component}");
+    }
+    globals.del("MAX_ITEMS")?;
+    for (wasm, component) in built.iter().zip([false, true]) {
+        let out = crate::components::run_command_at(&globals, wasm, component)?;
+        assert_eq!(out, "MAX_ITEMS=10 BURST=2\n", "component: {component}");
+    }
+    Ok(())
 }

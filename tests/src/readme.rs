@@ -44,11 +44,12 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
     blocks
 }
 
-/// The Rust blocks that embed the host (every Rust block but the `no_std` guest's), in order.
+/// The Rust blocks that embed the host (every Rust block but the guests', which use the guest
+/// SDK), in order.
 #[must_use]
 pub fn host_blocks(markdown: &str) -> Vec<Block> {
     blocks(markdown)
         .into_iter()
-        .filter(|b| b.lang == "rust" && !b.code.contains("#![no_std]"))
+        .filter(|b| b.lang == "rust" && !b.code.contains("use wasmtime_global_guest"))
         .collect()
 }
