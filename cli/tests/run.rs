@@ -659,3 +659,73 @@ fn a_component_reads_etcds_values() {
         "run succeeds at 12: {output:?}"
     );
 }
+
+/// The README's WASI command (its Rust block with `fn main() {`), built as a crate of its own
+/// for wasm32-wasip2 (the SDK by path, offline, as a guest author would), runs under `run` as a
+/// component: the file's value, then its default.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the wasm32-wasip2 target was not installed when the tests were built (rustup target add wasm32-wasip2)"
+)]
+fn the_readme_command_runs_as_a_component() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let Ok(readme) = std::fs::read_to_string(root.join("README.md")) else {
+        return eprintln!("skipped: no README (a packaged crate)");
+    };
+    let code = readme
+        .split("```rust\n")
+        .skip(1)
+        .filter_map(|b| b.split_once("\n```").map(|(code, _)| code))
+        .find(|code| code.contains("fn main() {"))
+        .expect("the README's command");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("readme-command-cli");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = format!(
+        "[package]\nname = \"app\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\nwasmtime-global-guest = {{ path = {:?} }}\n\n[workspace]\n",
+        root.join("guest")
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::write(dir.join("src/main.rs"), format!("{code}\n")).unwrap();
+    // The repository's guests' lock: the same versions, all in the local cache.
+    std::fs::copy(root.join("guests/Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // What the tests' own build set that a guest's build must not inherit.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_MAKEFLAGS",
+    ] {
+        cargo.env_remove(var);
+    }
+    let output = cargo
+        .args([
+            "build",
+            "--offline",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "the README's command does not build:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let wasm = dir.join("target/wasm32-wasip2/release/app.wasm");
+    let wasm = wasm.to_str().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let path = file(files.path(), "MAX_ITEMS = 25\n");
+    let output = run(&["--log", "off", "--globals", path.to_str().unwrap(), wasm]);
+    assert_eq!(stdout(&output), "MAX_ITEMS=25 BURST=2\n", "{output:?}");
+    let output = run(&[wasm]);
+    assert_eq!(stdout(&output), "MAX_ITEMS=10 BURST=2\n", "{output:?}");
+}

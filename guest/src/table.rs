@@ -76,7 +76,8 @@ impl core::fmt::Display for DeclareError {
 
 impl core::error::Error for DeclareError {}
 
-/// Number of slots declared so far (successfully or not).
+/// Number of slots declared so far (successfully or not); in a component (wasm32-wasip2), the
+/// globals declared successfully.
 #[must_use]
 pub fn declared() -> u32 {
     #[cfg(component)]
@@ -239,6 +240,9 @@ pub(crate) fn value_field(index: u32) -> *mut u64 {
 /// the table's `generation` odd while it writes and raises it again after. With ordinary memory the
 /// host writes only between calls into the module, so `read` runs once; with shared memory it runs
 /// again whenever a write overlapped it. `read` should only read globals: it may run many times.
+///
+/// In a component (wasm32-wasip2) it retries on the host's version of its values, which moves
+/// with every change of a declared name, so `read` runs again whenever any changed meanwhile.
 pub fn consistent<R>(mut read: impl FnMut() -> R) -> R {
     // A component reads each global with a host call: the host's version of its values plays
     // the generation's part (it moves once a change is complete, `spec/COMPONENTS.md` §3).

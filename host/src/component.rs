@@ -181,6 +181,17 @@ impl wit::Host for GlobalsCtx {
         &mut self,
         handles: Vec<Resource<wit::Global>>,
     ) -> wasmtime::Result<Vec<wit::Value>> {
+        // Each handle is one of this store's live globals, once or more: a list longer than
+        // twice those is refused before anything is allocated or locked for it (wasmtime lifted
+        // it already, within the component's memory), so that the registry's lock is held for
+        // at most that many lookups.
+        let live = self.component_count();
+        if handles.len() > 2 * live.max(1) {
+            wasmtime::bail!(
+                "wasmtime-global: get-many of {} handles, where the store holds {live} globals",
+                handles.len()
+            );
+        }
         let mut globals = Vec::with_capacity(handles.len());
         for handle in &handles {
             let Some(global) = self.component(handle.rep()) else {

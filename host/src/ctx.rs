@@ -98,11 +98,19 @@ pub struct GlobalsCtx {
     /// ([`crate::component`]); `None`: a handle dropped, its index in `components_free`.
     components: Vec<Option<ComponentGlobal>>,
     components_free: Vec<u32>,
+    /// Component declarations over the ctx's life, held to [`Limits::declarations`]: a dropped
+    /// handle does not give its declaration back.
+    components_declared: u32,
+    /// What a handle's rep is past its index in `components`: raised past every rep given out
+    /// at each [`reset`](GlobalsCtx::reset), so that a handle from before it (its component
+    /// still holds it) names no global of after it.
+    components_base: u32,
 }
 
 /// A global a component declared ([`crate::component`]): the registry's key for its name, its
 /// type and its default's bits.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "component"), allow(dead_code))]
 pub(crate) struct ComponentGlobal {
     pub(crate) name: Arc<str>,
     pub(crate) ty: ValueType,
@@ -436,6 +444,8 @@ impl GlobalsCtx {
             known: None,
             components: Vec::new(),
             components_free: Vec::new(),
+            components_declared: 0,
+            components_base: 0,
         }
     }
 
@@ -645,8 +655,14 @@ impl GlobalsCtx {
         self.last_table = None;
         self.by_name.clear();
         self.unindexed.clear();
+        // Handles of before stay out of range: reps go on from past them (a ctx reset more than
+        // u32::MAX handles on refuses further component declarations, `declare_component`).
+        self.components_base = self
+            .components_base
+            .saturating_add(u32::try_from(self.components.len()).unwrap_or(u32::MAX));
         self.components.clear();
         self.components_free.clear();
+        self.components_declared = 0;
         self.synced = self.globals.version();
         self.declared = 0;
         self.declared_known = 0;
@@ -696,7 +712,11 @@ impl GlobalsCtx {
         if abi::check_name(name.as_bytes()).is_err() {
             return Err(ComponentRefusal::InvalidName);
         }
-        if self.declared >= self.limits.declarations {
+        let reps_left = u32::MAX - self.components_base;
+        if self.declared >= self.limits.declarations
+            || self.components_declared >= self.limits.declarations
+            || self.components.len() >= reps_left as usize
+        {
             return Err(ComponentRefusal::Limit(self.over(Limit::Declarations)));
         }
         let charged = DECLARATION_BYTES + name.len() as u64;
@@ -706,12 +726,14 @@ impl GlobalsCtx {
         let (name, _, _) = match declared {
             Ok(declared) => declared,
             Err(fixed) => {
+                // Not a store refusal (`refusals`, `explain`): the component gets it as a typed
+                // error, and its code decides. The registry counts it.
                 self.refund(charged);
-                self.stats.refusals += 1;
                 Tally::add(&self.globals.tally().refusals, 1);
                 return Err(ComponentRefusal::TypeMismatch(fixed));
             }
         };
+        self.components_declared += 1;
         self.declared += 1;
         self.uncounted += 1;
         self.count_declarations();
@@ -724,36 +746,50 @@ impl GlobalsCtx {
             read_at: u64::MAX,
             read_defs: u64::MAX,
         });
-        Ok(match self.components_free.pop() {
+        let index = match self.components_free.pop() {
             Some(i) => {
                 self.components[i as usize] = global;
                 i
             }
             None => {
                 self.components.push(global);
-                // At most `Limits::declarations` (a u32) live at once, and freed indexes are
-                // used again: it fits.
+                // Fewer than `reps_left` entries (checked above): it fits, and so does the rep.
                 (self.components.len() - 1) as u32
             }
-        })
+        };
+        Ok(self.components_base + index)
     }
 
-    /// The component global of handle `index`, if it lives.
+    /// The index in `components` of the handle of rep `rep`, if it is one of this ctx's since
+    /// its last reset.
     #[cfg_attr(not(feature = "component"), allow(dead_code))]
-    pub(crate) fn component(&self, index: u32) -> Option<&ComponentGlobal> {
-        self.components.get(index as usize)?.as_ref()
+    fn component_index(&self, rep: u32) -> Option<usize> {
+        Some(rep.checked_sub(self.components_base)? as usize)
     }
 
-    /// What the component global of handle `index` reads now, if it lives. The registry's name
+    /// The component global of the handle of rep `rep`, if it lives.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn component(&self, rep: u32) -> Option<&ComponentGlobal> {
+        self.components.get(self.component_index(rep)?)?.as_ref()
+    }
+
+    /// How many component globals live.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn component_count(&self) -> usize {
+        self.components.len() - self.components_free.len()
+    }
+
+    /// What the component global of the handle of rep `rep` reads now, if it lives. The registry's name
     /// is looked up only when its version moved since this global's last read: a change
     /// publishes its version once it is complete, so a read that finds the version unmoved may
     /// give the bits of that version.
     #[cfg_attr(not(feature = "component"), allow(dead_code))]
-    pub(crate) fn component_bits(&mut self, index: u32) -> Option<u64> {
+    pub(crate) fn component_bits(&mut self, rep: u32) -> Option<u64> {
         // Definitions first: a definition read after the version cannot be older than it.
         let defs = self.globals.definitions();
         let now = self.globals.version();
-        let global = self.components.get_mut(index as usize)?.as_mut()?;
+        let index = self.component_index(rep)?;
+        let global = self.components.get_mut(index)?.as_mut()?;
         if global.read_at != now || global.read_defs != defs {
             let (value, version) = self.globals.current_at(&global.name);
             global.read_bits = value.map_or(global.default, Value::to_bits);
@@ -763,17 +799,17 @@ impl GlobalsCtx {
         Some(global.read_bits)
     }
 
-    /// Ends the declaration of handle `index` (the component dropped it).
+    /// Ends the declaration of the handle of rep `rep` (the component dropped it).
     #[cfg_attr(not(feature = "component"), allow(dead_code))]
-    pub(crate) fn drop_component(&mut self, index: u32) {
-        let Some(global) = self
-            .components
-            .get_mut(index as usize)
-            .and_then(Option::take)
-        else {
+    pub(crate) fn drop_component(&mut self, rep: u32) {
+        let Some(index) = self.component_index(rep) else {
             return;
         };
-        self.components_free.push(index);
+        let Some(global) = self.components.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        // An index of `components`, which holds fewer than u32::MAX entries.
+        self.components_free.push(index as u32);
         self.refund(global.charged);
         self.declared -= 1;
         let leaves = leave(&mut self.names, &global.name);

@@ -27,8 +27,10 @@
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Slots declared, all tables of the store together (a slot declared again counts once).
-    /// Default 16,384.
+    /// Slots declared, all tables of the store together (a slot declared again counts once);
+    /// and, separately, the globals its components declared over the store's life (a handle
+    /// dropped does not give its declaration back: a component that declares in a loop meets
+    /// the limit rather than churning the registry). Default 16,384.
     pub declarations: u32,
     /// Tables declared into (a table is a memory and an address). Default 256.
     pub tables: u32,

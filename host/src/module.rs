@@ -124,7 +124,8 @@ impl ModuleGlobals {
 
     /// Makes each page of `instance`'s memory that holds a table this module's instances
     /// declared into before ready for the host's writes, with one write fault each, before the
-    /// guest reads it; changes no byte. Does nothing for an instance of another module, a
+    /// first call into the guest reads it (a start function ran already, inside instantiation);
+    /// changes no byte. Does nothing for an instance of another module, a
     /// shared memory, or a module none of whose instances declared yet.
     ///
     /// Why: in wasmtime's default pool a fresh instance's memory is mapped from the module's

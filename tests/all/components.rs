@@ -435,3 +435,139 @@ fn one_source_builds_as_a_core_module_and_as_a_component() -> wasmtime::Result<(
     }
     Ok(())
 }
+
+/// The same `add_to_linker` serves a store with async support (its functions never block): a
+/// component declares and reads through `call_async`, and sees a set made between two calls.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
+)]
+fn a_component_in_an_async_store() -> wasmtime::Result<()> {
+    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+        panic!("the component guest was not built: {why}");
+    }
+    let engine = Engine::default();
+    let globals = Globals::new();
+    globals.set_u64("MAX_ITEMS", 8)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let component = Component::from_file(&engine, wasmtime_global_tests::guests::COMPONENT)?;
+        let mut linker: Linker<P2> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_global::component::add_to_linker(&mut linker, |p2| &mut p2.globals)?;
+        linker.root().func_wrap("pause", |_, (): ()| Ok(()))?;
+        let data = P2 {
+            globals: GlobalsCtx::new(&globals),
+            wasi: wasmtime_wasi::WasiCtx::builder().build(),
+            table: wasmtime::component::ResourceTable::new(),
+            on_pause: None,
+        };
+        let mut store = Store::new(&engine, data);
+        let instance = linker.instantiate_async(&mut store, &component).await?;
+        let declare =
+            instance.get_typed_func::<(u8, String, u64), (i64,)>(&mut store, "declare")?;
+        let (i,) = declare
+            .call_async(&mut store, (2, "MAX_ITEMS".to_owned(), 1))
+            .await?;
+        assert_eq!(i, 0);
+        let bits = instance.get_typed_func::<(u32,), (u64,)>(&mut store, "bits")?;
+        assert_eq!(bits.call_async(&mut store, (0,)).await?, (8,));
+        globals.set_u64("MAX_ITEMS", 9)?;
+        assert_eq!(bits.call_async(&mut store, (0,)).await?, (9,));
+        wasmtime::Result::<()>::Ok(())
+    })
+}
+
+/// The guest of a test of what a hostile component tries, in a store of `limits`; `None` (the
+/// test fails) where the component guest was not built.
+fn hostile(limits: wasmtime_global::Limits, globals: &Globals) -> wasmtime::Result<Guest> {
+    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+        panic!("the component guest was not built: {why}");
+    }
+    Guest::new(&Engine::default(), GlobalsCtx::with_limits(globals, limits))
+}
+
+/// A `get-many` of more handles than the store holds globals (twice over) traps before the host
+/// allocates or takes the registry's lock for it.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
+)]
+fn a_get_many_longer_than_the_stores_globals_traps() -> wasmtime::Result<()> {
+    let globals = Globals::new();
+    let mut guest = hostile(wasmtime_global::Limits::default(), &globals)?;
+    let a = guest.declare(ValueType::U64, "A", 1)?;
+    let (two,) = guest.call::<(Vec<u32>,), (Vec<u64>,)>("get-many", (vec![a as u32; 2],))?;
+    assert_eq!(two, [1, 1], "a global listed twice");
+    let e = guest
+        .call::<(Vec<u32>,), (Vec<u64>,)>("get-many", (vec![a as u32; 3],))
+        .expect_err("3 handles, 1 global");
+    assert!(format!("{e:?}").contains("get-many of 3 handles"), "{e:?}");
+    Ok(())
+}
+
+/// Declaring and dropping in a loop meets the store's limit on declarations: a dropped handle
+/// does not give its declaration back.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
+)]
+fn declaring_and_dropping_in_a_loop_meets_the_limit() -> wasmtime::Result<()> {
+    let globals = Globals::new();
+    let limits = wasmtime_global::Limits {
+        declarations: 3,
+        ..wasmtime_global::Limits::default()
+    };
+    let mut guest = hostile(limits, &globals)?;
+    for round in 0..3 {
+        let i = guest.declare(ValueType::U64, "CHURN", 1)?;
+        assert!(i >= 0, "declaration {round}");
+        guest.call::<(u32,), ()>("drop-global", (i as u32,))?;
+    }
+    assert_eq!(guest.declare(ValueType::U64, "CHURN", 1)?, -2, "the 4th");
+    Ok(())
+}
+
+/// After the store's ctx is reset, a handle from before names no global of after: it traps
+/// rather than reading the global declared next.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
+)]
+fn a_handle_from_before_a_reset_traps() -> wasmtime::Result<()> {
+    let globals = Globals::new();
+    globals.set_u64("OLD", 5)?;
+    globals.set_u64("NEW", 6)?;
+    let mut guest = hostile(wasmtime_global::Limits::default(), &globals)?;
+    let old = guest.declare(ValueType::U64, "OLD", 1)?;
+    assert_eq!(guest.bits(old)?, 5);
+    guest.store.data_mut().globals.reset();
+    let new = guest.declare(ValueType::U64, "NEW", 1)?;
+    assert_eq!(guest.bits(new)?, 6);
+    let e = guest.bits(old).expect_err("a handle from before the reset");
+    assert!(format!("{e:?}").contains("no global of index"), "{e:?}");
+    Ok(())
+}
+
+/// A component's type refusal is the component's (a typed error its code handles): the store's
+/// `refusals`, which `explain` adds to a trap's error, do not list it.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
+)]
+fn a_components_refusal_is_not_the_stores() -> wasmtime::Result<()> {
+    let globals = Globals::new();
+    globals.define("FIXED", ValueType::Bool, None)?;
+    let mut guest = hostile(wasmtime_global::Limits::default(), &globals)?;
+    assert_eq!(guest.declare(ValueType::U64, "FIXED", 1)?, -101);
+    assert_eq!(guest.store.data().globals.refusals().len(), 0);
+    assert_eq!(guest.store.data().globals.stats().refusals, 0);
+    Ok(())
+}
