@@ -58,6 +58,12 @@ pub(crate) fn bits(index: u64) -> u64 {
     wit::read((index - 1) as u32)
 }
 
+/// How many times the host found the global of `index` (its index plus one) changed since its
+/// declaration, at its looks (`spec/COMPONENTS.md` §3).
+pub(crate) fn changes(index: u64) -> u64 {
+    wit::changes((index - 1) as u32)
+}
+
 /// The host's version of its values (`spec/COMPONENTS.md` §3).
 pub(crate) fn version() -> u64 {
     wit::version()

@@ -187,8 +187,27 @@ impl<T> Global<T> {
     ///
     /// If the global cannot be declared (see [`Global::declare`]).
     ///
-    /// Not in a component (wasm32-wasip2), whose host keeps no count for a handle: a component
-    /// asks whether anything changed with [`consistent`](crate::consistent)'s version instead.
+    /// In a component (wasm32-wasip2) it is a host call, and counts the host's looks (reads,
+    /// and this) that found the name changed since the look before, as a core module's counts
+    /// the syncs that wrote its slot.
+    #[cfg(component)]
+    pub fn changes(&self) -> u64 {
+        let mut index = self.handle.load(Ordering::Relaxed);
+        if index == 0 {
+            index = self.declare_raw();
+            if index == 0 {
+                self.panic_refused();
+            }
+        }
+        crate::component::changes(index)
+    }
+
+    /// How many times the host has written this global since it was declared: one load. Compare
+    /// with a count kept from the last look to ask "has it changed since?".
+    ///
+    /// # Panics
+    ///
+    /// If the global cannot be declared (see [`Global::declare`]).
     #[cfg(not(component))]
     #[inline]
     pub fn changes(&self) -> u64 {

@@ -37,8 +37,8 @@
 //! (`wasmtime-global:globals`, `spec/COMPONENTS.md`): a global is declared at its first read, as
 //! here, and each [`Global::get`] is one host call through its handle, live (no sync: a change
 //! is seen by the next read). [`consistent`] retries on the host's version of its values.
-//! Not there: [`table!`] and [`Global::changes`] (the host keeps no count for a handle; compare
-//! values, or read them in [`consistent`]); [`declare_all()`] declares one global a call. The
+//! [`Global::changes`] is a host call there, counting the host's looks that found the name
+//! changed. Not there: [`table!`]; and [`declare_all()`] declares one global a call. The
 //! host serves the interface with `wasmtime_global::component::add_to_linker` (feature
 //! `component`).
 #![no_std]

@@ -216,6 +216,13 @@ impl wit::Host for GlobalsCtx {
         bits_of(self, index)
     }
 
+    fn changes(&mut self, index: u32) -> wasmtime::Result<u64> {
+        match self.component_changes(index) {
+            Some(changes) => Ok(changes),
+            None => wasmtime::bail!("wasmtime-global: no global of index {index} is declared"),
+        }
+    }
+
     fn version(&mut self) -> wasmtime::Result<u64> {
         Ok(self.globals().version())
     }

@@ -123,6 +123,10 @@ pub(crate) struct ComponentGlobal {
     read_bits: u64,
     read_at: u64,
     read_defs: u64,
+    /// The looks that found the name changed since the one before ([`crate::component`]'s
+    /// `changes`), and the version of the change the last look found.
+    changes: u64,
+    seen_change: u64,
 }
 
 /// Why a component's declaration was refused.
@@ -735,6 +739,7 @@ impl GlobalsCtx {
         };
         self.components_declared += 1;
         self.declared += 1;
+        let (_, _, seen_change) = self.globals.current_changed(&name);
         self.uncounted += 1;
         self.count_declarations();
         let global = Some(ComponentGlobal {
@@ -745,6 +750,8 @@ impl GlobalsCtx {
             read_bits: default,
             read_at: u64::MAX,
             read_defs: u64::MAX,
+            changes: 0,
+            seen_change,
         });
         let index = match self.components_free.pop() {
             Some(i) => {
@@ -785,18 +792,36 @@ impl GlobalsCtx {
     /// give the bits of that version.
     #[cfg_attr(not(feature = "component"), allow(dead_code))]
     pub(crate) fn component_bits(&mut self, rep: u32) -> Option<u64> {
+        Some(self.look(rep)?.read_bits)
+    }
+
+    /// How many looks at the component global of the handle of rep `rep` (reads, and this)
+    /// found its name changed since the look before: what a core module's slot's `changes`
+    /// counts, the syncs that wrote it.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn component_changes(&mut self, rep: u32) -> Option<u64> {
+        Some(self.look(rep)?.changes)
+    }
+
+    /// The component global of the handle of rep `rep`, its read brought up to date.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    fn look(&mut self, rep: u32) -> Option<&ComponentGlobal> {
         // Definitions first: a definition read after the version cannot be older than it.
         let defs = self.globals.definitions();
         let now = self.globals.version();
         let index = self.component_index(rep)?;
         let global = self.components.get_mut(index)?.as_mut()?;
         if global.read_at != now || global.read_defs != defs {
-            let (value, version) = self.globals.current_at(&global.name);
+            let (value, version, changed) = self.globals.current_changed(&global.name);
             global.read_bits = value.map_or(global.default, Value::to_bits);
             global.read_at = version;
             global.read_defs = defs;
+            if changed != global.seen_change {
+                global.changes += 1;
+                global.seen_change = changed;
+            }
         }
-        Some(global.read_bits)
+        Some(global)
     }
 
     /// Ends the declaration of the handle of rep `rep` (the component dropped it).

@@ -1729,6 +1729,19 @@ impl Globals {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// What guests that declare `name` read now, the registry's version, and the version of the
+    /// name's last change (0: none), all under one lock.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn current_changed(&self, name: &str) -> (Option<Value>, u64, u64) {
+        let state = self.read();
+        let entry = state.entries.get(name);
+        (
+            entry.and_then(Entry::current),
+            state.version,
+            entry.map_or(0, |e| e.changed_at),
+        )
+    }
+
     /// What guests that declare each of `names` read, in order, all under one lock: the
     /// values of one version, all from before or all from after any batch.
     #[cfg_attr(not(feature = "component"), allow(dead_code))]

@@ -571,3 +571,44 @@ fn a_components_refusal_is_not_the_stores() -> wasmtime::Result<()> {
     assert_eq!(guest.store.data().globals.stats().refusals, 0);
     Ok(())
 }
+
+/// Change counts: the interface's `changes(index)` counts each look that found the name changed
+/// since the look before (two sets between looks count one, as a sync writes a slot once),
+/// and the Rust SDK's `changes()` in a component is that count.
+#[test]
+#[cfg_attr(
+    component_skipped,
+    ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
+)]
+fn a_components_change_counts() -> wasmtime::Result<()> {
+    let globals = Globals::new();
+    let mut guest = hostile(wasmtime_global::Limits::default(), &globals)?;
+    globals.set_u64("C", 1)?;
+    let c = guest.declare(ValueType::U64, "C", 0)?;
+    let changes = |guest: &mut Guest| -> wasmtime::Result<u64> {
+        Ok(guest.call::<(u32,), (u64,)>("changes", (c as u32,))?.0)
+    };
+    assert_eq!(
+        changes(&mut guest)?,
+        0,
+        "a value set before the declaration is no change"
+    );
+    globals.set_u64("C", 2)?;
+    assert_eq!(changes(&mut guest)?, 1);
+    assert_eq!(changes(&mut guest)?, 1, "no change since");
+    globals.set_u64("C", 3)?;
+    globals.set_u64("C", 4)?;
+    assert_eq!(guest.bits(c)?, 4);
+    assert_eq!(changes(&mut guest)?, 2, "two sets between looks: one");
+    globals.del("C")?;
+    assert_eq!(changes(&mut guest)?, 3);
+    assert_eq!(guest.bits(c)?, 0, "its default");
+
+    let sdk = |guest: &mut Guest| -> wasmtime::Result<(u64, u64)> {
+        Ok(guest.call::<(), ((u64, u64),)>("sdk-get-changes", ())?.0)
+    };
+    assert_eq!(sdk(&mut guest)?, (3, 0), "the SDK's default, no change");
+    globals.set_u64("SDK_G", 7)?;
+    assert_eq!(sdk(&mut guest)?, (7, 1));
+    Ok(())
+}

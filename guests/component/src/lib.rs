@@ -65,6 +65,15 @@ impl Guest for Component {
         with(i, Global::bits)
     }
 
+    fn changes(i: u32) -> u64 {
+        g::changes(with(i, Global::index))
+    }
+
+    fn sdk_get_changes() -> (u64, u64) {
+        static SDK_G: wasmtime_global_guest::U64 = wasmtime_global_guest::U64::new("SDK_G", 3);
+        (SDK_G.get(), SDK_G.changes())
+    }
+
     fn read_index(i: u32) -> u64 {
         g::read(with(i, Global::index))
     }
