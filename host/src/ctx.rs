@@ -2,7 +2,7 @@
 
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
 use crate::log_budget::{LogBudget, Verdict};
-use crate::module::{Hit, Known, ModuleGlobals};
+use crate::module::{Hit, Known, KnownTable, ModuleGlobals, Run};
 use crate::registry::{PtrHasher, RESERVE_CHUNK, Release, SharedDeclaration, TableKey};
 use crate::snapshot::Tally;
 use crate::table::{CHANGES_AFTER_VALUE, CheckedSlot, GENERATION_OFFSET};
@@ -56,7 +56,7 @@ pub struct GlobalsCtx {
     by_name: HashMap<Arc<str>, Vec<SlotRef>>,
     /// Slots declared since `by_name` was last brought up to date: a store that never syncs a
     /// change (one instance per request, say) never pays for the index.
-    unindexed: Vec<SlotRef>,
+    unindexed: Vec<Unindexed>,
     /// Writes planned by a sync, kept to reuse the allocation.
     writes: Vec<Write>,
     stats: Stats,
@@ -186,13 +186,42 @@ struct Table {
     per_name: Option<Box<HashMap<u64, u32>>>,
 }
 
-/// A table's declared slots, by index. What it holds is bounded by the slots declared, whatever
-/// their indexes (a guest that declared only slot 65,535 once made the host hold a vector of
-/// 65,536 entries): a vector while the highest index is less than [`DENSE_SLACK`] past the
-/// number declared (every SDK declares slots `0, 1, 2, …`), so a declaration costs no hashing;
-/// a map once a guest leaves larger gaps.
+/// A table's declared slots, by index: a run declared at once from what the module's instances
+/// declared before ([`ModuleGlobals`]), and the slots declared one by one.
+#[derive(Debug, Default)]
+struct Slots {
+    run: Option<KnownRun>,
+    one_by_one: ByIndex,
+}
+
+/// Slots of a table declared at once, by one call, as [`Run`] found them: their records are the
+/// module's, shared; the store holds their bounds.
 #[derive(Debug)]
-enum Slots {
+struct KnownRun {
+    layout: Arc<KnownTable>,
+    indexes: std::ops::Range<u32>,
+    /// The registry version of the values written at declaration, as [`Declared::written_at`].
+    written_at: u64,
+}
+
+/// A declared slot as [`Slots`] gives it, from either kind of record.
+#[derive(Clone, Copy, Debug)]
+struct SlotView<'a> {
+    name: &'a Arc<str>,
+    ty: ValueType,
+    default: u64,
+    written_at: u64,
+    /// Declared as a slot the module's instances declared before ([`Declared::known`]).
+    known: bool,
+}
+
+/// A table's slots declared one by one, by index. What it holds is bounded by the slots
+/// declared, whatever their indexes (a guest that declared only slot 65,535 once made the host
+/// hold a vector of 65,536 entries): a vector while the highest index is less than
+/// [`DENSE_SLACK`] past the number declared (every SDK declares slots `0, 1, 2, …`), so a
+/// declaration costs no hashing; a map once a guest leaves larger gaps.
+#[derive(Debug)]
+enum ByIndex {
     Dense(Vec<Option<Declared>>),
     /// Hashed with std's keyed hasher: the guest chooses the indexes. Boxed, so that every
     /// table does not carry the map's 48 bytes.
@@ -207,24 +236,31 @@ enum Slots {
 /// slots are kept in a vector: the vector holds at most this many empty entries.
 const DENSE_SLACK: usize = 8;
 
-impl Default for Slots {
-    fn default() -> Slots {
-        Slots::Dense(Vec::new())
+impl Default for ByIndex {
+    fn default() -> ByIndex {
+        ByIndex::Dense(Vec::new())
     }
 }
 
 impl Slots {
-    fn get(&self, index: u32) -> Option<&Declared> {
-        match self {
-            Slots::Dense(v) => v.get(index as usize)?.as_ref(),
-            Slots::Sparse(m) => m.get(&index),
+    fn get(&self, index: u32) -> Option<SlotView<'_>> {
+        if let Some(run) = &self.run
+            && run.indexes.contains(&index)
+        {
+            return run.get(index);
         }
+        let declared = match &self.one_by_one {
+            ByIndex::Dense(v) => v.get(index as usize)?.as_ref(),
+            ByIndex::Sparse(m) => m.get(&index),
+        };
+        declared.map(Declared::view)
     }
 
     /// Records slot `index`, not declared before, as the `count`th slot of the table.
     fn insert(&mut self, index: u32, declared: Declared, count: u32) {
         let i = index as usize;
-        if let Slots::Dense(v) = self {
+        let by_index = &mut self.one_by_one;
+        if let ByIndex::Dense(v) = by_index {
             if i < v.len() {
                 v[i] = Some(declared);
                 return;
@@ -245,23 +281,47 @@ impl Slots {
                     .zip(dense)
                     .filter_map(|(i, d): (u32, Option<Declared>)| Some((i, d?))),
             );
-            *self = Slots::Sparse(Box::new(map));
+            *by_index = ByIndex::Sparse(Box::new(map));
         }
-        if let Slots::Sparse(m) = self {
+        if let ByIndex::Sparse(m) = by_index {
             m.insert(index, declared);
         }
     }
 
-    fn iter(&self) -> Box<dyn Iterator<Item = (u32, &Declared)> + '_> {
-        match self {
-            Slots::Dense(v) => Box::new((0..).zip(v).filter_map(|(i, d)| Some((i, d.as_ref()?)))),
-            Slots::Sparse(m) => {
-                // In index order, as declarations() promises.
-                let mut all: Vec<(u32, &Declared)> = m.iter().map(|(&i, d)| (i, d)).collect();
-                all.sort_unstable_by_key(|&(i, _)| i);
-                Box::new(all.into_iter())
-            }
+    /// Every slot, in index order.
+    fn iter(&self) -> Box<dyn Iterator<Item = (u32, SlotView<'_>)> + '_> {
+        let run = self
+            .run
+            .iter()
+            .flat_map(|run| run.indexes.clone().filter_map(|i| Some((i, run.get(i)?))));
+        let one_by_one: Box<dyn Iterator<Item = (u32, SlotView<'_>)>> = match &self.one_by_one {
+            ByIndex::Dense(v) => Box::new(
+                (0..)
+                    .zip(v)
+                    .filter_map(|(i, d)| Some((i, d.as_ref()?.view()))),
+            ),
+            ByIndex::Sparse(m) => Box::new(m.iter().map(|(&i, d)| (i, d.view()))),
+        };
+        if self.run.is_none() && matches!(self.one_by_one, ByIndex::Dense(_)) {
+            return one_by_one;
         }
+        // In index order, as declarations() promises.
+        let mut all: Vec<(u32, SlotView<'_>)> = run.chain(one_by_one).collect();
+        all.sort_unstable_by_key(|&(i, _)| i);
+        Box::new(all.into_iter())
+    }
+}
+
+impl KnownRun {
+    fn get(&self, index: u32) -> Option<SlotView<'_>> {
+        let slot = self.layout.get(index as usize)?.as_ref()?;
+        Some(SlotView {
+            name: &slot.name,
+            ty: slot.ty,
+            default: slot.default,
+            written_at: self.written_at,
+            known: true,
+        })
     }
 }
 
@@ -281,6 +341,16 @@ struct Declared {
 }
 
 impl Declared {
+    fn view(&self) -> SlotView<'_> {
+        SlotView {
+            name: &self.name,
+            ty: self.ty,
+            default: self.default,
+            written_at: self.written_at,
+            known: self.known,
+        }
+    }
+
     fn new(name: Arc<str>, slot: &CheckedSlot<'_>, written_at: u64, known: bool) -> Declared {
         Declared {
             name,
@@ -290,6 +360,13 @@ impl Declared {
             known,
         }
     }
+}
+
+/// Slots of a table not yet in [`GlobalsCtx::by_name`].
+#[derive(Clone, Debug)]
+struct Unindexed {
+    table: usize,
+    indexes: std::ops::Range<u32>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -327,6 +404,10 @@ pub struct Stats {
     /// Declarations of slots that the module's instances declared before, byte for byte
     /// ([`ModuleGlobals`]): made without validating the slot or asking the registry again.
     pub known: u64,
+    /// Of the calls that made those, the ones that declared all their slots at once, as one
+    /// record of the store's: a call whose slots are all known, into a table the store had no
+    /// slot of.
+    pub known_runs: u64,
 }
 
 /// One declared global, as [`GlobalsCtx::declarations`] lists it.
@@ -692,7 +773,7 @@ impl GlobalsCtx {
         let releases = tables.iter().flat_map(|t| {
             let shared = t.shared;
             let slots = t.slots.iter().filter(|(_, d)| !d.known);
-            slots.map(move |(index, d)| (&d.name, shared.map(|key| (key, index))))
+            slots.map(move |(index, d)| (d.name, shared.map(|key| (key, index))))
         });
         let of_components = components.iter().flatten().map(|c| (&c.name, None));
         let releases = releases
@@ -953,7 +1034,10 @@ impl GlobalsCtx {
             capacity,
             shared,
             // Room for the slots the module's instances declared before, at once.
-            slots: Slots::Dense(Vec::with_capacity(room)),
+            slots: Slots {
+                run: None,
+                one_by_one: ByIndex::Dense(Vec::with_capacity(room)),
+            },
             count: 0,
             per_name: None,
         });
@@ -1135,7 +1219,7 @@ impl GlobalsCtx {
         let Some(old) = self.tables[table].slots.get(slot.index) else {
             return Ok(false);
         };
-        if slot.declares(&old.name, old.ty, old.default) {
+        if slot.declares(old.name, old.ty, old.default) {
             Ok(true)
         } else {
             Err(Error::SlotRedeclared {
@@ -1208,9 +1292,9 @@ impl GlobalsCtx {
             // As for `names`: a guest's usual handful at once.
             self.unindexed.reserve(NAMES_AT_FIRST);
         }
-        self.unindexed.push(SlotRef {
+        self.unindexed.push(Unindexed {
             table,
-            index: slot.index,
+            indexes: slot.index..slot.index + 1,
         });
         let declared = Declared::new(name, slot, version, false);
         self.record(table, slot.index, slot.hash, declared);
@@ -1254,7 +1338,10 @@ impl GlobalsCtx {
         if self.unindexed.capacity() == 0 {
             self.unindexed.reserve(NAMES_AT_FIRST);
         }
-        self.unindexed.push(SlotRef { table, index });
+        self.unindexed.push(Unindexed {
+            table,
+            indexes: index..index + 1,
+        });
         self.declared_event(table, &slot);
         let (hash, version) = (slot.hash, hit.version);
         let declared = Declared {
@@ -1266,6 +1353,100 @@ impl GlobalsCtx {
         };
         self.record(table, index, hash, declared);
         Ok(Status::Ok)
+    }
+
+    /// Whether a call's slots into the table at `addr` of `memory` may be declared as one
+    /// run ([`declare_run`](GlobalsCtx::declare_run)): the store has no slot of that table.
+    pub(crate) fn may_run(&mut self, memory: &Result<usize, (Memory, usize)>, addr: u32) -> bool {
+        match memory {
+            Ok(memory) => self
+                .known_table(*memory, addr)
+                .is_none_or(|t| self.tables[t].count == 0),
+            Err(_) => true,
+        }
+    }
+
+    /// Declares `run`, slots the module's instances declared before ([`KnownView::run`]), at
+    /// once: if the store has declared no slot of the table yet and its limits hold them all,
+    /// records them as one entry, writes their values into `data` and returns `true`. Else
+    /// returns `false` having declared, written and charged nothing (the table may be recorded
+    /// now): declare them one by one, which says which slot breaks which limit.
+    ///
+    /// [`KnownView::run`]: crate::module::KnownView::run
+    pub(crate) fn declare_run(
+        &mut self,
+        memory: Result<usize, (Memory, usize)>,
+        place: TablePlace,
+        run: Run,
+        data: &mut [u8],
+    ) -> Result<bool> {
+        let table = self.table(
+            memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
+            place.addr,
+            place.capacity,
+            0,
+        )?;
+        let count = run.indexes.end - run.indexes.start;
+        // A table with no slot yet: none of the run is declared, and no name of it can have
+        // more slots than the run's count.
+        if self.tables[table].count != 0
+            || count > self.limits.same_name_slots
+            || count > self.limits.declarations - self.declared
+        {
+            return Ok(false);
+        }
+        // Charged as the same slots declared one by one are (limits.rs).
+        let charged = u64::from(count) * DECLARATION_BYTES + run.name_bytes;
+        if self.charge(charged).is_err() {
+            return Ok(false);
+        }
+        for index in run.indexes.clone() {
+            let written = run.slot(index).is_some_and(|slot| {
+                let addr = value_addr(place.addr, index);
+                let out = usize::try_from(addr)
+                    .ok()
+                    .and_then(|at| data.get_mut(at..at.checked_add(8)?));
+                out.map(|out| out.copy_from_slice(&slot.bits().to_le_bytes()))
+                    .is_some()
+            });
+            if !written {
+                // Not for a run `KnownView::run` found in `data`: one by one says what is wrong.
+                self.refund(charged);
+                return Ok(false);
+            }
+        }
+        self.declared += count;
+        self.uncounted += u64::from(count);
+        self.declared_known += count;
+        self.stats.known += u64::from(count);
+        self.stats.known_runs += 1;
+        self.unindexed.push(Unindexed {
+            table,
+            indexes: run.indexes.clone(),
+        });
+        let t = &mut self.tables[table];
+        t.count = count;
+        t.slots.run = Some(KnownRun {
+            layout: run.layout,
+            indexes: run.indexes,
+            written_at: run.written_at,
+        });
+        if tracing::enabled!(target: "wasmtime_global::declare", tracing::Level::DEBUG) {
+            let t = &self.tables[table];
+            for (index, slot) in t.slots.iter() {
+                tracing::debug!(
+                    target: "wasmtime_global::declare",
+                    label = self.label_field(),
+                    name = &**slot.name,
+                    ty = ?slot.ty,
+                    table = t.addr,
+                    index,
+                    shared = false,
+                    "declared"
+                );
+            }
+        }
+        Ok(true)
     }
 
     /// Declares `slot` of the table at `table_addr` of shared memory `memory` (its recorded
@@ -1354,9 +1535,15 @@ impl GlobalsCtx {
             writes,
             ..
         } = self;
-        for r in unindexed.drain(..) {
-            if let Some(d) = tables[r.table].slots.get(r.index) {
-                by_name.entry(Arc::clone(&d.name)).or_default().push(r);
+        for u in unindexed.drain(..) {
+            for index in u.indexes {
+                if let Some(d) = tables[u.table].slots.get(index) {
+                    let r = SlotRef {
+                        table: u.table,
+                        index,
+                    };
+                    by_name.entry(Arc::clone(d.name)).or_default().push(r);
+                }
             }
         }
         self.synced = globals.changes_since(self.synced, |name, at, value| {

@@ -88,8 +88,10 @@
 //! Make a [`ModuleGlobals`] once, with the `InstancePre`, hand it to each request's ctx
 //! ([`GlobalsCtx::with_module`]), and instantiate through it ([`ModuleGlobals::instantiate`]):
 //! declarations then find the instance's memory by index, a slot the module's instances
-//! declared before is declared without validating it again, and the page of its table is
-//! faulted in for writing before the guest reads it (one page fault where there were two).
+//! declared before is declared without validating it again (a call's slots that all are, into
+//! a table the store has none of yet, as one record of the store's, [`Stats::known_runs`]),
+//! and the page of its table is faulted in for writing before the guest reads it (one page
+//! fault where there were two).
 //! `cargo bench -p wasmtime-global-tests --bench request` measures what it costs against a host
 //! call per read; the README has the figures.
 //!

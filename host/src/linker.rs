@@ -129,7 +129,24 @@ fn declare<T: 'static>(
             let indexes = range(&header, first, count).map_err(at)?;
             let ctx = get(state);
             let module = ctx.known();
-            let mut view = None;
+            let mut view = module.as_ref().map(|m| m.view(table_addr));
+            // Slots the module's instances declared before, each of them, into a table the
+            // store has none of yet: declared as one run (`ModuleGlobals`).
+            let runs = view.is_some() && ctx.may_run(&known, table_addr);
+            if let Some(slots) = view
+                .as_ref()
+                .filter(|_| runs)
+                .and_then(|v| v.run(data, indexes.clone()))
+            {
+                let place = place(table_addr, &header);
+                if ctx.declare_run(known, place, slots, data).map_err(at)? {
+                    run.declared = count;
+                    return Ok(run);
+                }
+                if known.is_err() {
+                    known = ctx.memory_at(base).ok_or((memory, base));
+                }
+            }
             let mut name = [0; MAX_NAME_LEN as usize];
             for index in indexes {
                 let at = |e: Error| (index, e);

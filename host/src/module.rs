@@ -12,11 +12,16 @@
 //! so declaring it is a comparison of 48 bytes and the name, and a write of the value, which is
 //! remembered with the registry's version and taken again from the registry only once that
 //! version has moved. A slot that differs in any byte is declared the whole way.
+//!
+//! A call that declares a run of such slots into a table the store has no slot of yet is
+//! declared as one [`Run`]: the store keeps the module's record of the table (shared, copied
+//! only when the module learns more) and the run's bounds, not a record of each slot.
 
 use crate::table::CheckedSlot;
 use crate::{Globals, Value};
 use parking_lot::{RwLock, RwLockReadGuard};
 use std::collections::HashSet;
+use std::ops::Range;
 use std::sync::Arc;
 use wasmtime_global_abi::{self as abi, Slot, ValueType};
 
@@ -208,8 +213,8 @@ pub(crate) struct Known {
 
 #[derive(Debug, Default)]
 struct KnownSlots {
-    /// By table address: each table's slots by index (`None`: not known).
-    tables: Vec<(u32, Vec<Option<KnownSlot>>)>,
+    /// By table address: each table's slots.
+    tables: Vec<(u32, Arc<KnownTable>)>,
     /// The names the module holds a declaration of: the registry's keys.
     names: HashSet<Arc<str>>,
     /// Slots known.
@@ -220,15 +225,20 @@ struct KnownSlots {
     reserved: u64,
 }
 
+/// The slots of one table that a module's instances declared, by index (`None`: not known).
+/// Stores that declared a [`Run`] of them share it: the module changes a copy
+/// ([`Arc::make_mut`]) while one does.
+pub(crate) type KnownTable = Vec<Option<KnownSlot>>;
+
 /// A slot as it was validated and declared.
-#[derive(Debug)]
-struct KnownSlot {
+#[derive(Clone, Debug)]
+pub(crate) struct KnownSlot {
     /// The slot's bytes but `value` and `changes` (the host's): 0..32 and 48..64.
     bytes: [u8; 48],
     /// The registry's key for the name.
-    name: Arc<str>,
-    ty: ValueType,
-    default: u64,
+    pub(crate) name: Arc<str>,
+    pub(crate) ty: ValueType,
+    pub(crate) default: u64,
     hash: u64,
     /// What guests read, as of registry version `version`.
     value: Option<Value>,
@@ -250,6 +260,33 @@ pub(crate) struct Hit {
     pub(crate) version: u64,
     /// Room for the table's known slots, for a store that records the table now.
     pub(crate) room: usize,
+}
+
+/// Slots `indexes` of a table, each one the module's instances declared before, byte for byte,
+/// whose values the module knows as of registry version `written_at`: what
+/// `GlobalsCtx::declare_run` declares at once ([`KnownView::run`]).
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// The module's slots of the table, which hold each slot of `indexes`.
+    pub(crate) layout: Arc<KnownTable>,
+    pub(crate) indexes: Range<u32>,
+    pub(crate) written_at: u64,
+    /// The bytes of the slots' names, all together.
+    pub(crate) name_bytes: u64,
+}
+
+impl Run {
+    /// Slot `index` of the run.
+    pub(crate) fn slot(&self, index: u32) -> Option<&KnownSlot> {
+        self.layout.get(index as usize)?.as_ref()
+    }
+}
+
+impl KnownSlot {
+    /// What guests read, as of the version the module took it at.
+    pub(crate) fn bits(&self) -> u64 {
+        self.value.map_or(self.default, Value::to_bits)
+    }
 }
 
 impl Hit {
@@ -370,11 +407,11 @@ impl Known {
         let at = match at {
             Some(at) => at,
             None => {
-                slots.tables.push((table, Vec::new()));
+                slots.tables.push((table, Arc::default()));
                 slots.tables.len() - 1
             }
         };
-        let known = &mut slots.tables[at].1;
+        let known = Arc::make_mut(&mut slots.tables[at].1);
         known.resize_with(known.len() + grow, || None);
         let new = known[i].is_none();
         known[i] = Some(KnownSlot {
@@ -410,17 +447,16 @@ pub(crate) struct KnownView<'k> {
 }
 
 impl KnownView<'_> {
-    /// Slot `index` of the view's table in `data`, if it is a slot the module's instances
-    /// declared before, byte for byte, with its name's bytes the same, and no definition changed
-    /// since. Its bits are taken from the registry again if its version moved.
-    pub(crate) fn hit(&mut self, data: &[u8], index: u32) -> Option<Hit> {
-        let slots = self.slots.as_ref()?;
-        let known = slots
-            .tables
-            .get(self.at?)?
-            .1
-            .get(index as usize)?
-            .as_ref()?;
+    /// The module's slots of the view's table, if it has some.
+    fn layout(&self) -> Option<&Arc<KnownTable>> {
+        Some(&self.slots.as_ref()?.tables.get(self.at?)?.1)
+    }
+
+    /// The module's record of slot `index` of the view's table, if the slot in `data` is the
+    /// one it records, byte for byte, with its name's bytes the same, and no definition changed
+    /// since.
+    fn known_slot(&self, data: &[u8], index: u32) -> Option<&KnownSlot> {
+        let known = self.layout()?.get(index as usize)?.as_ref()?;
         let at = usize::try_from(u64::from(self.table) + abi::slot_offset(index)).ok()?;
         let slot: &[u8; 64] = data.get(at..at.checked_add(64)?)?.try_into().ok()?;
         if !known.matches(slot) || known.definitions != self.definitions {
@@ -429,9 +465,34 @@ impl KnownView<'_> {
         let word = |i: usize| u32::from_le_bytes([slot[i], slot[i + 1], slot[i + 2], slot[i + 3]]);
         let (name_addr, name_len) = (word(8) as usize, word(12) as usize);
         let name = data.get(name_addr..name_addr.checked_add(name_len)?)?;
-        if !same_bytes(name, known.name.as_bytes()) {
-            return None;
+        same_bytes(name, known.name.as_bytes()).then_some(known)
+    }
+
+    /// Slots `indexes` of the view's table in `data` as one [`Run`], if each is a slot
+    /// [`hit`](KnownView::hit) would find, with its value known as of the registry's version
+    /// when the view was made (else a hit would take it again: declare them one by one).
+    pub(crate) fn run(&self, data: &[u8], indexes: Range<u32>) -> Option<Run> {
+        let mut name_bytes = 0;
+        for index in indexes.clone() {
+            let known = self.known_slot(data, index)?;
+            if known.version != self.version {
+                return None;
+            }
+            name_bytes += known.name.len() as u64;
         }
+        Some(Run {
+            layout: Arc::clone(self.layout()?),
+            indexes,
+            written_at: self.version,
+            name_bytes,
+        })
+    }
+
+    /// Slot `index` of the view's table in `data`, if it is a slot the module's instances
+    /// declared before, byte for byte, with its name's bytes the same, and no definition changed
+    /// since. Its bits are taken from the registry again if its version moved.
+    pub(crate) fn hit(&mut self, data: &[u8], index: u32) -> Option<Hit> {
+        let known = self.known_slot(data, index)?;
         let mut hit = Hit {
             name: Arc::clone(&known.name),
             ty: known.ty,
@@ -461,6 +522,7 @@ impl Drop for KnownView<'_> {
         let Some((_, known)) = slots.tables.iter_mut().find(|(a, _)| *a == self.table) else {
             return;
         };
+        let known = Arc::make_mut(known);
         for &(index, value, version) in &self.refresh {
             // Unless another instance remembered a newer one meanwhile.
             if let Some(Some(slot)) = known.get_mut(index as usize)

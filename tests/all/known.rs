@@ -205,6 +205,89 @@ fn a_changed_slot_or_name_is_validated_in_full() -> wasmtime::Result<()> {
     Ok(())
 }
 
+/// A call that declares known slots into a table the store has none of is declared as one run:
+/// slots declared after it one by one, and the run's slots declared again, mix with it; what the
+/// store lists, syncs and counts is the same as for slots declared one at a time.
+#[test]
+fn a_run_and_slots_declared_one_by_one_mix() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    Request::new(&module, &told, &globals)?.run(0, 2)?;
+
+    let mut next = Request::new(&module, &told, &globals)?;
+    assert_eq!(next.run(0, 1)?, 1, "slot A, as a run");
+    assert_eq!(
+        next.run(1, 1)?,
+        1,
+        "slot B, one by one: the table has a slot now"
+    );
+    assert_eq!(next.run(0, 2)?, 2, "both again");
+    assert_eq!(next.known(), 2);
+    let stats = next.store.data().globals.stats();
+    assert_eq!((stats.declare_calls, stats.known_runs), (3, 1));
+    let listed: Vec<(u32, String, u64)> = (next.store.data().globals.declarations().into_iter())
+        .map(|d| (d.index, d.name, d.default.to_bits()))
+        .collect();
+    assert_eq!(listed, [(0, "A".into(), 1), (1, "B".into(), 2)]);
+    globals.set_u64("A", 10)?;
+    globals.set_u64("B", 20)?;
+    assert_eq!(
+        wasmtime_global::sync(&mut next.store, |h| &mut h.globals)?,
+        2
+    );
+    assert_eq!((next.slot(0)?, next.slot(1)?), ((10, 1), (20, 1)));
+    Ok(())
+}
+
+/// A run of known slots is held to the store's limits as the same slots one by one are: the
+/// store declares what its limits hold and traps at the first slot past them.
+#[test]
+fn a_run_past_the_stores_limits_stops_where_one_by_one_would() -> wasmtime::Result<()> {
+    let engine = engine();
+    let module = Module::new(&engine, GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    let globals = Globals::new();
+    Request::new(&module, &told, &globals)?.run(0, 2)?;
+    for (limits, limit, max) in [
+        (
+            wasmtime_global::Limits {
+                declarations: 1,
+                ..Default::default()
+            },
+            wasmtime_global::Limit::Declarations,
+            1,
+        ),
+        (
+            wasmtime_global::Limits {
+                host_bytes: 1280 + 513,
+                ..Default::default()
+            },
+            wasmtime_global::Limit::HostBytes,
+            1280 + 513,
+        ),
+    ] {
+        let mut next = Request::new(&module, &told, &globals)?;
+        next.store.data_mut().globals =
+            GlobalsCtx::with_limits(&globals, limits).with_module(&told);
+        let err = next.run(0, 2).expect_err("must trap");
+        assert_eq!(
+            err.downcast_ref::<Error>(),
+            Some(&Error::LimitExceeded { limit, max }),
+            "{limit:?}"
+        );
+        assert_eq!(next.known(), 1, "{limit:?}: slot A is declared");
+        let runs = next.store.data().globals.stats().known_runs;
+        assert_eq!(runs, 0, "{limit:?}: one by one");
+        let names: Vec<String> = (next.store.data().globals.declarations().into_iter())
+            .map(|d| d.name)
+            .collect();
+        assert_eq!(names, ["A"], "{limit:?}");
+    }
+    Ok(())
+}
+
 /// The module holds a declaration of each name its instances declared, so a name's type stays
 /// fixed while it lives, and gives them back when the last clone goes.
 #[test]

@@ -585,16 +585,25 @@ fn seed_table(plan: &Plan, title: &str, guests: &[Result<Guest, String>], global
             ));
         }
         // Each design's cost over the baseline as a + b·k, fitted through k = 1 and k = 16; the
-        // SDK's reads cost next to nothing, so it wins past the k where the lines cross.
+        // SDK's reads cost next to nothing, so it wins past the k where the lines cross (if they
+        // cross below k = 1, at every k).
         let (k0, s0, d0) = extra[0];
         let (k1, s1, d1) = extra[2];
         let (sb, db) = ((s1 - s0) / (k1 - k0), (d1 - d0) / (k1 - k0));
         let (sa, da) = (s0 - sb * k0, d0 - db * k0);
+        let fit = format!(
+            "SDK {sa:.0} ns + {sb:.1} ns a read of each; seed design {da:.0} ns + {db:.1} ns"
+        );
         if db > sb {
             let even = (sa - da) / (db - sb);
+            let note = if even < 1.0 {
+                ": below 1, the SDK costs less at every k"
+            } else {
+                ""
+            };
             println!(
-                "  break-even ({sdk_name}): {even:.1} reads of each global per request (SDK \
-                 {sa:.0} ns + {sb:.1} ns a read of each; seed design {da:.0} ns + {db:.1} ns)",
+                "  break-even ({sdk_name}): {even:.1} reads of each global per request{note} \
+                 ({fit})"
             );
         } else {
             println!(
