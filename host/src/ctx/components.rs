@@ -1,0 +1,179 @@
+//! What a store keeps of the globals its components declared through the project's WIT
+//! interface ([`crate::component`]): handles, cached reads, change counts.
+
+use super::*;
+
+/// A global a component declared ([`crate::component`]): the registry's key for its name, its
+/// type and its default's bits.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "component"), allow(dead_code))]
+pub(crate) struct ComponentGlobal {
+    pub(crate) name: Arc<str>,
+    pub(crate) ty: ValueType,
+    pub(crate) default: u64,
+    /// What it is charged against [`Limits::host_bytes`].
+    pub(super) charged: u64,
+    /// The bits it read last, as of the registry's version `read_at` and its count of
+    /// definition changes `read_defs` (`u64::MAX`: never read): a read while both are still
+    /// those takes them again without looking the name up.
+    pub(super) read_bits: u64,
+    pub(super) read_at: u64,
+    pub(super) read_defs: u64,
+    /// The looks that found the name changed since the one before ([`crate::component`]'s
+    /// `changes`), and the version of the change the last look found.
+    pub(super) changes: u64,
+    pub(super) seen_change: u64,
+}
+
+/// Why a component's declaration was refused.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "component"), allow(dead_code))]
+pub(crate) enum ComponentRefusal {
+    /// The name breaks the naming rules.
+    InvalidName,
+    /// The name is fixed to this other type.
+    TypeMismatch(ValueType),
+    /// A limit of the store: the error says which.
+    Limit(Error),
+}
+
+impl GlobalsCtx {
+    /// Declares `name` as `ty` with the default `default` for a component (its bits); returns
+    /// the index of its handle. Checked as a slot's declaration is: the name's rules, the
+    /// store's limits, the name's type in the registry.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn declare_component(
+        &mut self,
+        name: &str,
+        ty: ValueType,
+        default: u64,
+    ) -> core::result::Result<u32, ComponentRefusal> {
+        if abi::check_name(name.as_bytes()).is_err() {
+            return Err(ComponentRefusal::InvalidName);
+        }
+        let reps_left = u32::MAX - self.components_base;
+        if self.declared >= self.limits.declarations
+            || self.components_declared >= self.limits.declarations
+            || self.components.len() >= reps_left as usize
+        {
+            return Err(ComponentRefusal::Limit(self.over(Limit::Declarations)));
+        }
+        let charged = DECLARATION_BYTES + name.len() as u64;
+        self.charge(charged).map_err(ComponentRefusal::Limit)?;
+        let names = &mut self.names;
+        let declared = self.globals.declare(name, ty, |key| join(names, key));
+        let (name, _, _) = match declared {
+            Ok(declared) => declared,
+            Err(fixed) => {
+                // Not a store refusal (`refusals`, `explain`): the component gets it as a typed
+                // error, and its code decides. The registry counts it.
+                self.refund(charged);
+                Tally::add(&self.globals.tally().refusals, 1);
+                return Err(ComponentRefusal::TypeMismatch(fixed));
+            }
+        };
+        self.components_declared += 1;
+        self.declared += 1;
+        let (_, _, seen_change) = self.globals.current_changed(&name);
+        self.uncounted += 1;
+        self.count_declarations();
+        let global = Some(ComponentGlobal {
+            name,
+            ty,
+            default,
+            charged,
+            read_bits: default,
+            read_at: u64::MAX,
+            read_defs: u64::MAX,
+            changes: 0,
+            seen_change,
+        });
+        let index = match self.components_free.pop() {
+            Some(i) => {
+                self.components[i as usize] = global;
+                i
+            }
+            None => {
+                self.components.push(global);
+                // Fewer than `reps_left` entries (checked above): it fits, and so does the rep.
+                (self.components.len() - 1) as u32
+            }
+        };
+        Ok(self.components_base + index)
+    }
+
+    /// The index in `components` of the handle of rep `rep`, if it is one of this ctx's since
+    /// its last reset.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(super) fn component_index(&self, rep: u32) -> Option<usize> {
+        Some(rep.checked_sub(self.components_base)? as usize)
+    }
+
+    /// The component global of the handle of rep `rep`, if it lives.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn component(&self, rep: u32) -> Option<&ComponentGlobal> {
+        self.components.get(self.component_index(rep)?)?.as_ref()
+    }
+
+    /// How many component globals live.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn component_count(&self) -> usize {
+        self.components.len() - self.components_free.len()
+    }
+
+    /// What the component global of the handle of rep `rep` reads now, if it lives. The registry's name
+    /// is looked up only when its version moved since this global's last read: a change
+    /// publishes its version once it is complete, so a read that finds the version unmoved may
+    /// give the bits of that version.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn component_bits(&mut self, rep: u32) -> Option<u64> {
+        Some(self.look(rep)?.read_bits)
+    }
+
+    /// How many looks at the component global of the handle of rep `rep` (reads, and this)
+    /// found its name changed since the look before: what a core module's slot's `changes`
+    /// counts, the syncs that wrote it.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn component_changes(&mut self, rep: u32) -> Option<u64> {
+        Some(self.look(rep)?.changes)
+    }
+
+    /// The component global of the handle of rep `rep`, its read brought up to date.
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(super) fn look(&mut self, rep: u32) -> Option<&ComponentGlobal> {
+        // Definitions first: a definition read after the version cannot be older than it.
+        let defs = self.globals.definitions();
+        let now = self.globals.version();
+        let index = self.component_index(rep)?;
+        let global = self.components.get_mut(index)?.as_mut()?;
+        if global.read_at != now || global.read_defs != defs {
+            let (value, version, changed) = self.globals.current_changed(&global.name);
+            global.read_bits = value.map_or(global.default, Value::to_bits);
+            global.read_at = version;
+            global.read_defs = defs;
+            if changed != global.seen_change {
+                global.changes += 1;
+                global.seen_change = changed;
+            }
+        }
+        Some(global)
+    }
+
+    /// Ends the declaration of the handle of rep `rep` (the component dropped it).
+    #[cfg_attr(not(feature = "component"), allow(dead_code))]
+    pub(crate) fn drop_component(&mut self, rep: u32) {
+        let Some(index) = self.component_index(rep) else {
+            return;
+        };
+        let Some(global) = self.components.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        // An index of `components`, which holds fewer than u32::MAX entries.
+        self.components_free.push(index as u32);
+        self.refund(global.charged);
+        self.declared -= 1;
+        let leaves = leave(&mut self.names, &global.name);
+        self.globals
+            .undeclare(self.id, false, [(&*global.name, None, leaves)]);
+    }
+}
