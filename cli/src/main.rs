@@ -1,114 +1,121 @@
-//! `wasmtime-global`: run a WASI guest with live globals, check a guest against the ABI, or
-//! list what it declares.
+//! `wasmtime-global`: the command line (clap: subcommands, help, `--version`), and the
+//! subcommands that check a guest against the ABI or list what it declares; `run` (a WASI guest
+//! with live globals) is `run.rs`'s.
 //!
 //! ```text
-//! wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
+//! wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix PREFIX] [--invoke EXPORT]
 //!                     [--dir HOST[::GUEST[::readonly]]]... [--env NAME=VALUE]...
-//!                     [--log FILTER] GUEST.wasm [ARGS]...
+//!                     [--log FILTER] [--] GUEST.wasm [ARGS]...
 //! wasmtime-global conformance GUEST.wasm
 //! wasmtime-global inspect GUEST.wasm [--call EXPORT]... [--set NAME=BITS]...
+//! wasmtime-global checks
+//! wasmtime-global help [SUBCOMMAND] | --help | --version
 //! ```
 
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use std::sync::LazyLock;
 use wasmtime_global::Globals;
 use wasmtime_global_conformance::{CHECKS, Guest, inspect, run};
 
 mod run;
 
-const USAGE: &str = "\
-usage:
-  wasmtime-global --version
-  wasmtime-global run [--globals FILE] [--etcd ENDPOINTS --prefix P] [--invoke EXPORT]
-                      [--dir HOST[::GUEST[::readonly]]]... [--env NAME=VALUE]...
-                      [--log FILTER] [--] GUEST.wasm [ARGS]...
-      Runs a WASI guest, as `wasmtime run` does, with live globals: from a TOML file
-      (--globals, watched: every saved version applies at once), from an etcd prefix (--etcd
-      http://HOST:PORT[,...] --prefix P, watched), or both (a name in the file wins; one it
-      drops falls back to etcd's). A command runs _start; a reactor runs _initialize, then
-      --invoke EXPORT (no parameters; its results are printed). The guest sees changes at
-      every call and, while it runs, within milliseconds (epoch ticks); a guest with a shared
-      memory sees them at once. --env gives the guest an environment variable, and --dir a
-      host directory (as GUEST, or under its own name), read-write as in `wasmtime run`, or
-      read-only with ::readonly. The guest gets nothing else: run refuses to start if the
-      globals file is reached through a directory inside a read-write --dir (its own, or that
-      of a link on its path), where the guest could put a link to another host file in its
-      place; grant that directory ::readonly or keep the file out of it. The globals file is
-      read only as a regular file of at most 1 MiB: write it by renaming a complete new one over
-      it (a version written in place that drops names is applied only once it has been the same
-      for 50 ms). A value takes the type its name's guests declared, or the type the file gives
-      it in its [\"$types\"] table (NAME = \"U64\"; BOOL, U64, I64, F64, DURATION); a duration
-      needs a unit (\"30s\"). A guest refused a declaration traps, and the error names it.
-      Every version of the file and every etcd
-      revision applied, and every one refused (with why: the last good values stay), is logged
-      to stderr; --log FILTER (else RUST_LOG, as Rust tools read it) chooses what is logged,
-      by default \"warn,wasmtime_global_sources=info\"; --log off says nothing. Exits with the
-      guest's exit code, 1 if it traps, 2 if it cannot start. A component (WASI preview 2;
-      told from a module by its header) runs with the project's interface
-      (wasmtime-global:globals) and wasi:config/store: a command's wasi:cli run, or --invoke
-      EXPORT; its reads are host calls that see each change at once.
-  wasmtime-global conformance GUEST.wasm
-      Runs every conformance check against a guest that implements the conformance profile
-      (spec/CONFORMANCE.md). Prints PASS, FAIL (with the reason) or SKIP per check; exits 1 if
-      any check fails.
-  wasmtime-global inspect GUEST.wasm [--call EXPORT]... [--set NAME=BITS]...
-      Instantiates any guest (with WASI preview 1 if it imports it), runs _initialize or _start,
-      then each --call export (of type () -> ()), and lists the globals it declared: slot, name,
-      type, default and current value. --set gives a name a value (64 bits, decimal or 0x hex)
-      before the guest starts.
-  wasmtime-global checks
-      Lists the conformance checks.
-";
+/// `0.1.0 (globals ABI 3)`: clap prints it after the command's name for `--version`.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (globals ABI {})",
+        env!("CARGO_PKG_VERSION"),
+        wasmtime_global::abi::VERSION
+    )
+});
+
+/// Run a WASI guest with live globals, check a guest against the ABI, or list what it declares
+///
+/// Globals are named, typed values (BOOL, U64, I64, F64, DURATION) that a guest declares and
+/// reads, and that the host changes while it runs. `run` serves them from a watched TOML file
+/// and an etcd prefix; `conformance`, `inspect` and `checks` are for the authors of guests and
+/// SDKs (spec/ABI.md, spec/CONFORMANCE.md).
+///
+/// `wasmtime-global help SUBCOMMAND` (or `SUBCOMMAND --help`) says what each one does.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wasmtime-global",
+    version = VERSION.as_str(),
+    verbatim_doc_comment,
+    subcommand_required = true,
+    arg_required_else_help = true,
+    after_help = "A usage error exits with 2, before anything runs."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Run(run::Options),
+    /// Check a guest that implements the conformance profile against the ABI
+    ///
+    /// Runs every conformance check (`wasmtime-global checks` lists them) against a guest that
+    /// implements the conformance profile (spec/CONFORMANCE.md): a core module, binary or text,
+    /// with its four exports. Prints the guest's path, then PASS, FAIL (with the reason) or
+    /// SKIP (with why) per check, then the counts.
+    #[command(
+        verbatim_doc_comment,
+        after_help = "\
+Exit status: 0 if every check passed or was skipped, 1 if any check failed, 2 if the guest
+cannot be read or compiled (a usage error included)."
+    )]
+    Conformance {
+        /// The guest: a .wasm module, or its text (.wat)
+        #[arg(value_name = "GUEST.wasm")]
+        guest: String,
+    },
+    /// Instantiate any guest and list the globals it declared
+    ///
+    /// Instantiates the guest (with WASI preview 1 if it imports it), runs its _initialize or
+    /// _start, then each --call export in order, and lists the globals it declared: slot, name,
+    /// type, default and current value, and the declarations the host refused.
+    #[command(
+        verbatim_doc_comment,
+        after_help = "\
+Exit status: 0 when the guest was listed, 1 if it cannot be read or instantiated or a call
+fails, 2 for a usage error or a --set the host refuses."
+    )]
+    Inspect {
+        /// The guest: a .wasm module, or its text (.wat)
+        #[arg(value_name = "GUEST.wasm")]
+        guest: String,
+        /// After the guest's initialisation, call EXPORT, of type () -> (); repeatable, in order
+        #[arg(long = "call", value_name = "EXPORT")]
+        calls: Vec<String>,
+        /// Set NAME to BITS (64 bits, decimal or 0x hex) before the guest starts; repeatable
+        #[arg(long = "set", value_name = "NAME=BITS", value_parser = parse_set, verbatim_doc_comment)]
+        sets: Vec<(String, u64)>,
+    },
+    /// List the conformance checks: each one's name and what it checks
+    #[command(verbatim_doc_comment)]
+    Checks,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("run") => match run::Options::parse(&args[1..]) {
-            Ok(options) if options.help => {
-                print!("{USAGE}");
-                ExitCode::SUCCESS
-            }
-            Ok(options) => match log_to_stderr(options.log.as_deref()) {
-                Ok(()) => run::run(&options),
-                Err(e) => {
-                    eprintln!("error: --log: {e}");
-                    ExitCode::from(2)
-                }
-            },
+    match Cli::parse().command {
+        Command::Run(options) => match log_to_stderr(options.log.as_deref()) {
+            Ok(()) => run::run(&options),
             Err(e) => {
-                eprintln!("error: {e}\n\n{USAGE}");
+                eprintln!("error: --log: {e}");
                 ExitCode::from(2)
             }
         },
-        Some("conformance") if args.len() == 2 => conformance(&args[1]),
-        Some("inspect") if args.len() >= 2 => inspect_guest(&args[1], &args[2..]),
-        Some("checks") => {
+        Command::Conformance { guest } => conformance(&guest),
+        Command::Inspect { guest, calls, sets } => inspect_guest(&guest, &calls, &sets),
+        Command::Checks => {
             for check in CHECKS {
                 println!("{:<20} {}", check.name, check.about);
             }
             ExitCode::SUCCESS
         }
-        Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some("-V" | "--version") => {
-            println!("{}", version());
-            ExitCode::SUCCESS
-        }
-        _ => {
-            eprint!("{USAGE}");
-            ExitCode::from(2)
-        }
     }
-}
-
-/// `wasmtime-global 0.1.0 (globals ABI 3)`: what `--version` prints.
-fn version() -> String {
-    format!(
-        "wasmtime-global {} (globals ABI {})",
-        env!("CARGO_PKG_VERSION"),
-        wasmtime_global::abi::VERSION
-    )
 }
 
 /// What `run` logs unless `--log` or `RUST_LOG` says otherwise: warnings, and what the sources
@@ -148,24 +155,15 @@ fn conformance(path: &str) -> ExitCode {
     }
 }
 
-fn inspect_guest(path: &str, options: &[String]) -> ExitCode {
+fn inspect_guest(path: &str, calls: &[String], sets: &[(String, u64)]) -> ExitCode {
     let globals = Globals::new();
-    let mut calls = Vec::new();
-    let mut options = options.iter();
-    while let Some(option) = options.next() {
-        let result = match (option.as_str(), options.next()) {
-            ("--call", Some(export)) => {
-                calls.push(export.as_str());
-                Ok(())
-            }
-            ("--set", Some(assignment)) => set(&globals, assignment),
-            _ => Err(format!("unexpected argument {option:?}")),
-        };
-        if let Err(e) = result {
-            eprintln!("error: {e}\n\n{USAGE}");
+    for (name, bits) in sets {
+        if let Err(e) = globals.set(name, *bits) {
+            eprintln!("error: --set: {e}");
             return ExitCode::from(2);
         }
     }
+    let calls: Vec<&str> = calls.iter().map(String::as_str).collect();
     let inspection = Guest::from_file(path).and_then(|guest| inspect(&guest, &globals, &calls));
     match inspection {
         Ok(inspection) => {
@@ -180,15 +178,26 @@ fn inspect_guest(path: &str, options: &[String]) -> ExitCode {
     }
 }
 
-/// `NAME=BITS`, BITS decimal or `0x` hexadecimal.
-fn set(globals: &Globals, assignment: &str) -> Result<(), String> {
-    let (name, bits) = assignment
-        .split_once('=')
-        .ok_or_else(|| format!("--set {assignment:?}: expected NAME=BITS"))?;
+/// `--set NAME=BITS`, BITS decimal or `0x` hexadecimal: clap names the option and the value
+/// given before this message.
+fn parse_set(assignment: &str) -> Result<(String, u64), String> {
+    let (name, bits) = assignment.split_once('=').ok_or("expected NAME=BITS")?;
     let bits = match bits.strip_prefix("0x") {
         Some(hex) => u64::from_str_radix(hex, 16),
         None => bits.parse(),
     }
-    .map_err(|e| format!("--set {assignment:?}: {e}"))?;
-    globals.set(name, bits).map_err(|e| e.to_string())
+    .map_err(|e| format!("BITS {bits:?}: {e} (expected decimal, or hexadecimal after 0x)"))?;
+    Ok((name.to_owned(), bits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// clap's own checks of the command line: names, conflicts, value names, positionals.
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -1,6 +1,6 @@
-//! `wasmtime-global run`: a WASI guest with live globals, like `wasmtime run`: a core module
-//! with WASI preview 1 and the ABI's imports, or a component with WASI preview 2, the project's
-//! WIT interface and `wasi:config/store`.
+//! `wasmtime-global run`: its options (clap) and help, and a WASI guest with live globals, like
+//! `wasmtime run`: a core module with WASI preview 1 and the ABI's imports, or a component with
+//! WASI preview 2, the project's WIT interface and `wasi:config/store`.
 
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
@@ -18,91 +18,133 @@ const TICK: Duration = Duration::from_millis(5);
 /// How long `run` waits for the first list of an etcd prefix before it starts the guest anyway.
 const ETCD_WAIT: Duration = Duration::from_secs(5);
 
-/// The options of `run`.
-#[derive(Debug, Default)]
+/// Run a WASI guest, as `wasmtime run` does, with live globals from a file and etcd
+///
+/// Runs a WASI guest with live globals: from a TOML file (--globals, watched: every saved
+/// version applies at once), from an etcd prefix (--etcd with --prefix, watched), or both (a
+/// name in the file wins; one it drops falls back to etcd's).
+///
+/// A core module runs with WASI preview 1 and the globals ABI: a command runs _start; a
+/// reactor runs _initialize, then --invoke EXPORT (no parameters; its results are printed).
+/// The guest sees changes at every call and, while it runs, within milliseconds (epoch
+/// ticks); a guest with a shared memory sees them at once. A component (WASI preview 2; told
+/// from a module by its header) runs with the project's interface (wasmtime-global:globals)
+/// and wasi:config/store: a command's wasi:cli run, or --invoke EXPORT; its reads are host
+/// calls that see each change at once. A guest refused a declaration traps, and the error
+/// names the declaration and why.
+///
+/// The guest gets its arguments (those after GUEST.wasm, even ones that start with -), each
+/// --env and each --dir: nothing else of the host.
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment, after_help = AFTER_HELP, after_long_help = AFTER_LONG_HELP)]
 pub struct Options {
+    /// A TOML file of values, watched: every saved version applies at once
+    ///
+    /// Write it by renaming a complete new version over it: a version written in place that
+    /// drops names is applied only once it has been the same for 50 ms. It is read only as a
+    /// regular file of at most 1 MiB (a FIFO, a device or a larger file is refused, and the
+    /// last good values stay). A value takes the type its name's guests declared, or the type
+    /// the file gives it in its ["$types"] table (NAME = "U64"; BOOL, U64, I64, F64, DURATION);
+    /// a duration needs a unit ("30s"). It may not be reached through a read-write --dir
+    /// (below).
+    #[arg(long = "globals", value_name = "FILE", verbatim_doc_comment)]
     globals_file: Option<String>,
+    /// etcd's endpoints, http://HOST:PORT[,...], to read values from (with --prefix)
+    ///
+    /// The keys under --prefix are values. The prefix is listed before the guest starts (run
+    /// waits up to 5 s for it, then starts without its values, which arrive when etcd answers)
+    /// and watched from then on.
+    #[arg(
+        long,
+        value_name = "ENDPOINTS",
+        requires = "prefix",
+        verbatim_doc_comment
+    )]
     etcd: Option<String>,
+    /// The etcd key prefix (with --etcd): the key PREFIX + NAME gives the global NAME
+    #[arg(long, value_name = "PREFIX", requires = "etcd", verbatim_doc_comment)]
     prefix: Option<String>,
+    /// Call EXPORT (of no parameters; its results are printed) instead of _start
+    ///
+    /// A module's _initialize (a reactor's) runs first. A component's EXPORT is called instead
+    /// of its wasi:cli run.
+    #[arg(long, value_name = "EXPORT", verbatim_doc_comment)]
     invoke: Option<String>,
-    /// `--dir HOST[::GUEST[::readonly]]`: directories the guest may open.
+    /// Give the guest the host directory HOST (as GUEST if given); repeatable
+    ///
+    /// Read-write, as `wasmtime run` gives it, or read-only with ::readonly (::readwrite says
+    /// the default). A mode needs GUEST, so that a directory named readonly is never taken for
+    /// one. A read-write --dir may not hold the globals file (below).
+    #[arg(
+        long = "dir",
+        value_name = "HOST[::GUEST[::readonly]]",
+        value_parser = Dir::parse,
+        verbatim_doc_comment
+    )]
     dirs: Vec<Dir>,
-    /// `--env NAME=VALUE`.
+    /// Give the guest the environment variable NAME; repeatable
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env, verbatim_doc_comment)]
     envs: Vec<(String, String)>,
-    /// `--log FILTER`: what is logged to stderr (else `RUST_LOG`, else [`DEFAULT_LOG`]).
+    /// What is logged to stderr (else RUST_LOG, else warn,wasmtime_global_sources=info)
+    ///
+    /// A filter as RUST_LOG takes it. By default every version of the globals file and every
+    /// etcd revision that is applied is logged, and every one that is refused, with why (the
+    /// last good values stay in force); --log off says nothing.
+    #[arg(long, value_name = "FILTER", verbatim_doc_comment)]
     pub log: Option<String>,
-    /// `-h` or `--help` among the options: print the usage, run nothing.
-    pub help: bool,
-    guest: String,
-    args: Vec<String>,
+    /// The guest (a core module or a component, binary or text), then its arguments
+    ///
+    /// Everything after the guest's path is the guest's, even what starts with -; `--` before
+    /// the path lets it start with - too.
+    #[arg(
+        value_names = ["GUEST.wasm", "ARGS"],
+        num_args = 1..,
+        required = true,
+        trailing_var_arg = true,
+        verbatim_doc_comment
+    )]
+    command: Vec<String>,
 }
 
-/// Sets a single-valued option, refusing it given twice (the second silently won before).
-fn once(slot: &mut Option<String>, name: &str, value: String) -> Result<(), String> {
-    if slot.is_some() {
-        return Err(format!("{name} is given twice"));
-    }
-    *slot = Some(value);
-    Ok(())
-}
+/// What `run -h` says after the options.
+const AFTER_HELP: &str = "\
+Exit status: the guest's (0 when it returns), 1 if it traps, 2 if it cannot start.
+`run --help` says more, and why a globals file may not be in a read-write --dir.";
+
+/// What `run --help` says after the options: the rule of the globals file and `--dir`, and the
+/// exit codes.
+const AFTER_LONG_HELP: &str = "\
+The globals file and --dir:
+  run refuses to start if the globals file is reached through a directory inside a read-write
+  --dir (the file's own directory, or that of a link on its path): there the guest could put a
+  link to another host file, or a file of its own, in the globals file's place. Grant that
+  directory ::readonly, or keep the globals file out of it. In a read-only --dir the guest may
+  read the file but not replace it.
+
+Exit status:
+  the guest's exit code (0 when it returns; 1 when a component's wasi:cli run returns an
+  error), 1 if it traps, 2 if it cannot start (a usage error included).";
 
 impl Options {
-    /// Parses `[OPTIONS] [--] GUEST.wasm [ARGS]...`: the options end at the guest's path, or at
-    /// `--`, after which the next argument is the guest's path even if it starts with `-`.
-    pub fn parse(args: &[String]) -> Result<Options, String> {
-        let mut options = Options::default();
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let mut value = |name: &str| {
-                args.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            match arg.as_str() {
-                "-h" | "--help" => {
-                    options.help = true;
-                    return Ok(options);
-                }
-                "--globals" => once(&mut options.globals_file, arg, value(arg)?)?,
-                "--etcd" => once(&mut options.etcd, arg, value(arg)?)?,
-                "--prefix" => once(&mut options.prefix, arg, value(arg)?)?,
-                "--invoke" => once(&mut options.invoke, arg, value(arg)?)?,
-                "--log" => once(&mut options.log, arg, value(arg)?)?,
-                "--" => {
-                    options.guest = args.next().cloned().unwrap_or_default();
-                    options.args = args.cloned().collect();
-                    break;
-                }
-                "--dir" => options.dirs.push(Dir::parse(&value("--dir")?)?),
-                "--env" => {
-                    let env = value("--env")?;
-                    let (name, value) = env
-                        .split_once('=')
-                        .ok_or_else(|| format!("--env {env:?}: expected NAME=VALUE"))?;
-                    options.envs.push((name.to_owned(), value.to_owned()));
-                }
-                option if option.starts_with('-') => {
-                    return Err(format!("unknown option {option:?}"));
-                }
-                guest => {
-                    options.guest = guest.to_owned();
-                    options.args = args.cloned().collect();
-                    break;
-                }
-            }
-        }
-        if options.guest.is_empty() {
-            return Err("no guest given".into());
-        }
-        if options.etcd.is_some() != options.prefix.is_some() {
-            return Err("--etcd and --prefix go together".into());
-        }
-        Ok(options)
+    /// The guest's path: the first of the positional arguments, which clap requires.
+    fn guest(&self) -> &str {
+        &self.command[0]
     }
+
+    /// The guest's arguments, after its path.
+    fn args(&self) -> &[String] {
+        &self.command[1..]
+    }
+}
+
+/// `--env NAME=VALUE`: clap names the option and the value given before this message.
+fn parse_env(env: &str) -> Result<(String, String), String> {
+    let (name, value) = env.split_once('=').ok_or("expected NAME=VALUE")?;
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 /// A `--dir`: a host directory the guest may open, under the name `guest`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Dir {
     host: String,
     guest: String,
@@ -114,7 +156,8 @@ struct Dir {
 impl Dir {
     /// `HOST`, `HOST::GUEST`, `HOST::GUEST::readonly` or `HOST::GUEST::readwrite`. `wasmtime
     /// run` (48) has the first two, both read-write; a mode needs the guest's name, so that a
-    /// directory named `readonly` is never taken for one.
+    /// directory named `readonly` is never taken for one. The value parser of `--dir`: clap
+    /// names the option and the value given before the message.
     fn parse(text: &str) -> Result<Dir, String> {
         let parts: Vec<&str> = text.split("::").collect();
         let (host, guest, writable) = match parts[..] {
@@ -122,10 +165,9 @@ impl Dir {
             [host, guest] | [host, guest, "readwrite"] => (host, guest, true),
             [host, guest, "readonly"] => (host, guest, false),
             _ => {
-                return Err(format!(
-                    "--dir {text:?}: expected HOST, HOST::GUEST or HOST::GUEST::readonly \
-                     (or ::readwrite)"
-                ));
+                return Err(
+                    "expected HOST, HOST::GUEST or HOST::GUEST::readonly (or ::readwrite)".into(),
+                );
             }
         };
         Ok(Dir {
@@ -302,14 +344,14 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
         None => None,
     };
 
-    let bytes = std::fs::read(&options.guest).map_err(start(&options.guest))?;
+    let bytes = std::fs::read(options.guest()).map_err(start(options.guest()))?;
     if is_component(&bytes) {
         return run_component(options, &bytes, &local);
     }
     let mut config = Config::new();
     config.epoch_interruption(true).shared_memory(true);
     let engine = Engine::new(&config).map_err(start("engine"))?;
-    let module = Module::new(&engine, &bytes).map_err(start(&options.guest))?;
+    let module = Module::new(&engine, &bytes).map_err(start(options.guest()))?;
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_global::add_to_linker(&mut linker, |h: &mut Host| &mut h.globals)
         .map_err(start("linker"))?;
@@ -386,8 +428,8 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
 fn wasi_ctx(options: &Options) -> Result<wasmtime_wasi::WasiCtxBuilder, Failure> {
     let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
     wasi.inherit_stdio()
-        .args(&[&options.guest])
-        .args(&options.args);
+        .args(&[options.guest()])
+        .args(options.args());
     for (name, value) in &options.envs {
         wasi.env(name, value);
     }
@@ -441,7 +483,7 @@ impl wasmtime_wasi::WasiView for ComponentHost {
 fn run_component(options: &Options, bytes: &[u8], globals: &Globals) -> Result<ExitCode, Failure> {
     use wasmtime::component::{Component, Linker, ResourceTable, Val};
     let engine = Engine::new(&Config::new()).map_err(start("engine"))?;
-    let component = Component::new(&engine, bytes).map_err(start(&options.guest))?;
+    let component = Component::new(&engine, bytes).map_err(start(options.guest()))?;
     let mut linker: Linker<ComponentHost> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(start("linker"))?;
     wasmtime_global::component::add_to_linker(&mut linker, |h| &mut h.globals)

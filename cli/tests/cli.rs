@@ -97,16 +97,212 @@ fn a_missing_file_or_bad_arguments_exit_with_2() {
         "{}",
         stderr(&out)
     );
+    // No subcommand: the help, on stderr.
     let out = cli(&[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).starts_with("usage:"), "{}", stderr(&out));
-    let out = cli(&["inspect", reference(), "--set", "no-equals-sign"]);
-    assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).starts_with("error: --set \"no-equals-sign\": expected NAME=BITS"),
+        stderr(&out).contains("Usage: wasmtime-global <COMMAND>"),
         "{}",
         stderr(&out)
     );
+    assert_eq!(stdout(&out), "");
+    let out = cli(&["inspect", reference(), "--set", "no-equals-sign"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(
+            "error: invalid value 'no-equals-sign' for '--set <NAME=BITS>': expected NAME=BITS\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 24, item 9: every usage error exits with 2 and says what is wrong, before anything
+/// runs.
+#[test]
+fn usage_errors_exit_with_2() {
+    let cases: [(&[&str], &str); 7] = [
+        (&["bogus"], "error: unrecognized subcommand 'bogus'"),
+        (
+            &["conformance"],
+            "error: the following required arguments were not provided:\n  <GUEST.wasm>",
+        ),
+        (
+            &["conformance", "a.wasm", "b.wasm"],
+            "error: unexpected argument 'b.wasm' found",
+        ),
+        (
+            &["checks", "extra"],
+            "error: unexpected argument 'extra' found",
+        ),
+        (
+            &["inspect", "--call", "wgc_init"],
+            "error: the following required arguments were not provided:\n  <GUEST.wasm>",
+        ),
+        (
+            &["inspect", "g.wasm", "--set", "x=0xzz"],
+            "error: invalid value 'x=0xzz' for '--set <NAME=BITS>': BITS \"0xzz\": invalid digit \
+             found in string (expected decimal, or hexadecimal after 0x)",
+        ),
+        (
+            &["inspect", "g.wasm", "--frobnicate"],
+            "error: unexpected argument '--frobnicate' found",
+        ),
+    ];
+    for (args, error) in cases {
+        let out = cli(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(
+            stderr(&out).starts_with(error),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
+}
+
+/// Issue 24, item 9: `--version` (and `-V`) prints the version and the ABI's, and exits 0.
+#[test]
+fn version_prints_the_command_and_abi_versions() {
+    for flag in ["--version", "-V"] {
+        let out = cli(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{flag}: {out:?}");
+        assert_eq!(
+            stdout(&out),
+            "wasmtime-global 0.1.0 (globals ABI 3)\n",
+            "{flag}"
+        );
+        assert_eq!(
+            stdout(&out),
+            format!(
+                "wasmtime-global {} (globals ABI {})\n",
+                env!("CARGO_PKG_VERSION"),
+                wasmtime_global::abi::VERSION
+            )
+        );
+        assert_eq!(stderr(&out), "", "{flag}");
+    }
+}
+
+/// Each subcommand, and what its help must mention: its options and what its long help says.
+const SUBCOMMANDS: [(&str, &[&str]); 4] = [
+    (
+        "run",
+        &[
+            "Usage: wasmtime-global run [OPTIONS] <GUEST.wasm> [ARGS]...",
+            "--globals <FILE>",
+            "--etcd <ENDPOINTS>",
+            "--prefix <PREFIX>",
+            "--invoke <EXPORT>",
+            "--dir <HOST[::GUEST[::readonly]]>",
+            "--env <NAME=VALUE>",
+            "--log <FILTER>",
+        ],
+    ),
+    (
+        "conformance",
+        &[
+            "Usage: wasmtime-global conformance <GUEST.wasm>",
+            "Exit status: 0 if every check passed",
+        ],
+    ),
+    (
+        "inspect",
+        &[
+            "Usage: wasmtime-global inspect [OPTIONS] <GUEST.wasm>",
+            "--call <EXPORT>",
+            "--set <NAME=BITS>",
+        ],
+    ),
+    (
+        "checks",
+        &[
+            "Usage: wasmtime-global checks",
+            "List the conformance checks",
+        ],
+    ),
+];
+
+/// Issue 24, item 9: `--help`, `help SUBCOMMAND`, `SUBCOMMAND --help` and `SUBCOMMAND -h` print
+/// help on stdout and exit 0; the top level's lists every subcommand.
+#[test]
+fn help_for_the_command_and_every_subcommand() {
+    for args in [&["--help"][..], &["-h"], &["help"]] {
+        let out = cli(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        let text = stdout(&out);
+        assert!(
+            text.contains("Usage: wasmtime-global <COMMAND>"),
+            "{args:?}: {text}"
+        );
+        for (sub, _) in SUBCOMMANDS {
+            assert!(
+                text.contains(&format!("\n  {sub} ")),
+                "{args:?}: no {sub}: {text}"
+            );
+        }
+        assert!(text.contains("-V, --version"), "{args:?}: {text}");
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+    for (sub, mentions) in SUBCOMMANDS {
+        let long = cli(&["help", sub]);
+        for args in [&["help", sub][..], &[sub, "--help"], &[sub, "-h"]] {
+            let out = cli(args);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+            let text = stdout(&out);
+            for mention in mentions {
+                assert!(
+                    text.contains(mention),
+                    "{args:?}: no {mention:?} in\n{text}"
+                );
+            }
+            assert_eq!(stderr(&out), "", "{args:?}");
+            if args[1] == "--help" {
+                assert_eq!(text, stdout(&long), "`help {sub}` is `{sub} --help`");
+            }
+        }
+    }
+}
+
+/// The long help of `run` keeps what the hand-written usage said: the sources, the guest's
+/// arguments, the rule of the globals file and `--dir`, logging, and the exit codes.
+#[test]
+fn run_help_says_the_rules_and_the_exit_codes() {
+    let out = cli(&["run", "--help"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = stdout(&out);
+    // The text as words, whatever its lines and their indentation.
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for said in [
+        "a name in the file wins; one it drops falls back to etcd's",
+        "a reactor runs _initialize, then --invoke EXPORT",
+        "told from a module by its header",
+        "A guest refused a declaration traps",
+        "renaming a complete new version over it",
+        "[\"$types\"]",
+        "a duration needs a unit (\"30s\")",
+        "read-only with ::readonly",
+        "run refuses to start if the globals file is reached through a directory inside a \
+         read-write --dir",
+        "the guest could put a link to another host file",
+        "Grant that directory ::readonly, or keep the globals file out of it",
+        "else RUST_LOG, else warn,wasmtime_global_sources=info",
+        "--log off says nothing",
+        "Exit status: the guest's exit code (0 when it returns",
+        "1 if it traps, 2 if it cannot start (a usage error included)",
+    ] {
+        assert!(words.contains(said), "no {said:?} in\n{text}");
+    }
+    // The short help keeps the exit codes, and points to the long one.
+    let out = cli(&["run", "-h"]);
+    let short = stdout(&out);
+    assert!(
+        short.contains(
+            "Exit status: the guest's (0 when it returns), 1 if it traps, 2 if it cannot start."
+        ),
+        "{short}"
+    );
+    assert!(short.len() < text.len() / 2, "{short}");
 }
 
 #[test]

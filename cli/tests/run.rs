@@ -128,9 +128,40 @@ fn run_logs_every_version_applied_and_refused() {
 
 #[test]
 fn bad_usage_and_a_bad_file_stop_before_the_guest() {
+    // --etcd and --prefix go together.
     let output = run(&["--etcd", "http://127.0.0.1:1", GUEST]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--etcd and --prefix go together"));
+    assert_eq!(stdout(&output), "");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).starts_with(
+            "error: the following required arguments were not provided:\n  --prefix <PREFIX>\n"
+        ),
+        "{output:?}"
+    );
+    let output = run(&["--prefix", "/app/", GUEST]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).starts_with(
+            "error: the following required arguments were not provided:\n  --etcd <ENDPOINTS>\n"
+        ),
+        "{output:?}"
+    );
+    // No guest; an option run does not have.
+    let output = run(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).starts_with(
+            "error: the following required arguments were not provided:\n  <GUEST.wasm> [ARGS]...\n"
+        ),
+        "{output:?}"
+    );
+    let output = run(&["--frobnicate", GUEST]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .starts_with("error: unexpected argument '--frobnicate' found\n"),
+        "{output:?}"
+    );
     let output = run(&["--globals", "/nonexistent/globals.toml", GUEST]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
@@ -213,6 +244,12 @@ fn dirs_and_environment_reach_the_guest_as_in_wasmtime_run() {
     assert_eq!(output.status.code(), Some(20), "{output:?}");
     let output = run(&["--env", "A", wasi]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).starts_with(
+            "error: invalid value 'A' for '--env <NAME=VALUE>': expected NAME=VALUE\n"
+        ),
+        "{output:?}"
+    );
 }
 
 /// The README's line of the command `cargo run … -- run …`, split into the command's arguments
@@ -508,8 +545,8 @@ fn a_dir_mode_is_readonly_or_readwrite() {
             stderr.lines().next(),
             Some(
                 format!(
-                    "error: --dir {bad:?}: expected HOST, HOST::GUEST or \
-                     HOST::GUEST::readonly (or ::readwrite)"
+                    "error: invalid value '{bad}' for '--dir <HOST[::GUEST[::readonly]]>': \
+                     expected HOST, HOST::GUEST or HOST::GUEST::readonly (or ::readwrite)"
                 )
                 .as_str()
             ),
@@ -538,14 +575,17 @@ fn a_refused_declaration_is_named_in_the_trap() {
     assert!(stderr.contains("unreachable"), "the trap follows: {stderr}");
 }
 
-/// Issue 24, item 9, in part: `run --help` printed "unknown option" and exited 2; there was no
+/// Issue 24, item 9: `run --help` printed "unknown option" and exited 2; there was no
 /// `--version`; `--` before the guest was refused; an option given twice silently kept the last.
 #[test]
 fn help_version_double_dash_and_repeated_options() {
     for args in [&["--help"][..], &["-h"], &["--globals", "x.toml", "--help"]] {
         let output = run(args);
         assert_eq!(output.status.code(), Some(0), "{args:?}: {output:?}");
-        assert!(stdout(&output).starts_with("usage:"), "{args:?}");
+        assert!(
+            stdout(&output).contains("Usage: wasmtime-global run [OPTIONS] <GUEST.wasm> [ARGS]..."),
+            "{args:?}: {output:?}"
+        );
     }
     let output = Command::new(env!("CARGO_BIN_EXE_wasmtime-global"))
         .arg("--version")
@@ -568,16 +608,90 @@ fn help_version_double_dash_and_repeated_options() {
         "`--` then the guest: {output:?}"
     );
 
+    // Each single-valued option given twice, the same value or another: refused, naming it.
     let dir = tempfile::tempdir().unwrap();
     let path = file(dir.path(), "TEST_UINT64 = 7\n");
     let path = path.to_str().unwrap();
-    let output = run(&["--globals", path, "--globals", path, GUEST]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(
-        stderr.starts_with("error: --globals is given twice\n"),
-        "{stderr}"
+    for (option, value, other) in [
+        ("--globals <FILE>", path, path),
+        ("--globals <FILE>", "a.toml", "b.toml"),
+        ("--invoke <EXPORT>", "wait_change", "_start"),
+        ("--log <FILTER>", "off", "warn"),
+        (
+            "--etcd <ENDPOINTS>",
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:2",
+        ),
+        ("--prefix <PREFIX>", "/a/", "/b/"),
+    ] {
+        let name = option.split(' ').next().unwrap();
+        let output = run(&[name, value, name, other, GUEST]);
+        assert_eq!(output.status.code(), Some(2), "{option}: {output:?}");
+        assert_eq!(stdout(&output), "");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.starts_with(&format!(
+                "error: the argument '{option}' cannot be used multiple times\n"
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+const ARGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/args.wat");
+
+/// The arguments `args.wat` was given, as it wrote them (each followed by a NUL byte), and its
+/// exit code (their count).
+fn guest_arguments(args: &[&str]) -> (Vec<String>, Option<i32>) {
+    let output = run(args);
+    let written = String::from_utf8(output.stdout).unwrap();
+    let mut arguments: Vec<String> = written.split('\0').map(str::to_owned).collect();
+    assert_eq!(arguments.pop().as_deref(), Some(""), "{written:?}");
+    (arguments, output.status.code())
+}
+
+/// Issue 24, item 9: everything after the guest's path is the guest's, as in `wasmtime run`,
+/// even what looks like an option of run's, `-h` or `--`; `--` before the path ends run's
+/// options.
+#[test]
+fn arguments_after_the_guest_are_the_guests() {
+    let (args, code) = guest_arguments(&[ARGS, "--x", "y"]);
+    assert_eq!(args, [ARGS, "--x", "y"]);
+    assert_eq!(code, Some(3));
+    let (args, code) = guest_arguments(&[
+        "--env",
+        "A=1",
+        ARGS,
+        "--globals",
+        "g.toml",
+        "-h",
+        "--help",
+        "--",
+        "-V",
+        "--env",
+        "B",
+    ]);
+    assert_eq!(
+        args,
+        [
+            ARGS,
+            "--globals",
+            "g.toml",
+            "-h",
+            "--help",
+            "--",
+            "-V",
+            "--env",
+            "B"
+        ]
     );
+    assert_eq!(code, Some(9));
+    let (args, code) = guest_arguments(&["--log", "off", "--", ARGS, "--x", "--", "y"]);
+    assert_eq!(args, [ARGS, "--x", "--", "y"]);
+    assert_eq!(code, Some(4));
+    let (args, code) = guest_arguments(&[ARGS]);
+    assert_eq!(args, [ARGS]);
+    assert_eq!(code, Some(1));
 }
 
 /// A component (written in text from `spec/wit/globals.wit` alone) that reads MAX_ITEMS through
