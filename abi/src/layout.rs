@@ -103,6 +103,9 @@ impl Header {
         generation: u64,
         reserved1: [u64; 4],
     });
+
+    /// Offset of [`Header::generation`], the field the host raises around its writes (§10).
+    pub const GENERATION_OFFSET: u32 = offset_of!(Header, generation) as u32;
 }
 
 impl Slot {
@@ -134,6 +137,8 @@ impl Slot {
 
     /// Offset of [`Slot::value`], the field the host writes with every change.
     pub const VALUE_OFFSET: u32 = offset_of!(Slot, value) as u32;
+    /// Offset of [`Slot::changes`], the count the host raises with every write of `value`.
+    pub const CHANGES_OFFSET: u32 = offset_of!(Slot, changes) as u32;
 }
 
 const _: () = {

@@ -22,6 +22,10 @@ use wasmtime_global::{Error, Globals, GlobalsCtx, Value, ValueType};
 
 /// Guest memory starts at one wasm page; images are written into its first `IMAGE_LIMIT` bytes.
 const PAGE: usize = 65536;
+/// Where the host's fields are: a slot's `value` and `changes`, and the header's `generation`.
+const VALUE: u64 = Slot::VALUE_OFFSET as u64;
+const CHANGES: u64 = Slot::CHANGES_OFFSET as u64;
+const GENERATION: u64 = Header::GENERATION_OFFSET as u64;
 const IMAGE_LIMIT: usize = 16384;
 
 /// A slot, field by field, with a switch to make its hash right (so the fuzzer reaches past the
@@ -141,7 +145,7 @@ pub fn table(input: &TableInput) {
     assert!(slot.value_addr + 8 <= bytes.size());
     assert_eq!(
         slot.value_addr,
-        u64::from(addr) + abi::slot_offset(slot.index) + 32
+        u64::from(addr) + abi::slot_offset(slot.index) + VALUE
     );
     assert_eq!(slot.hash, abi::fnv1a64(slot.name.as_bytes()));
     assert!(abi::check_name(slot.name.as_bytes()).is_ok());
@@ -251,8 +255,10 @@ impl Subject {
         let mut ranges = Vec::new();
         for d in self.store.data().declarations() {
             let slot = u64::from(d.table_addr) + abi::slot_offset(d.index);
-            ranges.push((slot + 32, slot + 48));
-            ranges.push((u64::from(d.table_addr) + 24, u64::from(d.table_addr) + 32));
+            // `value` and `changes`, and the header's `generation`.
+            ranges.push((slot + VALUE, slot + CHANGES + 8));
+            let generation = u64::from(d.table_addr) + GENERATION;
+            ranges.push((generation, generation + 8));
         }
         // One generation field per table, not per slot.
         ranges.sort_unstable();
@@ -324,15 +330,15 @@ pub fn ops(input: &OpsInput) -> Reached {
                         let slot = u64::from(table_addr) + abi::slot_offset(u32::from(*i));
                         let after = subject.memory();
                         let allowed = if status == 0 {
-                            vec![(slot + 32, slot + 40)]
+                            vec![(slot + VALUE, slot + VALUE + 8)]
                         } else {
                             Vec::new()
                         };
                         only_changed_within(&before, &after, &allowed, "declare");
                         if status == 0 {
                             reached.declared += 1;
-                            subject.dirty.remove(&(slot + 32));
-                            check_values(&mut subject, &globals, &after, Some(slot + 32));
+                            subject.dirty.remove(&(slot + VALUE));
+                            check_values(&mut subject, &globals, &after, Some(slot + VALUE));
                         }
                     }
                     Err(e) => {
@@ -409,7 +415,7 @@ pub fn ops(input: &OpsInput) -> Reached {
                 only_changed_within(&before, &after, &subject.writable(), "sync");
                 for d in subject.store.data().declarations() {
                     if changed.contains(&d.name) {
-                        let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + 32;
+                        let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + VALUE;
                         subject.dirty.remove(&value);
                     }
                 }
@@ -434,7 +440,7 @@ pub fn ops(input: &OpsInput) -> Reached {
                     .write(&mut subject.store, at, bytes)
                     .expect("inside the first page");
                 for d in subject.store.data().declarations() {
-                    let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + 32;
+                    let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + VALUE;
                     let (start, end) = (at as u64, (at + bytes.len()) as u64);
                     if start < value + 8 && value < end {
                         subject.dirty.insert(value);
@@ -481,7 +487,7 @@ fn set(globals: &Globals, name: &str, value: Value, changed: &mut HashSet<String
 /// the host keeps a slot's default as the guest wrote it, and a declaration lists it as a bool.)
 fn check_values(subject: &mut Subject, globals: &Globals, memory: &[u8], only: Option<u64>) {
     for d in subject.store.data().declarations() {
-        let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + 32;
+        let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + VALUE;
         if subject.dirty.contains(&value) || only.is_some_and(|o| o != value) {
             continue;
         }

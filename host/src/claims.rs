@@ -47,7 +47,8 @@ impl TableClaim {
     /// [`Error::TableOverlaps`] if it overlaps a table another claim holds.
     pub(crate) fn take(key: TableKey, capacity: u32, registry: u64) -> Result<TableClaim> {
         static SERIAL: AtomicU64 = AtomicU64::new(0);
-        let (base, addr) = key;
+        let TableKey { base, addr } = key;
+        let at = |addr| TableKey { base, addr };
         let end = u64::from(addr) + table_size(capacity);
         let mut claims = CLAIMS.lock();
         if let Some(claim) = claims.get(&key)
@@ -56,16 +57,16 @@ impl TableClaim {
             return Err(Error::TableOfAnotherRegistry { addr });
         }
         // Claims do not overlap one another, so the nearest below and above are enough.
-        let below = claims.range((base, 0)..(base, addr)).next_back();
-        if let Some((&(_, other), claim)) = below
+        let below = claims.range(at(0)..at(addr)).next_back();
+        if let Some((&TableKey { addr: other, .. }, claim)) = below
             && claim.end > u64::from(addr)
         {
             return Err(Error::TableOverlaps { addr, other });
         }
         let above = claims
-            .range((base, addr)..=(base, u32::MAX))
+            .range(at(addr)..=at(u32::MAX))
             .find(|(k, _)| **k != key);
-        if let Some((&(_, other), _)) = above
+        if let Some((&TableKey { addr: other, .. }, _)) = above
             && u64::from(other) < end
         {
             return Err(Error::TableOverlaps { addr, other });

@@ -9,9 +9,11 @@
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
 use crate::log_budget::{LogBudget, Verdict};
 use crate::module::{Hit, Known, KnownTable, ModuleGlobals, Run};
-use crate::registry::{PtrHasher, RESERVE_CHUNK, Release, SharedDeclaration, TableKey};
+use crate::registry::{
+    PtrHasher, RESERVE_CHUNK, Release, SharedDeclaration, SharedSlotRef, TableKey,
+};
 use crate::snapshot::Tally;
-use crate::table::{CHANGES_AFTER_VALUE, CheckedSlot, GENERATION_OFFSET};
+use crate::table::{CheckedSlot, GENERATION_OFFSET};
 use crate::{Error, Globals, Limit, Limits, Result, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
@@ -29,6 +31,7 @@ pub(crate) use components::ComponentGlobal;
 #[cfg(feature = "component")]
 pub(crate) use components::ComponentRefusal;
 use declare::*;
+pub(crate) use declare::{How, MemoryRef};
 pub use sync::sync;
 use sync::*;
 use tables::*;
@@ -69,9 +72,8 @@ pub struct GlobalsCtx {
     /// Index into `tables` by memory (index into `memories`) and table address, once there are
     /// more than [`SCAN`] tables (until then, `tables` is scanned).
     by_table: BTreeMap<(usize, u32), usize>,
-    /// The table of the last declaration: (memory, table address, table). Most declarations come
-    /// from the instance that declared last, so this saves the hash lookup.
-    last_table: Option<(usize, u32, usize)>,
+    /// The table of the last declaration.
+    last_table: Option<LastTable>,
     /// Every declared slot in an ordinary memory, by name, for [`sync`].
     by_name: HashMap<Arc<str>, Vec<SlotRef>>,
     /// Slots declared since `by_name` was last brought up to date: a store that never syncs a
@@ -516,12 +518,19 @@ impl GlobalsCtx {
         let releases = tables.iter().flat_map(|t| {
             let shared = t.shared;
             let slots = t.slots.iter().filter(|(_, d)| !d.known);
-            slots.map(move |(index, d)| (d.name, shared.map(|key| (key, index))))
+            slots.map(move |(index, d)| {
+                let shared_slot = shared.map(|table| SharedSlotRef { table, index });
+                (d.name, shared_slot)
+            })
         });
         let of_components = components.iter().flatten().map(|c| (&c.name, None));
         let releases = releases
             .chain(of_components)
-            .map(|(name, slot)| -> Release<'_> { (&**name, slot, leave(names, name)) });
+            .map(|(name, shared_slot)| Release {
+                name,
+                shared_slot,
+                leaves: leave(names, name),
+            });
         let shared = tables.iter().any(|t| t.shared.is_some());
         globals.undeclare(*id, shared, releases);
         names.clear();

@@ -378,6 +378,7 @@ mod ctx;
 mod error;
 #[cfg(feature = "serde")]
 mod export;
+mod generation;
 mod hook;
 mod limits;
 mod linker;

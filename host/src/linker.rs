@@ -1,9 +1,10 @@
 //! The imports: `declare` (versions 2 and 3) and `declare_range` (version 3).
 
-use crate::ctx::{GuestMemory, TablePlace};
+use crate::ctx::{GuestMemory, How, MemoryRef, TablePlace};
+use crate::module::{Known, KnownView};
 use crate::shared::SharedBytes;
 use crate::{Error, GlobalsCtx, table};
-use wasmtime::{Caller, Extern, Linker};
+use wasmtime::{Caller, Extern, Linker, Memory, SharedMemory};
 use wasmtime_global_abi::{
     DECLARE_IMPORT, DECLARE_RANGE_IMPORT, IMPORT_MODULE, IMPORT_MODULE_V2, MAX_NAME_LEN,
     MEMORY_EXPORT, Status,
@@ -115,108 +116,212 @@ fn declare<T: 'static>(
 ) -> Result<Run, (u32, Error)> {
     let by_index = get(caller.data_mut()).memory_export();
     let memory = by_index.and_then(|export| caller.get_module_export(&export));
+    let call = Call {
+        table_addr,
+        first,
+        count,
+    };
+    match memory.or_else(|| caller.get_export(MEMORY_EXPORT)) {
+        Some(Extern::Memory(memory)) => declare_plain(caller, get, memory, call),
+        Some(Extern::SharedMemory(memory)) => declare_shared(caller, get, memory, call),
+        _ => Err((first, Error::NoMemory)),
+    }
+}
+
+/// The arguments of one call of `declare` or `declare_range`, read as unsigned.
+#[derive(Clone, Copy)]
+struct Call {
+    table_addr: u32,
+    first: u32,
+    count: u32,
+}
+
+/// [`declare`] in an ordinary memory: a run of slots the module's instances all declared
+/// before, into a table the store has none of yet, as one record (`ModuleGlobals`); else each
+/// slot, a known one without validating it again.
+fn declare_plain<T: 'static>(
+    caller: &mut Caller<'_, T>,
+    get: &impl Fn(&mut T) -> &mut GlobalsCtx,
+    memory: Memory,
+    call: Call,
+) -> Result<Run, (u32, Error)> {
+    let Call {
+        table_addr,
+        first,
+        count,
+    } = call;
+    let at = |e: Error| (first, e);
+    let base = memory.data_ptr(&*caller) as usize;
+    let mut recorded = memory_ref(find(caller, get, base), memory, base);
+    let (data, state) = memory.data_and_store_mut(&mut *caller);
+    let header = table::read_header(&*data, table_addr).map_err(at)?;
+    let indexes = range(&header, first, count).map_err(at)?;
+    let place = place(table_addr, &header);
+    let ctx = get(state);
+    let module = ctx.known();
+    let mut view = module.as_ref().map(|m| m.view(table_addr));
+    if let Some(v) = &view
+        && declare_as_run(ctx, v, &recorded, place, indexes.clone(), data).map_err(at)?
+    {
+        return Ok(Run {
+            declared: count,
+            stopped: None,
+        });
+    }
+    recorded = now_recorded(ctx, recorded, base);
     let mut run = Run {
         declared: 0,
         stopped: None,
     };
-    let at = |e: Error| (first, e);
-    match memory.or_else(|| caller.get_export(MEMORY_EXPORT)) {
-        Some(Extern::Memory(memory)) => {
-            let base = memory.data_ptr(&*caller) as usize;
-            let mut known = find(caller, get, base).ok_or((memory, base));
-            let (data, state) = memory.data_and_store_mut(&mut *caller);
-            let header = table::read_header(&*data, table_addr).map_err(at)?;
-            let indexes = range(&header, first, count).map_err(at)?;
-            let ctx = get(state);
-            let module = ctx.known();
-            let mut view = module.as_ref().map(|m| m.view(table_addr));
-            // Slots the module's instances declared before, each of them, into a table the
-            // store has none of yet: declared as one run (`ModuleGlobals`).
-            let runs = view.is_some() && ctx.may_run(&known, table_addr);
-            if let Some(slots) = view
-                .as_ref()
-                .filter(|_| runs)
-                .and_then(|v| v.run(data, indexes.clone()))
-            {
-                let place = place(table_addr, &header);
-                if ctx.declare_run(known, place, slots, data).map_err(at)? {
-                    run.declared = count;
-                    return Ok(run);
-                }
-                if known.is_err() {
-                    known = ctx.memory_at(base).ok_or((memory, base));
-                }
-            }
-            let mut name = [0; MAX_NAME_LEN as usize];
-            for index in indexes {
-                let at = |e: Error| (index, e);
-                let place = place(table_addr, &header);
-                // A slot the module's instances declared before, byte for byte: declared
-                // without validating it again (`ModuleGlobals`).
-                let hit = module.as_ref().and_then(|m| {
-                    let view = view.get_or_insert_with(|| m.view(table_addr));
-                    view.hit(data, index)
-                });
-                if let Some(hit) = hit {
-                    ctx.declare_known(known, place, index, hit, data)
-                        .map_err(at)?;
-                    run.declared += 1;
-                    if known.is_err() {
-                        known = ctx.memory_at(base).ok_or((memory, base));
-                    }
-                    continue;
-                }
-                // The view's lock goes before `learn` takes it to write.
-                view = None;
-                let slot =
-                    table::check_slot(&*data, table_addr, &header, index, &mut name).map_err(at)?;
-                let status = ctx.declare(known, place, &slot, data).map_err(at)?;
-                if status == Status::Ok
-                    && let Some(module) = &module
-                    && let Some(bytes) = slot_bytes(data, table_addr, index)
-                {
-                    module.learn(table_addr, &slot, &bytes);
-                }
-                if status != Status::Ok {
-                    run.stopped = Some(status);
-                    break;
-                }
-                run.declared += 1;
-                // Recorded now, if it was not: the next slot's memory is found by its index.
-                if known.is_err() {
-                    known = ctx.memory_at(base).ok_or((memory, base));
-                }
-            }
+    let mut name = [0; MAX_NAME_LEN as usize];
+    for index in indexes {
+        let at = |e: Error| (index, e);
+        let guest = recorded.clone().map(GuestMemory::Plain);
+        // A slot the module's instances declared before, byte for byte: declared without
+        // validating it again (`ModuleGlobals`).
+        let hit = module.as_ref().and_then(|m| {
+            let view = view.get_or_insert_with(|| m.view(table_addr));
+            view.hit(data, index)
+        });
+        let status = if let Some(hit) = hit {
+            let how = How::Known { index, hit, data };
+            ctx.declare(guest, place, how).map_err(at)?
+        } else {
+            // The view's lock goes before `learn` takes it to write.
+            view = None;
+            let validated = Validated {
+                ctx: &mut *ctx,
+                module: module.as_deref(),
+                memory: guest,
+                place,
+                header: &header,
+            };
+            validated.declare(data, index, &mut name).map_err(at)?
+        };
+        if status != Status::Ok {
+            run.stopped = Some(status);
+            break;
         }
-        Some(Extern::SharedMemory(memory)) => {
-            let view = SharedBytes::new(&memory);
-            let header = table::read_header(&view, table_addr).map_err(at)?;
-            let indexes = range(&header, first, count).map_err(at)?;
-            let base = memory.data().as_ptr() as usize;
-            let mut known = find(caller, get, base).ok_or((memory.clone(), base));
-            let ctx = get(caller.data_mut());
-            let mut name = [0; MAX_NAME_LEN as usize];
-            for index in indexes {
-                let at = |e: Error| (index, e);
-                // Copied out of the shared memory again for each slot, then checked.
-                let slot =
-                    table::check_slot(&view, table_addr, &header, index, &mut name).map_err(at)?;
-                let status = ctx
-                    .declare_shared(known.clone(), place(table_addr, &header), &slot)
-                    .map_err(at)?;
-                if status != Status::Ok {
-                    run.stopped = Some(status);
-                    break;
-                }
-                run.declared += 1;
-                if known.is_err() {
-                    known = ctx.memory_at(base).ok_or((memory.clone(), base));
-                }
-            }
-        }
-        _ => return Err(at(Error::NoMemory)),
+        run.declared += 1;
+        // Recorded now, if it was not: the next slot's memory is found by its index.
+        recorded = now_recorded(ctx, recorded, base);
     }
     Ok(run)
+}
+
+/// Declares slots `indexes` of the table at `place` as one run, if the module's instances
+/// declared each of them before and the store has no slot of the table yet (`ModuleGlobals`);
+/// returns whether it did.
+fn declare_as_run(
+    ctx: &mut GlobalsCtx,
+    view: &KnownView<'_>,
+    memory: &MemoryRef<Memory>,
+    place: TablePlace,
+    indexes: std::ops::Range<u32>,
+    data: &mut [u8],
+) -> crate::Result<bool> {
+    if !ctx.may_run(memory, place.addr) {
+        return Ok(false);
+    }
+    match view.run(data, indexes) {
+        Some(slots) => {
+            let guest = memory.clone().map(GuestMemory::Plain);
+            ctx.declare_run(guest, place, slots, data)
+        }
+        None => Ok(false),
+    }
+}
+
+/// A slot of an ordinary memory to validate in full, then declare: what the module's
+/// instances declared is learned from it.
+struct Validated<'a> {
+    ctx: &'a mut GlobalsCtx,
+    module: Option<&'a Known>,
+    memory: MemoryRef<GuestMemory>,
+    place: TablePlace,
+    header: &'a wasmtime_global_abi::Header,
+}
+
+impl Validated<'_> {
+    /// Validates and declares slot `index` of the table in `data`, with `name` to copy the
+    /// slot's name into.
+    fn declare(
+        self,
+        data: &mut [u8],
+        index: u32,
+        name: &mut table::NameBuf,
+    ) -> crate::Result<Status> {
+        let addr = self.place.addr;
+        let slot = table::check_slot(&*data, addr, self.header, index, name)?;
+        let how = How::Validated { slot: &slot, data };
+        let status = self.ctx.declare(self.memory, self.place, how)?;
+        if status == Status::Ok
+            && let Some(module) = self.module
+            && let Some(bytes) = slot_bytes(data, addr, index)
+        {
+            module.learn(addr, &slot, &bytes);
+        }
+        Ok(status)
+    }
+}
+
+/// [`declare`] in a shared memory: each slot copied out of the memory, then checked.
+fn declare_shared<T: 'static>(
+    caller: &mut Caller<'_, T>,
+    get: &impl Fn(&mut T) -> &mut GlobalsCtx,
+    memory: SharedMemory,
+    call: Call,
+) -> Result<Run, (u32, Error)> {
+    let Call {
+        table_addr,
+        first,
+        count,
+    } = call;
+    let at = |e: Error| (first, e);
+    let view = SharedBytes::new(&memory);
+    let header = table::read_header(&view, table_addr).map_err(at)?;
+    let indexes = range(&header, first, count).map_err(at)?;
+    let base = memory.data().as_ptr() as usize;
+    let mut recorded = memory_ref(find(caller, get, base), memory.clone(), base);
+    let ctx = get(caller.data_mut());
+    let mut run = Run {
+        declared: 0,
+        stopped: None,
+    };
+    let mut name = [0; MAX_NAME_LEN as usize];
+    for index in indexes {
+        let at = |e: Error| (index, e);
+        // Copied out of the shared memory again for each slot, then checked.
+        let slot = table::check_slot(&view, table_addr, &header, index, &mut name).map_err(at)?;
+        let guest = recorded.clone().map(GuestMemory::Shared);
+        let how = How::Shared { slot: &slot };
+        let status = ctx
+            .declare(guest, place(table_addr, &header), how)
+            .map_err(at)?;
+        if status != Status::Ok {
+            run.stopped = Some(status);
+            break;
+        }
+        run.declared += 1;
+        recorded = now_recorded(ctx, recorded, base);
+    }
+    Ok(run)
+}
+
+/// `memory`, at `base`, as the store's record of it (`found`), or as new.
+fn memory_ref<M>(found: Option<usize>, memory: M, base: usize) -> MemoryRef<M> {
+    match found {
+        Some(i) => MemoryRef::Recorded(i),
+        None => MemoryRef::New { memory, base },
+    }
+}
+
+/// `memory` once a declaration may have recorded it.
+fn now_recorded<M>(ctx: &GlobalsCtx, memory: MemoryRef<M>, base: usize) -> MemoryRef<M> {
+    match memory {
+        MemoryRef::New { .. } => ctx.memory_at(base).map_or(memory, MemoryRef::Recorded),
+        recorded @ MemoryRef::Recorded(_) => recorded,
+    }
 }
 
 /// The 64 bytes of slot `index` of the table at `table`, if they are inside `data`.

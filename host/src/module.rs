@@ -230,6 +230,27 @@ struct KnownSlots {
 /// ([`Arc::make_mut`]) while one does.
 pub(crate) type KnownTable = Vec<Option<KnownSlot>>;
 
+impl KnownSlots {
+    /// Puts `known` at slot `i` of the table at `table` (`at`: its index in `tables`, if it has
+    /// one), with room made for it.
+    fn insert(&mut self, table: u32, at: Option<usize>, i: usize, known: KnownSlot) {
+        let at = match at {
+            Some(at) => at,
+            None => {
+                self.tables.push((table, Arc::default()));
+                self.tables.len() - 1
+            }
+        };
+        let slots = Arc::make_mut(&mut self.tables[at].1);
+        let grow = (i + 1).saturating_sub(slots.len());
+        slots.resize_with(slots.len() + grow, || None);
+        let new = slots[i].is_none();
+        slots[i] = Some(known);
+        self.count += usize::from(new);
+        self.entries += grow;
+    }
+}
+
 /// A slot as it was validated and declared.
 #[derive(Clone, Debug)]
 pub(crate) struct KnownSlot {
@@ -404,17 +425,7 @@ impl Known {
             slots.names.insert(Arc::clone(&name));
         }
         let (value, version) = self.globals.current_at(slot.name);
-        let at = match at {
-            Some(at) => at,
-            None => {
-                slots.tables.push((table, Arc::default()));
-                slots.tables.len() - 1
-            }
-        };
-        let known = Arc::make_mut(&mut slots.tables[at].1);
-        known.resize_with(known.len() + grow, || None);
-        let new = known[i].is_none();
-        known[i] = Some(KnownSlot {
+        let known = KnownSlot {
             bytes: validated_bytes(bytes),
             name,
             ty: slot.ty,
@@ -423,9 +434,8 @@ impl Known {
             value,
             version,
             definitions,
-        });
-        slots.count += usize::from(new);
-        slots.entries += grow;
+        };
+        slots.insert(table, at, i, known);
     }
 }
 
@@ -566,7 +576,11 @@ impl KnownSlot {
 impl Drop for Known {
     fn drop(&mut self) {
         let slots = self.slots.get_mut();
-        let names = slots.names.iter().map(|name| (&**name, None, true));
+        let names = slots.names.iter().map(|name| crate::registry::Release {
+            name,
+            shared_slot: None,
+            leaves: true,
+        });
         self.globals.undeclare(u64::MAX, false, names);
         self.globals.unreserve(slots.reserved);
     }

@@ -16,7 +16,7 @@ use parking_lot::{
 };
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use wasmtime::SharedMemory;
 use wasmtime_global_abi::{ValueType, check_name};
@@ -168,14 +168,33 @@ impl Default for RegistryId {
     }
 }
 
-/// A declaration to release: its name, its slot if in a shared table, and whether it is the
-/// store's last of the name (the store leaves the name's [`stores`](NameState::stores)).
-pub(crate) type Release<'a> = (&'a str, Option<(TableKey, u32)>, bool);
+/// A declaration to release.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Release<'a> {
+    pub(crate) name: &'a str,
+    /// Its slot, if in a shared table.
+    pub(crate) shared_slot: Option<SharedSlotRef>,
+    /// Whether it is the store's last of the name: the store leaves the name's
+    /// [`stores`](NameState::stores).
+    pub(crate) leaves: bool,
+}
+
+/// Slot `index` of the shared table at `table`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SharedSlotRef {
+    pub(crate) table: TableKey,
+    pub(crate) index: u32,
+}
 
 /// A table in a shared memory: the memory's base address and the table's address in it. A shared
 /// memory never moves, and the registry keeps every memory in this map alive (its
 /// [`SharedTable`] holds a handle), so no other memory can take the same base address meanwhile.
-pub(crate) type TableKey = (usize, u32);
+/// Ordered by memory, then address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct TableKey {
+    pub(crate) base: usize,
+    pub(crate) addr: u32,
+}
 
 /// A name's type, and optionally its default, as the embedder fixed them with
 /// [`Globals::define`].

@@ -151,14 +151,6 @@ impl SharedWord {
         unsafe { std::slice::from_raw_parts(self.base, self.len) }
     }
 
-    fn atomic(&self) -> &AtomicU64 {
-        // `new` checked that these 8 bytes are inside the memory and aligned; a shared memory's
-        // base never moves and its length never shrinks, so neither the index nor `as_atomic`
-        // can fail here.
-        let cells = &self.cells()[self.addr..self.addr + 8];
-        as_atomic(cells).unwrap_or_else(|| unreachable!("checked by SharedWord::new"))
-    }
-
     /// The word at `addr` of the same memory, if it is inside it and 8-aligned: a way to reach
     /// other words of the memory without holding a handle to it for each. Only the bytes the
     /// memory had when this word was made are reached: for a table's `generation` word, made at
@@ -168,12 +160,9 @@ impl SharedWord {
         as_atomic(range(self.cells(), addr, 8)?)
     }
 
-    pub(crate) fn load(&self, order: Ordering) -> u64 {
-        self.atomic().load(order)
-    }
-
-    pub(crate) fn store(&self, value: u64, order: Ordering) {
-        self.atomic().store(value, order);
+    /// Its address in the memory.
+    pub(crate) fn addr(&self) -> u64 {
+        self.addr as u64
     }
 }
 

@@ -12,10 +12,9 @@ use wasmtime_global_abi::{
 };
 
 /// Offset of the header's `generation` from the table address.
-pub(crate) const GENERATION_OFFSET: u64 = core::mem::offset_of!(Header, generation) as u64;
+pub(crate) const GENERATION_OFFSET: u64 = Header::GENERATION_OFFSET as u64;
 /// Offset of a slot's `changes` from its `value` (the field after it).
-pub(crate) const CHANGES_AFTER_VALUE: u64 =
-    (core::mem::offset_of!(Slot, changes) - core::mem::offset_of!(Slot, value)) as u64;
+pub(crate) const CHANGES_AFTER_VALUE: u64 = (Slot::CHANGES_OFFSET - Slot::VALUE_OFFSET) as u64;
 
 /// A slot that passed validation.
 #[derive(Clone, Debug, PartialEq)]

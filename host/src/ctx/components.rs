@@ -173,7 +173,14 @@ impl GlobalsCtx {
         self.refund(global.charged);
         self.declared -= 1;
         let leaves = leave(&mut self.names, &global.name);
-        self.globals
-            .undeclare(self.id, false, [(&*global.name, None, leaves)]);
+        self.globals.undeclare(
+            self.id,
+            false,
+            [Release {
+                name: &global.name,
+                shared_slot: None,
+                leaves,
+            }],
+        );
     }
 }

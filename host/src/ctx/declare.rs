@@ -51,6 +51,21 @@ pub(super) fn value_addr(table: u32, index: u32) -> u64 {
     u64::from(table) + abi::slot_offset(index) + u64::from(abi::Slot::VALUE_OFFSET)
 }
 
+/// Writes the value of each slot of `run`, in the table at `table`, into `data`; `false` if a
+/// slot is not in `data`.
+fn write_run(run: &Run, table: u32, data: &mut [u8]) -> bool {
+    run.indexes.clone().all(|index| {
+        run.slot(index).is_some_and(|slot| {
+            let addr = value_addr(table, index);
+            let out = usize::try_from(addr)
+                .ok()
+                .and_then(|at| data.get_mut(at..at.checked_add(8)?));
+            out.map(|out| out.copy_from_slice(&slot.bits().to_le_bytes()))
+                .is_some()
+        })
+    })
+}
+
 pub(super) fn write_value(data: &mut [u8], slot: &CheckedSlot<'_>, bits: u64) -> Result<()> {
     let out = usize::try_from(slot.value_addr)
         .ok()
@@ -61,6 +76,73 @@ pub(super) fn write_value(data: &mut [u8], slot: &CheckedSlot<'_>, bits: u64) ->
         })?;
     out.copy_from_slice(&bits.to_le_bytes());
     Ok(())
+}
+
+/// Where the memory of a declaration is.
+#[derive(Clone, Debug)]
+pub(crate) enum MemoryRef<M> {
+    /// Recorded already: its index in [`GlobalsCtx::memories`].
+    Recorded(usize),
+    /// Not seen before: the memory and its base address, recorded with the declaration's table.
+    New { memory: M, base: usize },
+}
+
+impl<M> MemoryRef<M> {
+    pub(crate) fn map<N>(self, f: impl FnOnce(M) -> N) -> MemoryRef<N> {
+        match self {
+            MemoryRef::Recorded(i) => MemoryRef::Recorded(i),
+            MemoryRef::New { memory, base } => MemoryRef::New {
+                memory: f(memory),
+                base,
+            },
+        }
+    }
+}
+
+/// How a slot is declared: what the registry is asked, and where the slot's value is written.
+/// The only branches of [`GlobalsCtx::declare`].
+pub(crate) enum How<'s, 'd> {
+    /// A slot of an ordinary memory, validated in full: the registry declares its name; its
+    /// value is written into `data`, the memory's bytes.
+    Validated {
+        slot: &'s CheckedSlot<'s>,
+        data: &'d mut [u8],
+    },
+    /// Slot `index` of an ordinary memory, one the module's instances declared before
+    /// ([`Hit`]): the module holds its name's declaration; its value is written into `data`.
+    Known {
+        index: u32,
+        hit: Hit,
+        data: &'d mut [u8],
+    },
+    /// A slot of a shared memory: the registry declares it and writes its value, now and at
+    /// every change.
+    Shared { slot: &'s CheckedSlot<'s> },
+}
+
+/// A [`How`] without the memory the write step writes.
+enum Kind<'s> {
+    Validated(&'s CheckedSlot<'s>),
+    Known(u32, Hit),
+    Shared(&'s CheckedSlot<'s>),
+}
+
+/// What the registry's step gave a declaration.
+enum Taken {
+    Name(Took),
+    /// Refused: the name is fixed to this other type.
+    Refused(ValueType),
+}
+
+/// A declaration the registry's step accepted.
+struct Took {
+    /// The registry's key for the name, if the step declared it (the store then holds that
+    /// declaration until it releases the slot).
+    declared: Option<Arc<str>>,
+    /// What to write into an ordinary memory's slot, as of registry version `version` (0: a
+    /// slot declared before, or a shared one, which no sync writes).
+    bits: u64,
+    version: u64,
 }
 
 impl GlobalsCtx {
@@ -192,10 +274,25 @@ impl GlobalsCtx {
         }
     }
 
-    /// Counts `declared`, a new declaration of slot `index` (whose hash is `hash`) of `table`.
+    /// Counts `declared`, a new declaration of slot `index` (whose hash is `hash`) of `table`,
+    /// and, in an ordinary memory, leaves it for [`sync`]'s index.
     pub(super) fn record(&mut self, table: usize, index: u32, hash: u64, declared: Declared) {
         self.declared += 1;
         self.uncounted += 1;
+        if declared.known {
+            self.stats.known += 1;
+            self.declared_known += 1;
+        }
+        if self.tables[table].shared.is_none() {
+            if self.unindexed.capacity() == 0 {
+                // As for `names`: a guest's usual handful at once.
+                self.unindexed.reserve(NAMES_AT_FIRST);
+            }
+            self.unindexed.push(Unindexed {
+                table,
+                indexes: index..index + 1,
+            });
+        }
         let t = &mut self.tables[table];
         t.count += 1;
         if let Some(per_name) = &mut t.per_name {
@@ -204,128 +301,181 @@ impl GlobalsCtx {
         t.slots.insert(index, declared, t.count);
     }
 
-    /// Declares `slot` of the table at `table_addr` of an ordinary memory: `memory` is the
-    /// recorded memory's index, or the memory and its base address if it was not seen before.
-    /// Writes its current value into `data`, that memory's bytes.
+    /// Declares a slot of the table at `place` of `memory`, in one path for every kind of slot:
+    /// the table found or recorded; the same slot again is only written again; otherwise the
+    /// store's limits, then the registry's step, then the write step ([`How`] says which), then
+    /// the store's record. A step that fails undoes the steps before it ([`undo`]).
+    ///
+    /// [`undo`]: GlobalsCtx::undo
     pub(crate) fn declare(
         &mut self,
-        memory: Result<usize, (Memory, usize)>,
+        memory: MemoryRef<GuestMemory>,
         place: TablePlace,
-        slot: &CheckedSlot<'_>,
-        data: &mut [u8],
+        how: How<'_, '_>,
     ) -> Result<Status> {
-        let TablePlace {
-            addr: table_addr,
-            capacity,
-        } = place;
-        let table = self.table(
-            memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
-            table_addr,
-            capacity,
-            0,
-        )?;
-        if self.redeclared(table, slot)? {
-            let bits = self
-                .globals
-                .current(slot.name)
-                .map_or(slot.default, Value::to_bits);
-            write_value(data, slot, bits)?;
-            return Ok(Status::Ok);
-        }
-        let charged = self.admit(table, slot)?;
-        let names = &mut self.names;
-        let joined = |key: &Arc<str>| join(names, key);
-        let (name, value, version) = match self.globals.declare(slot.name, slot.ty, joined) {
-            Ok(declared) => declared,
-            Err(fixed) => {
-                self.refund(charged);
+        // The write step's memory apart, so that the slot may borrow the rest.
+        let (kind, mut data) = match how {
+            How::Validated { slot, data } => (Kind::Validated(slot), Some(data)),
+            How::Known { index, hit, data } => (Kind::Known(index, hit), Some(data)),
+            How::Shared { slot } => (Kind::Shared(slot), None),
+        };
+        let known_slot;
+        let (slot, room) = match &kind {
+            Kind::Known(index, hit) => {
+                known_slot = hit.checked(place.addr, *index);
+                (&known_slot, hit.room)
+            }
+            Kind::Validated(slot) | Kind::Shared(slot) => (*slot, 0),
+        };
+        let table = self.table(memory, place.addr, place.capacity, room)?;
+        let again = self.redeclared(table, slot)?;
+        let charged = if again { 0 } else { self.admit(table, slot)? };
+        let taken = match self.take(table, slot, again, &kind) {
+            Ok(Taken::Name(taken)) => taken,
+            Ok(Taken::Refused(fixed)) => {
+                self.undo(charged, None);
                 self.refuse(table, slot, fixed);
                 return Ok(Status::TypeMismatch);
             }
+            Err(e) => {
+                self.undo(charged, None);
+                return Err(e);
+            }
         };
-        let bits = value.map_or(slot.default, Value::to_bits);
-        if let Err(e) = write_value(data, slot, bits) {
-            self.refund(charged);
-            let leaves = leave(&mut self.names, &name);
-            self.globals
-                .undeclare(self.id, false, [(&*name, None, leaves)]);
+        // The write step: into an ordinary memory (the registry wrote a shared one).
+        if let Some(data) = &mut data
+            && let Err(e) = write_value(data, slot, taken.bits)
+        {
+            self.undo(charged, taken.declared.as_ref());
             return Err(e);
         }
-        if self.unindexed.capacity() == 0 {
-            // As for `names`: a guest's usual handful at once.
-            self.unindexed.reserve(NAMES_AT_FIRST);
-        }
-        self.unindexed.push(Unindexed {
-            table,
-            indexes: slot.index..slot.index + 1,
-        });
-        let declared = Declared::new(name, slot, version, false);
-        self.record(table, slot.index, slot.hash, declared);
-        self.declared_event(table, slot);
-        Ok(Status::Ok)
-    }
-
-    /// Declares a slot of an ordinary memory that is one the module's instances declared
-    /// before, `hit` ([`Known::hit`]): as [`declare`](GlobalsCtx::declare), but its validation
-    /// and its registry declaration are the module's.
-    pub(crate) fn declare_known(
-        &mut self,
-        memory: Result<usize, (Memory, usize)>,
-        place: TablePlace,
-        index: u32,
-        hit: Hit,
-        data: &mut [u8],
-    ) -> Result<Status> {
-        let TablePlace {
-            addr: table_addr,
-            capacity,
-        } = place;
-        let slot = hit.checked(table_addr, index);
-        let table = self.table(
-            memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
-            table_addr,
-            capacity,
-            hit.room,
-        )?;
-        if self.redeclared(table, &slot)? {
-            write_value(data, &slot, hit.bits)?;
+        if again {
             return Ok(Status::Ok);
         }
-        let charged = self.admit(table, &slot)?;
-        if let Err(e) = write_value(data, &slot, hit.bits) {
-            self.refund(charged);
-            return Err(e);
-        }
-        self.stats.known += 1;
-        self.declared_known += 1;
-        if self.unindexed.capacity() == 0 {
-            self.unindexed.reserve(NAMES_AT_FIRST);
-        }
-        self.unindexed.push(Unindexed {
-            table,
-            indexes: index..index + 1,
-        });
-        self.declared_event(table, &slot);
-        let (hash, version) = (slot.hash, hit.version);
+        self.declared_event(table, slot);
+        let (index, hash) = (slot.index, slot.hash);
+        let (ty, default) = (slot.ty, slot.default);
+        let (name, known) = match (kind, taken.declared) {
+            (Kind::Known(_, hit), _) => (hit.name, true),
+            (_, Some(name)) => (name, false),
+            (_, None) => unreachable!("the registry declares every slot not declared before"),
+        };
         let declared = Declared {
-            name: hit.name,
-            ty: hit.ty,
-            default: hit.default,
-            written_at: version,
-            known: true,
+            name,
+            ty,
+            default,
+            written_at: taken.version,
+            known,
         };
         self.record(table, index, hash, declared);
         Ok(Status::Ok)
     }
 
+    /// The registry's step of a declaration of `slot` in `table` (`again`: the store declared
+    /// it before): a slot validated in full or of a shared memory declares its name (a shared
+    /// one is written by the registry, now and at every change); a known one takes what the
+    /// module holds. The store joins the name's stores at its first slot of it.
+    fn take(
+        &mut self,
+        table: usize,
+        slot: &CheckedSlot<'_>,
+        again: bool,
+        kind: &Kind<'_>,
+    ) -> Result<Taken> {
+        let names = &mut self.names;
+        match kind {
+            Kind::Known(_, hit) => Ok(Taken::Name(Took {
+                declared: None,
+                bits: hit.bits,
+                version: hit.version,
+            })),
+            Kind::Validated(_) if again => {
+                let value = self.globals.current(slot.name);
+                Ok(Taken::Name(Took {
+                    declared: None,
+                    bits: value.map_or(slot.default, Value::to_bits),
+                    version: 0,
+                }))
+            }
+            Kind::Validated(_) => {
+                let joined = |key: &Arc<str>| join(names, key);
+                Ok(match self.globals.declare(slot.name, slot.ty, joined) {
+                    Ok((name, value, version)) => Taken::Name(Took {
+                        declared: Some(name),
+                        bits: value.map_or(slot.default, Value::to_bits),
+                        version,
+                    }),
+                    Err(fixed) => Taken::Refused(fixed),
+                })
+            }
+            Kind::Shared(_) => self.take_shared(table, slot, again),
+        }
+    }
+
+    /// [`take`](GlobalsCtx::take) for a slot of a shared memory: the registry records the slot
+    /// in its table and writes its value.
+    fn take_shared(&mut self, table: usize, slot: &CheckedSlot<'_>, again: bool) -> Result<Taken> {
+        let names = &mut self.names;
+        let t = &self.tables[table];
+        let GuestMemory::Shared(memory) = &self.memories[t.memory] else {
+            unreachable!("a table's memory keeps its kind");
+        };
+        let declaration = SharedDeclaration {
+            owner: self.id,
+            memory,
+            table: t.shared.unwrap_or(TableKey {
+                base: memory.data().as_ptr() as usize,
+                addr: t.addr,
+            }),
+            capacity: t.capacity,
+            slot,
+            again,
+        };
+        let mut joined = None;
+        let join_once = |key: &Arc<str>| {
+            joined = Some(Arc::clone(key));
+            join(names, key)
+        };
+        let outcome = self.globals.declare_shared(declaration, join_once);
+        if outcome.is_err()
+            && let Some(key) = joined
+        {
+            // The registry counted the store out again.
+            leave(&mut self.names, &key);
+        }
+        Ok(match outcome? {
+            Ok(name) => Taken::Name(Took {
+                declared: (!again).then_some(name),
+                bits: 0,
+                version: 0,
+            }),
+            Err(fixed) => Taken::Refused(fixed),
+        })
+    }
+
+    /// Undoes a declaration that failed after [`admit`](GlobalsCtx::admit) charged `charged`
+    /// and, for a slot of an ordinary memory, the registry declared its name as `declared`.
+    fn undo(&mut self, charged: u64, declared: Option<&Arc<str>>) {
+        self.refund(charged);
+        if let Some(name) = declared {
+            let leaves = leave(&mut self.names, name);
+            let release = Release {
+                name,
+                shared_slot: None,
+                leaves,
+            };
+            self.globals.undeclare(self.id, false, [release]);
+        }
+    }
+
     /// Whether a call's slots into the table at `addr` of `memory` may be declared as one
     /// run ([`declare_run`](GlobalsCtx::declare_run)): the store has no slot of that table.
-    pub(crate) fn may_run(&mut self, memory: &Result<usize, (Memory, usize)>, addr: u32) -> bool {
+    pub(crate) fn may_run<M>(&mut self, memory: &MemoryRef<M>, addr: u32) -> bool {
         match memory {
-            Ok(memory) => self
+            MemoryRef::Recorded(memory) => self
                 .known_table(*memory, addr)
                 .is_none_or(|t| self.tables[t].count == 0),
-            Err(_) => true,
+            MemoryRef::New { .. } => true,
         }
     }
 
@@ -338,17 +488,12 @@ impl GlobalsCtx {
     /// [`KnownView::run`]: crate::module::KnownView::run
     pub(crate) fn declare_run(
         &mut self,
-        memory: Result<usize, (Memory, usize)>,
+        memory: MemoryRef<GuestMemory>,
         place: TablePlace,
         run: Run,
         data: &mut [u8],
     ) -> Result<bool> {
-        let table = self.table(
-            memory.map_err(|(m, base)| (GuestMemory::Plain(m), base)),
-            place.addr,
-            place.capacity,
-            0,
-        )?;
+        let table = self.table(memory, place.addr, place.capacity, 0)?;
         let count = run.indexes.end - run.indexes.start;
         // A table with no slot yet: none of the run is declared, and no name of it can have
         // more slots than the run's count.
@@ -363,20 +508,10 @@ impl GlobalsCtx {
         if self.charge(charged).is_err() {
             return Ok(false);
         }
-        for index in run.indexes.clone() {
-            let written = run.slot(index).is_some_and(|slot| {
-                let addr = value_addr(place.addr, index);
-                let out = usize::try_from(addr)
-                    .ok()
-                    .and_then(|at| data.get_mut(at..at.checked_add(8)?));
-                out.map(|out| out.copy_from_slice(&slot.bits().to_le_bytes()))
-                    .is_some()
-            });
-            if !written {
-                // Not for a run `KnownView::run` found in `data`: one by one says what is wrong.
-                self.refund(charged);
-                return Ok(false);
-            }
+        if !write_run(&run, place.addr, data) {
+            // Not for a run `KnownView::run` found in `data`: one by one says what is wrong.
+            self.refund(charged);
+            return Ok(false);
         }
         self.declared += count;
         self.uncounted += u64::from(count);
@@ -394,93 +529,27 @@ impl GlobalsCtx {
             indexes: run.indexes,
             written_at: run.written_at,
         });
-        if tracing::enabled!(target: "wasmtime_global::declare", tracing::Level::DEBUG) {
-            let t = &self.tables[table];
-            for (index, slot) in t.slots.iter() {
-                tracing::debug!(
-                    target: "wasmtime_global::declare",
-                    label = self.label_field(),
-                    name = &**slot.name,
-                    ty = ?slot.ty,
-                    table = t.addr,
-                    index,
-                    shared = false,
-                    "declared"
-                );
-            }
-        }
+        self.run_events(table);
         Ok(true)
     }
 
-    /// Declares `slot` of the table at `table_addr` of shared memory `memory` (its recorded
-    /// index, or `Err` with its handle and base address if not seen before): the registry writes
-    /// its value now and at every change.
-    pub(crate) fn declare_shared(
-        &mut self,
-        memory: Result<usize, (SharedMemory, usize)>,
-        place: TablePlace,
-        slot: &CheckedSlot<'_>,
-    ) -> Result<Status> {
-        let TablePlace {
-            addr: table_addr,
-            capacity,
-        } = place;
-        let table = self.table(
-            memory.map_err(|(m, base)| (GuestMemory::Shared(m), base)),
-            table_addr,
-            capacity,
-            0,
-        )?;
-        let redeclared = self.redeclared(table, slot)?;
-        let charged = if redeclared {
-            0
-        } else {
-            self.admit(table, slot)?
-        };
-        let GuestMemory::Shared(memory) = &self.memories[self.tables[table].memory] else {
-            unreachable!("a table's memory keeps its kind");
-        };
-        let key = self.tables[table]
-            .shared
-            .unwrap_or((memory.data().as_ptr() as usize, table_addr));
-        let declaration = SharedDeclaration {
-            owner: self.id,
-            memory,
-            table: key,
-            capacity,
-            slot,
-            again: redeclared,
-        };
-        let names = &mut self.names;
-        let mut joined = None;
-        let join_once = |key: &Arc<str>| {
-            joined = Some(Arc::clone(key));
-            join(names, key)
-        };
-        let outcome = self.globals.declare_shared(declaration, join_once);
-        if outcome.is_err()
-            && let Some(key) = joined
-        {
-            // The registry counted the store out again.
-            leave(&mut self.names, &key);
+    /// A debug event for each slot of `table`'s run, as one by one each has.
+    fn run_events(&self, table: usize) {
+        if !tracing::enabled!(target: "wasmtime_global::declare", tracing::Level::DEBUG) {
+            return;
         }
-        let name = match outcome {
-            Ok(Ok(name)) => name,
-            Ok(Err(fixed)) => {
-                self.refund(charged);
-                self.refuse(table, slot, fixed);
-                return Ok(Status::TypeMismatch);
-            }
-            Err(e) => {
-                self.refund(charged);
-                return Err(e);
-            }
-        };
-        if !redeclared {
-            let declared = Declared::new(name, slot, 0, false);
-            self.record(table, slot.index, slot.hash, declared);
-            self.declared_event(table, slot);
+        let t = &self.tables[table];
+        for (index, slot) in t.slots.iter() {
+            tracing::debug!(
+                target: "wasmtime_global::declare",
+                label = self.label_field(),
+                name = &**slot.name,
+                ty = ?slot.ty,
+                table = t.addr,
+                index,
+                shared = false,
+                "declared"
+            );
         }
-        Ok(Status::Ok)
     }
 }

@@ -1,6 +1,7 @@
 //! [`sync`]: the writes that bring a store's ordinary memories up to date with the registry.
 
 use super::*;
+use crate::generation::{GenerationWrite, Plain};
 
 /// Slots of a table not yet in [`GlobalsCtx::by_name`].
 #[derive(Clone, Debug)]
@@ -18,25 +19,37 @@ pub(super) struct SlotRef {
 #[derive(Clone, Debug)]
 pub(super) struct Write {
     pub(super) memory: Memory,
+    /// The table's index in [`GlobalsCtx::tables`], and its address.
     pub(super) table: usize,
+    pub(super) table_addr: u32,
+    /// The slot's value field.
     pub(super) addr: u64,
     pub(super) bits: u64,
     pub(super) index: u32,
 }
 
-/// Adds `delta` to the `u64` at `addr` of `memory`.
-pub(super) fn add(
-    mut store: impl AsContextMut,
-    memory: Memory,
-    addr: u64,
-    delta: u64,
-) -> Option<()> {
-    let mut word = [0; 8];
-    memory.read(&mut store, addr as usize, &mut word).ok()?;
-    let word = u64::from_le_bytes(word).wrapping_add(delta);
-    memory
-        .write(&mut store, addr as usize, &word.to_le_bytes())
-        .ok()
+/// Writes `writes`, the changed slots of one table, into their memory, in one generation of the
+/// table ([`GenerationWrite`]). The store is borrowed mutably, so no wasm of it runs meanwhile.
+fn write_table(mut store: impl AsContextMut, writes: &[Write]) -> Result<()> {
+    let Some(first) = writes.first() else {
+        return Ok(());
+    };
+    let generation = u64::from(first.table_addr) + GENERATION_OFFSET;
+    let data = first.memory.data_mut(&mut store);
+    let mut write =
+        GenerationWrite::begin(Plain(data), first.table_addr).ok_or(Error::WriteOutOfBounds {
+            index: first.index,
+            addr: generation,
+        })?;
+    let written = writes.iter().try_for_each(|w| {
+        write.slot(w.addr, w.bits).ok_or(Error::WriteOutOfBounds {
+            index: w.index,
+            addr: w.addr,
+        })
+    });
+    // Begun, so its generation is a word of the memory.
+    write.end();
+    written
 }
 
 /// Writes every change made in the registry since the last sync of this store into the
@@ -82,32 +95,13 @@ pub fn sync<T: 'static>(
     let mut writes = std::mem::take(&mut ctx.writes);
     // Group by table, so that each table's generation is raised once.
     writes.sort_by_key(|w| w.table);
-    // (memory, generation address, index of a slot written in the table)
-    let mut tables: Vec<(Memory, u64, u32)> = Vec::new();
-    let mut last = None;
-    for w in &writes {
-        if last != Some(w.table) {
-            last = Some(w.table);
-            tables.push((w.memory, ctx.generation_addr(w.table), w.index));
-        }
-    }
-    let result = writes.iter().try_for_each(|w| {
-        // `Memory` checks the bounds; the store is borrowed mutably, so no wasm of this store
-        // runs while we write.
-        let fault = || Error::WriteOutOfBounds {
-            index: w.index,
-            addr: w.addr,
-        };
-        w.memory
-            .write(&mut cx, w.addr as usize, &w.bits.to_le_bytes())
-            .map_err(|_| fault())?;
-        add(&mut cx, w.memory, w.addr + CHANGES_AFTER_VALUE, 1).ok_or_else(fault)
-    });
-    let result = result.and_then(|()| {
-        tables.iter().try_for_each(|&(memory, addr, index)| {
-            add(&mut cx, memory, addr, 2).ok_or(Error::WriteOutOfBounds { index, addr })
-        })
-    });
+    let mut tables = 0;
+    let result = writes
+        .chunk_by(|a, b| a.table == b.table)
+        .try_for_each(|table| {
+            tables += 1;
+            write_table(&mut cx, table)
+        });
     let written = writes.len();
     writes.clear();
     let ctx = get(cx.data_mut());
@@ -118,7 +112,7 @@ pub fn sync<T: 'static>(
         target: "wasmtime_global::sync",
         label = ctx.label_field(),
         written,
-        tables = tables.len(),
+        tables,
         "synced"
     );
     result.map(|()| written)
@@ -160,6 +154,7 @@ impl GlobalsCtx {
                     writes.push(Write {
                         memory: *memory,
                         table: r.table,
+                        table_addr: table.addr,
                         addr: value_addr(table.addr, r.index),
                         bits: value.map_or(d.default, Value::to_bits),
                         index: r.index,
@@ -168,10 +163,5 @@ impl GlobalsCtx {
             }
         });
         true
-    }
-
-    /// The address of the `generation` field of table `table`.
-    pub(super) fn generation_addr(&self, table: usize) -> u64 {
-        u64::from(self.tables[table].addr) + GENERATION_OFFSET
     }
 }

@@ -3,6 +3,17 @@
 
 use super::*;
 
+/// The table of a store's last declaration: most declarations come from the instance that
+/// declared last, so remembering it saves the lookup.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct LastTable {
+    /// Index into [`GlobalsCtx::memories`].
+    pub(super) memory: usize,
+    pub(super) addr: u32,
+    /// Index into [`GlobalsCtx::tables`].
+    pub(super) table: usize,
+}
+
 /// Where a validated table is: its address, and the capacity its header gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TablePlace {
@@ -207,21 +218,6 @@ impl Declared {
             known: self.known,
         }
     }
-
-    pub(super) fn new(
-        name: Arc<str>,
-        slot: &CheckedSlot<'_>,
-        written_at: u64,
-        known: bool,
-    ) -> Declared {
-        Declared {
-            name,
-            ty: slot.ty,
-            default: slot.default,
-            written_at,
-            known,
-        }
-    }
 }
 
 impl GlobalsCtx {
@@ -242,7 +238,7 @@ impl GlobalsCtx {
     /// The recorded memory whose base address was `base` when last looked at.
     pub(crate) fn memory_at(&self, base: usize) -> Option<usize> {
         match self.last_table {
-            Some((m, _, _)) if self.bases[m] == base => Some(m),
+            Some(LastTable { memory, .. }) if self.bases[memory] == base => Some(memory),
             _ if self.bases.len() <= SCAN => self.bases.iter().position(|&b| b == base),
             _ => self.by_base.get(&base).copied(),
         }
@@ -281,14 +277,14 @@ impl GlobalsCtx {
     /// instances declared before: at most 256 a table, and 4,096 all tables together).
     pub(super) fn table(
         &mut self,
-        memory: core::result::Result<usize, (GuestMemory, usize)>,
+        memory: MemoryRef<GuestMemory>,
         addr: u32,
         capacity: u32,
         room: usize,
     ) -> Result<usize> {
         let known = match &memory {
-            Ok(memory) => self.known_table(*memory, addr),
-            Err(_) => None,
+            MemoryRef::Recorded(memory) => self.known_table(*memory, addr),
+            MemoryRef::New { .. } => None,
         };
         if let Some(t) = known {
             let was = self.tables[t].capacity;
@@ -304,7 +300,7 @@ impl GlobalsCtx {
         if self.tables.len() >= self.limits.tables as usize {
             return Err(self.over(Limit::Tables));
         }
-        if let Ok(memory) = memory
+        if let MemoryRef::Recorded(memory) = memory
             && let Some(other) = self.overlapping(memory, addr, capacity)
         {
             return Err(Error::TableOverlaps { addr, other });
@@ -312,22 +308,12 @@ impl GlobalsCtx {
         self.charge(TABLE_BYTES)?;
         // A memory is recorded only with a table taken, so that the tables limit bounds the
         // memories too.
-        let memory = match memory {
-            Ok(i) => i,
-            Err((memory, base)) => {
-                self.memories.push(memory);
-                self.bases.push(base);
-                let i = self.memories.len() - 1;
-                if self.by_base.is_empty() {
-                    self.index_bases();
-                } else {
-                    self.by_base.insert(base, i);
-                }
-                i
-            }
-        };
+        let memory = self.record_memory(memory);
         let shared = match &self.memories[memory] {
-            GuestMemory::Shared(m) => Some((m.data().as_ptr() as usize, addr)),
+            GuestMemory::Shared(m) => Some(TableKey {
+                base: m.data().as_ptr() as usize,
+                addr,
+            }),
             GuestMemory::Plain(_) => None,
         };
         self.tables.push(Table {
@@ -344,6 +330,31 @@ impl GlobalsCtx {
             per_name: None,
         });
         let t = self.tables.len() - 1;
+        self.index_table(memory, addr, t);
+        Ok(t)
+    }
+
+    /// The index of `memory` in [`GlobalsCtx::memories`], recorded now if it is new.
+    fn record_memory(&mut self, memory: MemoryRef<GuestMemory>) -> usize {
+        match memory {
+            MemoryRef::Recorded(i) => i,
+            MemoryRef::New { memory, base } => {
+                self.memories.push(memory);
+                self.bases.push(base);
+                let i = self.memories.len() - 1;
+                if self.by_base.is_empty() {
+                    self.index_bases();
+                } else {
+                    self.by_base.insert(base, i);
+                }
+                i
+            }
+        }
+    }
+
+    /// Indexes table `t`, just recorded at `addr` of memory `memory`, once the store has more
+    /// tables than it scans; and remembers it as the last.
+    fn index_table(&mut self, memory: usize, addr: u32, t: usize) {
         if self.tables.len() > SCAN {
             if self.by_table.is_empty() {
                 let tables = self.tables.iter().enumerate();
@@ -353,16 +364,19 @@ impl GlobalsCtx {
                 self.by_table.insert((memory, addr), t);
             }
         }
-        self.last_table = Some((memory, addr, t));
-        Ok(t)
+        self.last_table = Some(LastTable {
+            memory,
+            addr,
+            table: t,
+        });
     }
 
     /// The recorded table at `addr` of recorded memory `memory`, if there is one.
     pub(super) fn known_table(&mut self, memory: usize, addr: u32) -> Option<usize> {
-        if let Some((m, a, t)) = self.last_table
-            && (m, a) == (memory, addr)
+        if let Some(last) = self.last_table
+            && (last.memory, last.addr) == (memory, addr)
         {
-            return Some(t);
+            return Some(last.table);
         }
         let known = if self.tables.len() <= SCAN {
             self.tables
@@ -371,8 +385,12 @@ impl GlobalsCtx {
         } else {
             self.by_table.get(&(memory, addr)).copied()
         };
-        if let Some(t) = known {
-            self.last_table = Some((memory, addr, t));
+        if let Some(table) = known {
+            self.last_table = Some(LastTable {
+                memory,
+                addr,
+                table,
+            });
         }
         known
     }

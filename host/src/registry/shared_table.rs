@@ -2,6 +2,7 @@
 //! written outside the registry's lock, under the table's own).
 
 use super::*;
+use crate::generation::{Atomics, GenerationWrite};
 
 /// The writes into shared tables that a change calls for, made after the registry's lock is
 /// released.
@@ -208,7 +209,11 @@ impl SharedTable {
     /// name is left as it is.
     pub(super) fn write(&self, changes: &[Change]) {
         let mut table = self.lock();
-        let mut start = None;
+        // The table's address: its generation word's, less the field's offset.
+        let Ok(table_addr) = u32::try_from(self.generation.addr() - GENERATION_OFFSET) else {
+            return;
+        };
+        let mut write = None;
         for (name, at, value) in changes {
             // A name without slots here yet has a declaration on its way, which takes the value
             // from here.
@@ -223,31 +228,26 @@ impl SharedTable {
             for target in known.slots.iter_mut().filter(|t| t.written < *at) {
                 let addr = u64::from(target.value_addr);
                 let fields = (self.generation.at(addr), self.generation.at(addr + 8));
-                let (Some(value_field), Some(changes_field)) = fields else {
+                let (Some(_), Some(_)) = fields else {
                     continue; // Checked at declaration: a shared memory never shrinks.
                 };
-                start.get_or_insert_with(|| {
-                    let start = self.generation.load(Ordering::Relaxed);
-                    // Odd: a write is in progress. The fence keeps every value store below
-                    // after it.
-                    self.generation
-                        .store(start.wrapping_add(1), Ordering::Relaxed);
-                    fence(Ordering::Release);
-                    start
-                });
+                let write = match &mut write {
+                    Some(write) => write,
+                    // The generation word is a word of the memory (SharedWord::new).
+                    None => match GenerationWrite::begin(
+                        Atomics(|addr| self.generation.at(addr)),
+                        table_addr,
+                    ) {
+                        Some(begun) => write.insert(begun),
+                        None => return,
+                    },
+                };
                 target.written = *at;
-                value_field.store(
-                    value.map_or(target.default, Value::to_bits),
-                    Ordering::Relaxed,
-                );
-                let changes = changes_field.load(Ordering::Relaxed);
-                changes_field.store(changes.wrapping_add(1), Ordering::Release);
+                write.slot(addr, value.map_or(target.default, Value::to_bits));
             }
         }
-        if let Some(start) = start {
-            // Even again: release, so a reader that sees it sees every value above.
-            self.generation
-                .store(start.wrapping_add(2), Ordering::Release);
+        if let Some(write) = write {
+            write.end();
         }
     }
 

@@ -208,13 +208,18 @@ impl State {
         tables: &mut ByTable<u32>,
     ) -> bool {
         let mut sweep = false;
-        for (name, slot, leaves) in names {
+        for Release {
+            name,
+            shared_slot,
+            leaves,
+        } in names
+        {
             let Some(entry) = self.entries.get_mut(name) else {
                 continue;
             };
             entry.leave(leaves);
             let last = entry.declared.remove();
-            if let Some((key, index)) = slot
+            if let Some(SharedSlotRef { table: key, index }) = shared_slot
                 && let Some(table) = self.shared_tables.get(&key).and_then(Weak::upgrade)
             {
                 entry.shared.remove(&table);
@@ -245,7 +250,7 @@ impl State {
         if let Some(table) = self.shared_tables.get(&key).and_then(Weak::upgrade) {
             if table.capacity != capacity {
                 return Err(Error::CapacityChanged {
-                    addr: key.1,
+                    addr: key.addr,
                     was: table.capacity,
                     now: capacity,
                 });

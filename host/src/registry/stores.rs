@@ -176,23 +176,15 @@ impl Globals {
         let (name, table, newest) = {
             let mut state = self.write();
             let state = &mut *state;
-            let generation = || word(u64::from(key.1) + GENERATION_OFFSET);
+            let generation = || word(u64::from(key.addr) + GENERATION_OFFSET);
             let table = state.shared_table(key, capacity, self.inner.id.0, generation)?;
-            let name = if again {
-                // The store holds a declaration of the name, so the entry is there.
-                match state.entries.get(slot.name) {
-                    Some(entry) => Arc::clone(&entry.key),
-                    None => return Ok(Err(slot.ty)),
-                }
-            } else {
-                let join = |key: &Arc<str>| {
-                    joined = join(key);
-                    joined
-                };
-                match declare_in(state, slot.name, slot.ty, join) {
-                    Ok((name, _)) => name,
-                    Err(fixed) => return Ok(Err(fixed)),
-                }
+            let join = |key: &Arc<str>| {
+                joined = join(key);
+                joined
+            };
+            let name = match shared_name(state, slot, again, join) {
+                Ok(name) => name,
+                Err(fixed) => return Ok(Err(fixed)),
             };
             let Some(entry) = state.entries.get_mut(&name) else {
                 return Ok(Err(slot.ty));
@@ -208,7 +200,15 @@ impl Globals {
         let recorded = table.record(owner, slot, &name, newest, value_addr);
         table.pending.fetch_sub(1, Ordering::AcqRel);
         if recorded.is_err() && !again {
-            self.undeclare(owner, true, [(&*name, Some((key, slot.index)), joined)]);
+            let release = Release {
+                name: &name,
+                shared_slot: Some(SharedSlotRef {
+                    table: key,
+                    index: slot.index,
+                }),
+                leaves: joined,
+            };
+            self.undeclare(owner, true, [release]);
         }
         recorded.map(|()| Ok(name))
     }
@@ -243,7 +243,7 @@ impl Globals {
             } else {
                 // Ordinary slots change only counts: the read lock is enough.
                 let state = self.read();
-                for (name, _, leaves) in chunk {
+                for Release { name, leaves, .. } in chunk {
                     let Some(entry) = state.entries.get(name) else {
                         continue;
                     };
@@ -277,4 +277,22 @@ impl Globals {
         }
         state.version
     }
+}
+
+/// The key of the name of `slot`, a slot of a shared table, declared now unless the store
+/// declared the slot before (`again`); or `Err` with the type the name is fixed to.
+fn shared_name(
+    state: &mut State,
+    slot: &CheckedSlot<'_>,
+    again: bool,
+    join: impl FnOnce(&Arc<str>) -> bool,
+) -> core::result::Result<Arc<str>, ValueType> {
+    if again {
+        // The store holds a declaration of the name, so the entry is there.
+        return match state.entries.get(slot.name) {
+            Some(entry) => Ok(Arc::clone(&entry.key)),
+            None => Err(slot.ty),
+        };
+    }
+    declare_in(state, slot.name, slot.ty, join).map(|(name, _)| name)
 }

@@ -31,14 +31,30 @@ fn a_name_released_again_and_again_idles_once() {
     for request in 0..5_000 {
         let declared = globals.declare("N", ValueType::U64, |_| true);
         assert!(declared.is_ok(), "request {request}");
-        globals.undeclare(0, false, [("N", None, true)]);
+        globals.undeclare(
+            0,
+            false,
+            [Release {
+                name: "N",
+                shared_slot: None,
+                leaves: true,
+            }],
+        );
     }
     let before = key(&globals);
     assert_eq!(globals.read().idle.lock().len(), 1);
     globals
         .declare("N", ValueType::U64, |_| true)
         .expect("declares");
-    globals.undeclare(0, false, [("N", None, true)]);
+    globals.undeclare(
+        0,
+        false,
+        [Release {
+            name: "N",
+            shared_slot: None,
+            leaves: true,
+        }],
+    );
     assert_eq!(key(&globals), before, "the same entry, never swept");
     assert_eq!(globals.read().idle.lock().len(), 1);
 }
@@ -113,7 +129,7 @@ fn a_declaration_on_its_way_gets_a_change_written_while_the_name_had_no_slot() {
     let table = SharedTable {
         generation: SharedWord::new(&memory, GENERATION_OFFSET).expect("a word"),
         capacity: 2,
-        _claim: TableClaim::take((base, 0), 2, u64::MAX).expect("a claim"),
+        _claim: TableClaim::take(TableKey { base, addr: 0 }, 2, u64::MAX).expect("a claim"),
         pending: AtomicUsize::new(0),
         slots: Mutex::default(),
     };
