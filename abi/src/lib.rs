@@ -29,6 +29,7 @@ pub mod spec {
 }
 mod layout;
 mod name;
+pub mod validate;
 
 pub use hash::{FNV_OFFSET_BASIS, FNV_PRIME, fnv1a64};
 pub use layout::{Field, Header, Slot};

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use wasmtime::{ExternType, FuncType};
 use wasmtime_global::abi;
-use wasmtime_global::{Globals, Value, ValueType, table};
+use wasmtime_global::abi::validate::{self as table, Malformed};
+use wasmtime_global::{Globals, Value, ValueType};
 
 /// One check, as [`CHECKS`] lists it.
 #[derive(Debug)]
@@ -231,6 +232,11 @@ impl From<wasmtime::Error> for Failure {
     }
 }
 
+/// A table's fault as the host reports it (the host's error is also the smaller).
+fn host_error<T>(result: Result<T, Malformed>) -> Result<T, wasmtime_global::Error> {
+    result.map_err(wasmtime_global::Error::from)
+}
+
 impl From<wasmtime_global::Error> for Failure {
     fn from(e: wasmtime_global::Error) -> Failure {
         Failure::Fail(e.to_string())
@@ -407,7 +413,7 @@ fn table(guest: &Guest) -> Result<(), Failure> {
     let addr = table_addr(&running)?;
     let capacity = call_i32(&mut running, profile::CAPACITY)?;
     let declarations = running.store.data().globals.declarations();
-    let header = running.with_bytes(|bytes| table::read_header(bytes, addr))?;
+    let header = running.with_bytes(|bytes| host_error(table::read_header(bytes, addr)))?;
     expect(
         i64::from(header.capacity),
         i64::from(capacity),
@@ -428,13 +434,12 @@ fn table(guest: &Guest) -> Result<(), Failure> {
         let (slot, changes) = running.with_bytes(|bytes| {
             let slot = table::read_slot(bytes, addr, &header, d.index);
             let mut changes = [0; 8];
-            let at = u64::from(addr)
-                + abi::slot_offset(d.index)
-                + core::mem::offset_of!(abi::Slot, changes) as u64;
+            let at =
+                u64::from(addr) + abi::slot_offset(d.index) + u64::from(abi::Slot::CHANGES_OFFSET);
             bytes.read(at, &mut changes);
             (slot, u64::from_le_bytes(changes))
         });
-        slot?;
+        host_error(slot)?;
         expect(
             changes,
             0,
@@ -767,9 +772,10 @@ fn memory_grow(guest: &Guest) -> Result<(), Failure> {
                 "growing by {pages} pages did not move the memory (a bug in the runner)"
             )));
         }
-        let header = running.with_bytes(|bytes| table::read_header(bytes, addr))?;
+        let header = running.with_bytes(|bytes| host_error(table::read_header(bytes, addr)))?;
         for d in running.store.data().globals.declarations() {
-            running.with_bytes(|bytes| table::read_slot(bytes, addr, &header, d.index))?;
+            running
+                .with_bytes(|bytes| host_error(table::read_slot(bytes, addr, &header, d.index)))?;
         }
         for g in &GLOBALS {
             let value = if round == 0 {

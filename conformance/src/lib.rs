@@ -47,7 +47,8 @@ use wasmtime::{
     CallHook, Config, Engine, Extern, ExternType, Instance, Linker, Memory, Module, SharedMemory,
     Store,
 };
-use wasmtime_global::table::{GuestBytes, SharedBytes};
+use wasmtime_global::SharedBytes;
+use wasmtime_global::abi::validate::GuestBytes;
 use wasmtime_global::{Globals, GlobalsCtx, Limits};
 use wasmtime_wasi::p1::WasiP1Ctx;
 

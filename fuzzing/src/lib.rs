@@ -16,8 +16,8 @@ use arbitrary::Arbitrary;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 use wasmtime::{Engine, Instance, Linker, Module, Store, Val};
+use wasmtime_global::abi::validate::{self as table, GuestBytes};
 use wasmtime_global::abi::{self, HEADER_SIZE, Header, MAGIC, SLOT_SIZE, Slot, VERSION, VERSION_2};
-use wasmtime_global::table::{self, GuestBytes};
 use wasmtime_global::{Error, Globals, GlobalsCtx, Value, ValueType};
 
 /// Guest memory starts at one wasm page; images are written into its first `IMAGE_LIMIT` bytes.
@@ -126,7 +126,7 @@ pub fn table(input: &TableInput) {
     let bytes = memory.as_slice();
     let header = match table::read_header(bytes, addr) {
         Ok(header) => header,
-        Err(e) => return typed(&e),
+        Err(e) => return malformed(&e),
     };
     assert_eq!((header.magic, header.slot_size), (MAGIC, SLOT_SIZE));
     assert!(
@@ -139,7 +139,7 @@ pub fn table(input: &TableInput) {
     assert!(u64::from(addr) + abi::table_size(header.capacity) <= bytes.size());
     let slot = match table::read_slot(bytes, addr, &header, input.index) {
         Ok(slot) => slot,
-        Err(e) => return typed(&e),
+        Err(e) => return malformed(&e),
     };
     assert!(slot.index < header.count);
     assert!(slot.value_addr + 8 <= bytes.size());
@@ -154,6 +154,12 @@ pub fn table(input: &TableInput) {
 /// Every error must print (a `Display` that panics would be a host panic).
 fn typed(e: &Error) {
     let _ = e.to_string();
+}
+
+/// A table's fault must print, and as the host's error too.
+fn malformed(e: &table::Malformed) {
+    let _ = e.to_string();
+    typed(&Error::from(e.clone()));
 }
 
 /// One step of target 2.

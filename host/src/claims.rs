@@ -11,12 +11,21 @@
 //! One lock for the process, taken only when a registry meets a table it does not know yet and
 //! when such a table goes: never while a set writes, never per declaration of a known table.
 
-use crate::registry::TableKey;
 use crate::{Error, Result};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime_global_abi::table_size;
+
+/// A table in a shared memory: the memory's base address and the table's address in it. A shared
+/// memory never moves, and the registry keeps every memory in this map alive (its
+/// `SharedTable` holds a handle), so no other memory can take the same base address meanwhile.
+/// Ordered by memory, then address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct TableKey {
+    pub(crate) base: usize,
+    pub(crate) addr: u32,
+}
 
 #[derive(Debug)]
 struct Claim {

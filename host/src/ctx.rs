@@ -6,12 +6,11 @@
 //! that bring ordinary memories up to date) and `components` (what components declared through
 //! the WIT interface).
 
+use crate::claims::TableKey;
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
 use crate::log_budget::{LogBudget, Verdict};
 use crate::module::{Hit, Known, KnownTable, ModuleGlobals, Run};
-use crate::registry::{
-    PtrHasher, RESERVE_CHUNK, Release, SharedDeclaration, SharedSlotRef, TableKey,
-};
+use crate::registry::{PtrHasher, RESERVE_CHUNK, Release, SharedDeclaration, SharedSlotRef};
 use crate::snapshot::Tally;
 use crate::table::{CheckedSlot, GENERATION_OFFSET};
 use crate::{Error, Globals, Limit, Limits, Result, Value};

@@ -6,11 +6,11 @@
 //! lock), `stores` (what stores ask: declare, release, changes since a version) and `scopes`
 //! (children, inheritance, propagation).
 
-use crate::claims::TableClaim;
+use crate::claims::{TableClaim, TableKey};
 use crate::shared::SharedWord;
 use crate::snapshot::{NameState, Snapshot, Tally};
 use crate::table::{CHANGES_AFTER_VALUE, CheckedSlot, GENERATION_OFFSET};
-use crate::{Error, Result, Value};
+use crate::{Definition, Error, Result, Value};
 use parking_lot::{
     ArcRwLockWriteGuard, Mutex, MutexGuard, RawRwLock, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
@@ -184,27 +184,6 @@ pub(crate) struct Release<'a> {
 pub(crate) struct SharedSlotRef {
     pub(crate) table: TableKey,
     pub(crate) index: u32,
-}
-
-/// A table in a shared memory: the memory's base address and the table's address in it. A shared
-/// memory never moves, and the registry keeps every memory in this map alive (its
-/// [`SharedTable`] holds a handle), so no other memory can take the same base address meanwhile.
-/// Ordered by memory, then address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct TableKey {
-    pub(crate) base: usize,
-    pub(crate) addr: u32,
-}
-
-/// A name's type, and optionally its default, as the embedder fixed them with
-/// [`Globals::define`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Definition {
-    /// The only type guests may declare the name with.
-    pub ty: ValueType,
-    /// What every guest reads while no value is set, instead of its own default; `None`: each
-    /// guest's own default.
-    pub default: Option<Value>,
 }
 
 /// Several changes that every instance sees all at once or not at all: see [`Globals::batch`].

@@ -8,15 +8,16 @@
 //! atomic accesses of different sizes to the same bytes undefined, so validation reads words too
 //! and takes the bytes it needs out of them.
 
-use crate::table::GuestBytes;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::SharedMemory;
+use wasmtime_global_abi::validate::GuestBytes;
 
 /// A shared memory as [`GuestBytes`], read with atomic loads of the aligned 8-byte words that
 /// hold the bytes asked for: validating a table in a shared memory with
-/// [`read_header`](crate::table::read_header) and [`read_slot`](crate::table::read_slot) is safe
-/// while the guest runs on other threads and sets store words of it.
+/// [`read_header`](wasmtime_global_abi::validate::read_header) and
+/// [`read_slot`](wasmtime_global_abi::validate::read_slot) is safe while the guest runs on
+/// other threads and sets store words of it.
 ///
 /// It sees the memory as its whole words: a wasm memory's bytes start page-aligned and are a
 /// whole number of pages, so that is all of it (a memory of a custom page size that is not a

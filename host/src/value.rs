@@ -154,3 +154,14 @@ fn duration_text(ns: i64) -> String {
         .unwrap_or((1, "ns"));
     format!("{}{unit}", ns / per)
 }
+
+/// A name's type, and optionally its default, as the embedder fixed them with
+/// [`Globals::define`](crate::Globals::define).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Definition {
+    /// The only type guests may declare the name with.
+    pub ty: ValueType,
+    /// What every guest reads while no value is set, instead of its own default; `None`: each
+    /// guest's own default.
+    pub default: Option<Value>,
+}

@@ -83,8 +83,20 @@ fn making_children_sweeps_in_linear_time() {
         assert!(state.children.len() as u64 <= if keep { n } else { 32 });
     }
 }
-use crate::table::{ValidSlot, read_header, read_slot};
+use wasmtime_global_abi::validate::{ValidSlot, read_header, read_slot};
 use wasmtime_global_abi::{Header, Slot, slot_offset};
+
+/// `slot` as the declaration path sees it, its name borrowed.
+fn checked(slot: &ValidSlot) -> CheckedSlot<'_> {
+    CheckedSlot {
+        index: slot.index,
+        name: slot.name.as_str(),
+        hash: slot.hash,
+        ty: slot.ty,
+        default: slot.default,
+        value_addr: slot.value_addr,
+    }
+}
 
 /// A guest's table as bytes: slots 0 and 1 both named "N" (U64, default 1).
 fn slots() -> (ValidSlot, ValidSlot) {
@@ -144,7 +156,7 @@ fn a_declaration_on_its_way_gets_a_change_written_while_the_name_had_no_slot() {
             .load(Ordering::Acquire)
     };
     table
-        .record(1, &a.checked(), &name, (0, None), addr(&a))
+        .record(1, &checked(&a), &name, (0, None), addr(&a))
         .expect("slot A");
     // Store 2 has counted its declaration of slot B, with the name unchanged (version 0).
     table.pending.fetch_add(1, Ordering::AcqRel);
@@ -152,7 +164,7 @@ fn a_declaration_on_its_way_gets_a_change_written_while_the_name_had_no_slot() {
     assert_eq!(value(&a), 7);
     table.release(1, &[0]);
     table
-        .record(2, &b.checked(), &name, (0, None), addr(&b))
+        .record(2, &checked(&b), &name, (0, None), addr(&b))
         .expect("slot B");
     table.pending.fetch_sub(1, Ordering::AcqRel);
     assert_eq!(
