@@ -144,8 +144,8 @@ pub struct ValidSlot {
 
 /// A slot that passed validation, its name in a buffer of the caller's ([`check_slot`]): what
 /// a host's declaration passes around. A [`ValidSlot`] holds its name's 255-byte buffer, and
-/// moving one out of [`read_slot`] copied it twice, 40 ns of a declaration's 310 (`perf` on the
-/// `decl` loop of `cargo bench -p wasmtime-global-tests --bench request`).
+/// moving one out of [`read_slot`] copied it twice, an eighth of a declaration (`perf` on the
+/// requests of `cargo bench -p wasmtime-global-tests --bench request`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CheckedSlot<'n> {
     /// The slot's index.

@@ -16,7 +16,7 @@ use arbitrary::Arbitrary;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 use wasmtime::{Engine, Instance, Linker, Module, Store, Val};
-use wasmtime_global::abi::validate::{self as table, GuestBytes};
+use wasmtime_global::abi::validate::{self, GuestBytes};
 use wasmtime_global::abi::{self, HEADER_SIZE, Header, MAGIC, SLOT_SIZE, Slot, VERSION, VERSION_2};
 use wasmtime_global::{Error, Globals, GlobalsCtx, Value, ValueType};
 
@@ -124,7 +124,7 @@ pub fn table(input: &TableInput) {
     memory.truncate(usize::from(input.memory_len).min(IMAGE_LIMIT));
     let addr = input.any_addr.unwrap_or(addr);
     let bytes = memory.as_slice();
-    let header = match table::read_header(bytes, addr) {
+    let header = match validate::read_header(bytes, addr) {
         Ok(header) => header,
         Err(e) => return malformed(&e),
     };
@@ -137,7 +137,7 @@ pub fn table(input: &TableInput) {
     assert!(header.count <= header.capacity && header.capacity <= abi::MAX_CAPACITY);
     assert!(addr.is_multiple_of(abi::TABLE_ALIGN));
     assert!(u64::from(addr) + abi::table_size(header.capacity) <= bytes.size());
-    let slot = match table::read_slot(bytes, addr, &header, input.index) {
+    let slot = match validate::read_slot(bytes, addr, &header, input.index) {
         Ok(slot) => slot,
         Err(e) => return malformed(&e),
     };
@@ -157,7 +157,7 @@ fn typed(e: &Error) {
 }
 
 /// A table's fault must print, and as the host's error too.
-fn malformed(e: &table::Malformed) {
+fn malformed(e: &validate::Malformed) {
     let _ = e.to_string();
     typed(&Error::from(e.clone()));
 }

@@ -108,17 +108,11 @@ fn next_deadline(yields: bool, ticks: u64) -> UpdateDeadline {
 ///
 /// # Cost
 ///
-/// Measured by `cargo bench -p wasmtime-global --bench call_hook [--features call-hook]` (x86-64,
-/// two runs each, medians; compare, do not quote):
-///
-/// | path | feature off | feature on, no hook | feature on, `sync_on_call` |
-/// |---|---|---|---|
-/// | wasm calls a trivial host function | 3.6 ns | 7.4 ns | 14.5–14.8 ns |
-/// | host calls a trivial wasm export | 16.7 ns | 19.8–20.4 ns | 27.7–28.0 ns |
-///
-/// Enabling wasmtime's `call-hook` feature alone roughly doubles the cost of a trivial host call in
-/// every store of the program, hooked or not; the hook adds about 7 ns per transition. Calling
-/// [`sync`] yourself before each entry costs 1.7 ns (feature off) when nothing changed.
+/// Enabling wasmtime's `call-hook` feature alone roughly doubles the cost of a trivial host call
+/// in every store of the program, hooked or not, and the hook adds about as much again to each
+/// transition; calling [`sync`] yourself before each entry costs one atomic load when nothing
+/// changed. `cargo bench -p wasmtime-global --bench call_hook [--features call-hook]` measures
+/// each path, and the README's benchmark table has the figures.
 pub fn sync_on_call<T: 'static>(
     store: &mut Store<T>,
     get: impl Fn(&mut T) -> &mut GlobalsCtx + Send + Sync + 'static,

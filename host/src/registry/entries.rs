@@ -174,7 +174,8 @@ impl Declarations {
 
 /// The registry's entries, split by name into shards that each grow, rehash and shrink on their
 /// own: a registry of many names never moves all of them at once while it holds its lock (one
-/// table of 65,536 entries took 14 ms to grow, most of it faulting in the new table's pages).
+/// table of many thousands of entries held it for milliseconds to grow, most of it faulting in
+/// the new table's pages).
 #[derive(Debug)]
 pub(super) struct Entries {
     pub(super) shards: Box<[HashMap<Arc<str>, Entry>]>,
