@@ -173,11 +173,11 @@ impl Guest {
 
     /// A new store and instance, with the guest's `_initialize` run if it has one.
     fn instantiate(&self, globals: &Globals) -> Result<Running, Error> {
-        let mut linker: Linker<State> = Linker::new(&self.engine);
-        wasmtime_global::add_to_linker(&mut linker, |s: &mut State| &mut s.globals)
+        let mut linker: Linker<StoreData> = Linker::new(&self.engine);
+        wasmtime_global::add_to_linker(&mut linker, |s: &mut StoreData| &mut s.globals)
             .map_err(Error::Instantiate)?;
         if self.uses_wasi() {
-            wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| {
+            wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut StoreData| {
                 s.wasi
                     .get_or_insert_with(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1())
             })
@@ -185,7 +185,7 @@ impl Guest {
         }
         let mut store = Store::new(
             &self.engine,
-            State {
+            StoreData {
                 // The guest under test is trusted: `wgc_fill` may declare one name in every
                 // slot, past the default limit of slots of one name in a table.
                 globals: GlobalsCtx::with_limits(globals, Limits::UNLIMITED),
@@ -238,7 +238,7 @@ impl Guest {
 }
 
 /// What the export `name` of `instance` is, in words: `a function (i32) -> (i64)`, `a memory`.
-fn describe(instance: &Instance, store: &mut Store<State>, name: &str) -> String {
+fn describe(instance: &Instance, store: &mut Store<StoreData>, name: &str) -> String {
     match instance.get_export(&mut *store, name) {
         Some(wasmtime::Extern::Func(f)) => {
             let ty = f.ty(&*store);
@@ -258,7 +258,7 @@ fn describe(instance: &Instance, store: &mut Store<State>, name: &str) -> String
 }
 
 /// A store's data.
-struct State {
+struct StoreData {
     globals: GlobalsCtx,
     wasi: Option<WasiP1Ctx>,
     /// Calls from wasm into the host, counted by a call hook.
@@ -267,7 +267,7 @@ struct State {
 
 /// An instance of the guest, in its own store.
 struct Running {
-    store: Store<State>,
+    store: Store<StoreData>,
     instance: Instance,
 }
 

@@ -7,12 +7,13 @@
 //! the WIT interface).
 
 use crate::claims::TableKey;
+use crate::generation::GENERATION_OFFSET;
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
 use crate::log_budget::{LogBudget, Verdict};
 use crate::module::{Hit, Known, KnownTable, ModuleGlobals, Run};
 use crate::registry::{PtrHasher, RESERVE_CHUNK, Release, SharedDeclaration, SharedSlotRef};
 use crate::snapshot::Tally;
-use crate::table::{CheckedSlot, GENERATION_OFFSET};
+use crate::validate::CheckedSlot;
 use crate::{Error, Globals, Limit, Limits, Result, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasherDefault;

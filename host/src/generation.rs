@@ -8,8 +8,13 @@
 //! began. A guest that reads `generation` even and the same before and after its reads saw no
 //! write in between.
 
-use crate::table::{CHANGES_AFTER_VALUE, GENERATION_OFFSET};
 use std::sync::atomic::{AtomicU64, Ordering, fence};
+use wasmtime_global_abi::{Header, Slot};
+
+/// Offset of the header's `generation` from the table address.
+pub(crate) const GENERATION_OFFSET: u64 = Header::GENERATION_OFFSET as u64;
+/// Offset of a slot's `changes` from its `value` (the field after it).
+pub(crate) const CHANGES_AFTER_VALUE: u64 = (Slot::CHANGES_OFFSET - Slot::VALUE_OFFSET) as u64;
 
 /// The words of one memory that a write reaches, by address; `None` for a word that is not an
 /// aligned word of the memory (which a declaration checked, so a writer skips it).

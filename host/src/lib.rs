@@ -83,9 +83,9 @@ mod registry;
 )]
 mod shared;
 mod snapshot;
-mod table;
 mod ticker;
 mod touch;
+mod validate;
 mod value;
 
 pub use call::call;

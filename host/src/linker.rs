@@ -3,7 +3,7 @@
 use crate::ctx::{GuestMemory, How, MemoryRef, TablePlace};
 use crate::module::{Known, KnownView};
 use crate::shared::SharedBytes;
-use crate::{Error, GlobalsCtx, table};
+use crate::{Error, GlobalsCtx, validate};
 use wasmtime::{Caller, Extern, Linker, Memory, SharedMemory};
 use wasmtime_global_abi::{
     DECLARE_IMPORT, DECLARE_RANGE_IMPORT, IMPORT_MODULE, IMPORT_MODULE_V2, MAX_NAME_LEN,
@@ -154,7 +154,7 @@ fn declare_plain<T: 'static>(
     let base = memory.data_ptr(&*caller) as usize;
     let mut recorded = memory_ref(find(caller, get, base), memory, base);
     let (data, state) = memory.data_and_store_mut(&mut *caller);
-    let header = table::read_header(&*data, table_addr).map_err(at)?;
+    let header = validate::read_header(&*data, table_addr).map_err(at)?;
     let indexes = range(&header, first, count).map_err(at)?;
     let place = place(table_addr, &header);
     let ctx = get(state);
@@ -249,10 +249,10 @@ impl Validated<'_> {
         self,
         data: &mut [u8],
         index: u32,
-        name: &mut table::NameBuf,
+        name: &mut validate::NameBuf,
     ) -> crate::Result<Status> {
         let addr = self.place.addr;
-        let slot = table::check_slot(&*data, addr, self.header, index, name)?;
+        let slot = validate::check_slot(&*data, addr, self.header, index, name)?;
         let how = How::Validated { slot: &slot, data };
         let status = self.ctx.declare(self.memory, self.place, how)?;
         if status == Status::Ok
@@ -279,7 +279,7 @@ fn declare_shared<T: 'static>(
     } = call;
     let at = |e: Error| (first, e);
     let view = SharedBytes::new(&memory);
-    let header = table::read_header(&view, table_addr).map_err(at)?;
+    let header = validate::read_header(&view, table_addr).map_err(at)?;
     let indexes = range(&header, first, count).map_err(at)?;
     let base = memory.data().as_ptr() as usize;
     let mut recorded = memory_ref(find(caller, get, base), memory.clone(), base);
@@ -292,7 +292,8 @@ fn declare_shared<T: 'static>(
     for index in indexes {
         let at = |e: Error| (index, e);
         // Copied out of the shared memory again for each slot, then checked.
-        let slot = table::check_slot(&view, table_addr, &header, index, &mut name).map_err(at)?;
+        let slot =
+            validate::check_slot(&view, table_addr, &header, index, &mut name).map_err(at)?;
         let guest = recorded.clone().map(GuestMemory::Shared);
         let how = How::Shared { slot: &slot };
         let status = ctx

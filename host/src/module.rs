@@ -17,7 +17,7 @@
 //! declared as one [`Run`]: the store keeps the module's record of the table (shared, copied
 //! only when the module learns more) and the run's bounds, not a record of each slot.
 
-use crate::table::CheckedSlot;
+use crate::validate::CheckedSlot;
 use crate::{Globals, Value};
 use parking_lot::{RwLock, RwLockReadGuard};
 use std::collections::HashSet;

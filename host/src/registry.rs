@@ -7,9 +7,10 @@
 //! (children, inheritance, propagation).
 
 use crate::claims::{TableClaim, TableKey};
+use crate::generation::{CHANGES_AFTER_VALUE, GENERATION_OFFSET};
 use crate::shared::SharedWord;
 use crate::snapshot::{NameState, Snapshot, Tally};
-use crate::table::{CHANGES_AFTER_VALUE, CheckedSlot, GENERATION_OFFSET};
+use crate::validate::CheckedSlot;
 use crate::{Definition, Error, Result, Value};
 use parking_lot::{
     ArcRwLockWriteGuard, Mutex, MutexGuard, RawRwLock, RwLock, RwLockReadGuard, RwLockWriteGuard,
@@ -73,7 +74,7 @@ pub struct Globals {
 struct Inner {
     /// Tells this registry from every other of the process, for the claims on shared tables.
     id: RegistryId,
-    /// Mirror of `State::version`, stored after every change, so a sync with nothing to do costs
+    /// Mirror of `Locked::version`, stored after every change, so a sync with nothing to do costs
     /// one atomic load and takes no lock.
     version: AtomicU64,
     /// How many times a definition changed here or in a registry above ([`Globals::define`],
@@ -83,7 +84,7 @@ struct Inner {
     definitions: AtomicU64,
     /// In an `Arc`, so that a change can hold the locks of every registry below this one
     /// ([`Globals::child`]) in one list of owned guards.
-    state: Arc<RwLock<State>>,
+    state: Arc<RwLock<Locked>>,
     /// The registry this one overlays, if any.
     parent: Option<Globals>,
     /// What [`Globals::snapshot`] counts.
@@ -115,8 +116,9 @@ impl Default for Budget {
 /// per registry.
 pub(crate) const RESERVE_CHUNK: u64 = 8 * 1024;
 
+/// What the registry's lock guards: its entries, its version and the changes since each.
 #[derive(Debug, Default)]
-struct State {
+struct Locked {
     /// Incremented by every change.
     version: u64,
     entries: Entries,
@@ -593,7 +595,7 @@ impl Globals {
     /// set would, here and in the registries `below`.
     fn redefine(
         &self,
-        mut state: RwLockWriteGuard<'_, State>,
+        mut state: RwLockWriteGuard<'_, Locked>,
         mut below: Vec<Node>,
         key: &Arc<str>,
         defined: Option<Box<Definition>>,
@@ -705,7 +707,7 @@ impl Globals {
         self.inner.version.load(Ordering::Acquire)
     }
 
-    fn publish(&self, state: &State) {
+    fn publish(&self, state: &Locked) {
         self.inner.version.store(state.version, Ordering::Release);
     }
 
@@ -724,11 +726,11 @@ impl Globals {
     /// The registry's lock is parking_lot's: eventually fair (a thread that takes it in a loop
     /// hands it to a waiter within about half a millisecond), and fair at once where it is
     /// released with `unlock_fair`, as `apply` and `undeclare` do.
-    fn read(&self) -> RwLockReadGuard<'_, State> {
+    fn read(&self) -> RwLockReadGuard<'_, Locked> {
         self.inner.state.read()
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
+    fn write(&self) -> RwLockWriteGuard<'_, Locked> {
         self.inner.state.write()
     }
 }

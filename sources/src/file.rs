@@ -785,12 +785,13 @@ struct Shared {
     source: Source,
     globals: Globals,
     /// Held while a version is read and applied, so that one is applied at a time.
-    state: Mutex<State>,
+    state: Mutex<Reading>,
     status: Watched<FileStatus>,
 }
 
+/// The version of the file last read, and what of it is applied.
 #[derive(Debug)]
-struct State {
+struct Reading {
     applied: Applied,
     /// The bytes of the newest version read, applied or refused.
     last_bytes: Option<Vec<u8>>,
@@ -852,7 +853,7 @@ impl WatchedFile {
         let shared = Arc::new(Shared {
             source: Source::new(path, options)?,
             globals: globals.clone(),
-            state: Mutex::new(State {
+            state: Mutex::new(Reading {
                 applied: Applied::new(),
                 last_bytes: None,
             }),
@@ -1088,7 +1089,7 @@ impl Shared {
         Ok(bytes)
     }
 
-    fn applied(&self, state: &State, changes: usize) {
+    fn applied(&self, state: &Reading, changes: usize) {
         let names = state.applied.len();
         // The event before the status, which wakes waiters: one that saw the status can count
         // on the event (the tracing test once read the events in between).

@@ -17,7 +17,7 @@ pub(super) struct Entry {
     /// that it and `bound` take the room of one word: an entry's size counts (a registry of
     /// millions of names, `host/tests/limits.rs`).
     /// Its top bit ([`IDLING`]) says whether the name is on the registry's idle list
-    /// ([`State::released`]), so that it goes there once however often its last declaration
+    /// ([`Locked::released`]), so that it goes there once however often its last declaration
     /// goes (one instance per request releases the same names at every request).
     pub(super) stores: AtomicU32,
     /// The type the nearest registry above that defines the name fixed ([`Globals::define`]):
@@ -275,6 +275,14 @@ pub(super) const IDLE_KEPT: usize = 1024;
 pub(super) const UNDECLARE_CHUNK: usize = 256;
 
 impl Entry {
+    /// The entry's last change, to write into shared tables (`key`: the entry's name).
+    pub(super) fn change(&self, key: &Arc<str>) -> NameChange {
+        NameChange {
+            name: Arc::clone(key),
+            at: self.changed_at,
+            value: self.current(),
+        }
+    }
     pub(super) fn new(key: &Arc<str>) -> Entry {
         Entry {
             key: Arc::clone(key),

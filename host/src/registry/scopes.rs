@@ -90,7 +90,7 @@ pub(super) struct Above {
 }
 
 impl Above {
-    pub(super) fn of(state: &State, name: &str) -> Above {
+    pub(super) fn of(state: &Locked, name: &str) -> Above {
         state
             .entries
             .get(name)
@@ -101,7 +101,7 @@ impl Above {
     }
 }
 
-/// What [`State::inherit`] did.
+/// What [`Locked::inherit`] did.
 #[derive(Debug, Default)]
 pub(super) struct Inherited {
     /// The name's key, if its guests read something else now.
@@ -122,12 +122,12 @@ pub(super) struct Node {
     /// The index of its parent in the list; `None`: the registry changing.
     pub(super) parent: Option<usize>,
     pub(super) globals: Globals,
-    pub(super) state: ArcRwLockWriteGuard<RawRwLock, State>,
+    pub(super) state: ArcRwLockWriteGuard<RawRwLock, Locked>,
 }
 
 /// Locks every live registry below the one whose state is `root`, parents before children:
 /// the order every change takes them in, so that two changes never wait for each other.
-pub(super) fn lock_below(root: &State) -> Vec<Node> {
+pub(super) fn lock_below(root: &Locked) -> Vec<Node> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut children: Vec<(Option<usize>, Arc<Inner>)> = root
         .children
@@ -158,13 +158,13 @@ pub(super) fn lock_below(root: &State) -> Vec<Node> {
 
 /// Gives every registry of `nodes` what its parent's guests now read for `names`; returns the
 /// writes into shared tables each calls for.
-pub(super) fn propagate(root: &State, nodes: &mut [Node], names: &[&str]) -> Propagated {
+pub(super) fn propagate(root: &Locked, nodes: &mut [Node], names: &[&str]) -> Propagated {
     let mut writes = Vec::with_capacity(nodes.len());
     let mut changed_below = 0;
     for i in 0..nodes.len() {
         let (above, rest) = nodes.split_at_mut(i);
         let node = &mut rest[0];
-        let parent: &State = match node.parent {
+        let parent: &Locked = match node.parent {
             None => root,
             Some(p) => &above[p].state,
         };
@@ -207,7 +207,7 @@ pub(super) struct Propagated {
 /// Counts a declaration of `name` as `ty`, unless the name is known with another type; returns
 /// the name's key and its value.
 pub(super) fn declare_in(
-    state: &mut State,
+    state: &mut Locked,
     name: &str,
     ty: ValueType,
     join: impl FnOnce(&Arc<str>) -> bool,

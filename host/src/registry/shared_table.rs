@@ -8,9 +8,9 @@ use crate::generation::{Atomics, GenerationWrite};
 /// released.
 pub(super) enum SharedWrites {
     /// One name's change, into each of its tables.
-    Name(Arc<[Arc<SharedTable>]>, Change),
+    Name(Arc<[Arc<SharedTable>]>, NameChange),
     /// Several names' changes, by table.
-    Grouped(Vec<(Arc<SharedTable>, Vec<Change>)>),
+    Grouped(Vec<(Arc<SharedTable>, Vec<NameChange>)>),
 }
 
 impl SharedWrites {
@@ -40,10 +40,19 @@ impl SharedWrites {
 
 /// Items grouped by shared table, in the order the tables first came, with an index so that
 /// grouping n items costs O(n), however many tables there are.
-#[derive(Default)]
 pub(super) struct ByTable<T> {
     pub(super) groups: Vec<(Arc<SharedTable>, Vec<T>)>,
     pub(super) index: HashMap<usize, usize>,
+}
+
+// Not derived: that would ask `T: Default`.
+impl<T> Default for ByTable<T> {
+    fn default() -> ByTable<T> {
+        ByTable {
+            groups: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
 }
 
 impl<T> ByTable<T> {
@@ -195,9 +204,15 @@ impl SharedSlot {
     }
 }
 
-/// Changes to write into one shared table: each name with the version of its change and its
-/// value.
-pub(super) type Change = (Arc<str>, u64, Option<Value>);
+/// A change to write into a shared table: a name, the version of its change and its value.
+#[derive(Clone, Debug)]
+pub(super) struct NameChange {
+    pub(super) name: Arc<str>,
+    /// The registry version of the change.
+    pub(super) at: u64,
+    /// What guests read now (`None`: their defaults).
+    pub(super) value: Option<Value>,
+}
 
 impl SharedTable {
     pub(super) fn lock(&self) -> MutexGuard<'_, TableSlots> {
@@ -207,14 +222,14 @@ impl SharedTable {
     /// Writes `changes` into every slot of their names, inside one odd generation
     /// ([the ABI](wasmtime_global_abi::spec) §10); a slot that already holds a newer change of its
     /// name is left as it is.
-    pub(super) fn write(&self, changes: &[Change]) {
+    pub(super) fn write(&self, changes: &[NameChange]) {
         let mut table = self.lock();
         // The table's address: its generation word's, less the field's offset.
         let Ok(table_addr) = u32::try_from(self.generation.addr() - GENERATION_OFFSET) else {
             return;
         };
         let mut write = None;
-        for (name, at, value) in changes {
+        for NameChange { name, at, value } in changes {
             // A name without slots here yet has a declaration on its way, which takes the value
             // from here.
             let known = match table.names.get_mut(&NameKey::address(name)) {

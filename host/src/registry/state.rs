@@ -1,9 +1,9 @@
-//! What a change does under the registry's lock: entries kept, swept and changed, values checked
+//! What a change does under the registry's lock ([`Locked`]): entries kept, swept and changed, values checked
 //! against types, and the shared writes a change calls for.
 
 use super::*;
 
-impl State {
+impl Locked {
     /// Records a change of `key` as the newest version.
     pub(super) fn bump(&mut self, key: &Arc<str>) {
         self.version += 1;
@@ -180,10 +180,7 @@ impl State {
         // One name: its tables are distinct, and need no grouping.
         if let [key] = keys {
             return match self.entries.get(key) {
-                Some(entry) => SharedWrites::Name(
-                    entry.shared.shared_list(),
-                    (Arc::clone(key), entry.changed_at, entry.current()),
-                ),
+                Some(entry) => SharedWrites::Name(entry.shared.shared_list(), entry.change(key)),
                 None => SharedWrites::Grouped(Vec::new()),
             };
         }
@@ -193,7 +190,7 @@ impl State {
                 continue;
             };
             for table in entry.shared.tables() {
-                by_table.push(table, (Arc::clone(key), entry.changed_at, entry.current()));
+                by_table.push(table, entry.change(key));
             }
         }
         SharedWrites::Grouped(by_table.groups)

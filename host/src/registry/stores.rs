@@ -282,7 +282,7 @@ impl Globals {
 /// The key of the name of `slot`, a slot of a shared table, declared now unless the store
 /// declared the slot before (`again`); or `Err` with the type the name is fixed to.
 fn shared_name(
-    state: &mut State,
+    state: &mut Locked,
     slot: &CheckedSlot<'_>,
     again: bool,
     join: impl FnOnce(&Arc<str>) -> bool,

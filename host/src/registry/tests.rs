@@ -160,7 +160,11 @@ fn a_declaration_on_its_way_gets_a_change_written_while_the_name_had_no_slot() {
         .expect("slot A");
     // Store 2 has counted its declaration of slot B, with the name unchanged (version 0).
     table.pending.fetch_add(1, Ordering::AcqRel);
-    table.write(&[(Arc::clone(&name), 5, Some(Value::U64(7)))]);
+    table.write(&[NameChange {
+        name: Arc::clone(&name),
+        at: 5,
+        value: Some(Value::U64(7)),
+    }]);
     assert_eq!(value(&a), 7);
     table.release(1, &[0]);
     table

@@ -1,17 +1,11 @@
 //! Table validation for the declaration path: the spec's rule is
-//! [`wasmtime_global_abi::validate`]; this maps its [`Malformed`] to the host's [`Error`], and
-//! holds the offsets of the fields the host writes.
+//! [`wasmtime_global_abi::validate`]; this maps its [`Malformed`] to the host's [`Error`].
 
 use crate::{Error, Result};
+use wasmtime_global_abi::Header;
 use wasmtime_global_abi::validate::{self, GuestBytes, Malformed};
-use wasmtime_global_abi::{Header, Slot};
 
 pub(crate) use wasmtime_global_abi::validate::{CheckedSlot, NameBuf};
-
-/// Offset of the header's `generation` from the table address.
-pub(crate) const GENERATION_OFFSET: u64 = Header::GENERATION_OFFSET as u64;
-/// Offset of a slot's `changes` from its `value` (the field after it).
-pub(crate) const CHANGES_AFTER_VALUE: u64 = (Slot::CHANGES_OFFSET - Slot::VALUE_OFFSET) as u64;
 
 /// [`validate::read_header`], its fault as the host's [`Error`].
 pub(crate) fn read_header(memory: &(impl GuestBytes + ?Sized), addr: u32) -> Result<Header> {
