@@ -269,7 +269,7 @@ pub(crate) struct KnownSlot {
 }
 
 /// A slot of the caller's memory that is one the module's instances declared before: what
-/// `GlobalsCtx::declare_known` declares without validating it again.
+/// `GlobalsCtx::declare` declares without validating it again (`How::Known`).
 #[derive(Debug)]
 pub(crate) struct Hit {
     pub(crate) name: Arc<str>,

@@ -55,27 +55,29 @@ pub(super) fn value_addr(table: u32, index: u32) -> u64 {
 /// slot is not in `data`.
 fn write_run(run: &Run, table: u32, data: &mut [u8]) -> bool {
     run.indexes.clone().all(|index| {
-        run.slot(index).is_some_and(|slot| {
-            let addr = value_addr(table, index);
-            let out = usize::try_from(addr)
-                .ok()
-                .and_then(|at| data.get_mut(at..at.checked_add(8)?));
-            out.map(|out| out.copy_from_slice(&slot.bits().to_le_bytes()))
-                .is_some()
-        })
+        run.slot(index)
+            .is_some_and(|slot| write_bits(data, value_addr(table, index), slot.bits()))
     })
 }
 
-pub(super) fn write_value(data: &mut [u8], slot: &CheckedSlot<'_>, bits: u64) -> Result<()> {
-    let out = usize::try_from(slot.value_addr)
+/// Writes `bits` at `addr` of `data`; `false` if they are not all inside it.
+fn write_bits(data: &mut [u8], addr: u64, bits: u64) -> bool {
+    let out = usize::try_from(addr)
         .ok()
-        .and_then(|start| data.get_mut(start..start.checked_add(8)?))
-        .ok_or(Error::WriteOutOfBounds {
+        .and_then(|start| data.get_mut(start..start.checked_add(8)?));
+    out.map(|out| out.copy_from_slice(&bits.to_le_bytes()))
+        .is_some()
+}
+
+pub(super) fn write_value(data: &mut [u8], slot: &CheckedSlot<'_>, bits: u64) -> Result<()> {
+    if write_bits(data, slot.value_addr, bits) {
+        Ok(())
+    } else {
+        Err(Error::WriteOutOfBounds {
             index: slot.index,
             addr: slot.value_addr,
-        })?;
-    out.copy_from_slice(&bits.to_le_bytes());
-    Ok(())
+        })
+    }
 }
 
 /// Where the memory of a declaration is.
