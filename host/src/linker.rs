@@ -5,6 +5,8 @@ use crate::module::{Known, KnownView};
 use crate::shared::SharedBytes;
 use crate::{Error, GlobalsCtx, validate};
 use wasmtime::{Caller, Extern, Linker, Memory, SharedMemory};
+use wasmtime_global_abi::Header;
+use wasmtime_global_abi::validate::GuestBytes;
 use wasmtime_global_abi::{
     DECLARE_IMPORT, DECLARE_RANGE_IMPORT, IMPORT_MODULE, IMPORT_MODULE_V2, MAX_NAME_LEN,
     MEMORY_EXPORT, Status,
@@ -136,6 +138,19 @@ struct Call {
     count: u32,
 }
 
+impl Call {
+    /// The call's table header in `bytes`, and the slots it asks for, once both are valid.
+    fn read(
+        self,
+        bytes: &(impl GuestBytes + ?Sized),
+    ) -> Result<(Header, std::ops::Range<u32>), (u32, Error)> {
+        let at = |e: Error| (self.first, e);
+        let header = validate::read_header(bytes, self.table_addr).map_err(at)?;
+        let indexes = range(&header, self.first, self.count).map_err(at)?;
+        Ok((header, indexes))
+    }
+}
+
 /// [`declare`] in an ordinary memory: a run of slots the module's instances all declared
 /// before, into a table the store has none of yet, as one record (`ModuleGlobals`); else each
 /// slot, a known one without validating it again.
@@ -154,8 +169,7 @@ fn declare_plain<T: 'static>(
     let base = memory.data_ptr(&*caller) as usize;
     let mut recorded = memory_ref(find(caller, get, base), memory, base);
     let (data, state) = memory.data_and_store_mut(&mut *caller);
-    let header = validate::read_header(&*data, table_addr).map_err(at)?;
-    let indexes = range(&header, first, count).map_err(at)?;
+    let (header, indexes) = call.read(&*data)?;
     let place = place(table_addr, &header);
     let ctx = get(state);
     let module = ctx.known();
@@ -272,15 +286,9 @@ fn declare_shared<T: 'static>(
     memory: SharedMemory,
     call: Call,
 ) -> Result<Run, (u32, Error)> {
-    let Call {
-        table_addr,
-        first,
-        count,
-    } = call;
-    let at = |e: Error| (first, e);
+    let table_addr = call.table_addr;
     let view = SharedBytes::new(&memory);
-    let header = validate::read_header(&view, table_addr).map_err(at)?;
-    let indexes = range(&header, first, count).map_err(at)?;
+    let (header, indexes) = call.read(&view)?;
     let base = memory.data().as_ptr() as usize;
     let mut recorded = memory_ref(find(caller, get, base), memory.clone(), base);
     let ctx = get(caller.data_mut());

@@ -576,11 +576,7 @@ impl KnownSlot {
 impl Drop for Known {
     fn drop(&mut self) {
         let slots = self.slots.get_mut();
-        let names = slots.names.iter().map(|name| crate::registry::Release {
-            name,
-            shared_slot: None,
-            leaves: true,
-        });
+        let names = (slots.names.iter()).map(|name| crate::registry::Release::ordinary(name, true));
         self.globals.undeclare(u64::MAX, false, names);
         self.globals.unreserve(slots.reserved);
     }

@@ -181,6 +181,17 @@ pub(crate) struct Release<'a> {
     pub(crate) leaves: bool,
 }
 
+impl<'a> Release<'a> {
+    /// A declaration of `name` with no shared slot; `leaves` as the field says.
+    pub(crate) fn ordinary(name: &'a str, leaves: bool) -> Release<'a> {
+        Release {
+            name,
+            shared_slot: None,
+            leaves,
+        }
+    }
+}
+
 /// Slot `index` of the shared table at `table`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SharedSlotRef {

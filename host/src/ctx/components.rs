@@ -173,14 +173,7 @@ impl GlobalsCtx {
         self.refund(global.charged);
         self.declared -= 1;
         let leaves = leave(&mut self.names, &global.name);
-        self.globals.undeclare(
-            self.id,
-            false,
-            [Release {
-                name: &global.name,
-                shared_slot: None,
-                leaves,
-            }],
-        );
+        self.globals
+            .undeclare(self.id, false, [Release::ordinary(&global.name, leaves)]);
     }
 }

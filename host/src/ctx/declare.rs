@@ -461,11 +461,7 @@ impl GlobalsCtx {
         self.refund(charged);
         if let Some(name) = declared {
             let leaves = leave(&mut self.names, name);
-            let release = Release {
-                name,
-                shared_slot: None,
-                leaves,
-            };
+            let release = Release::ordinary(name, leaves);
             self.globals.undeclare(self.id, false, [release]);
         }
     }

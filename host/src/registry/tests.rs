@@ -31,30 +31,14 @@ fn a_name_released_again_and_again_idles_once() {
     for request in 0..5_000 {
         let declared = globals.declare("N", ValueType::U64, |_| true);
         assert!(declared.is_ok(), "request {request}");
-        globals.undeclare(
-            0,
-            false,
-            [Release {
-                name: "N",
-                shared_slot: None,
-                leaves: true,
-            }],
-        );
+        globals.undeclare(0, false, [Release::ordinary("N", true)]);
     }
     let before = key(&globals);
     assert_eq!(globals.read().idle.lock().len(), 1);
     globals
         .declare("N", ValueType::U64, |_| true)
         .expect("declares");
-    globals.undeclare(
-        0,
-        false,
-        [Release {
-            name: "N",
-            shared_slot: None,
-            leaves: true,
-        }],
-    );
+    globals.undeclare(0, false, [Release::ordinary("N", true)]);
     assert_eq!(key(&globals), before, "the same entry, never swept");
     assert_eq!(globals.read().idle.lock().len(), 1);
 }
