@@ -1,62 +1,13 @@
-//! `wasmtime-global run`: a WASI guest with live globals from a file and from a real etcd.
+//! `wasmtime-global run`: a WASI guest with live globals from a file (the etcd mirror's tests,
+//! which start a real etcd, are in `etcd.rs`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-// The workspace's etcd harness (`tests/src/etcd.rs`), linked here so that the packaged crate's
-// tests build on their own.
-#[path = "support/etcd.rs"]
-#[allow(dead_code)]
-mod etcd;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-use etcd::Etcd;
+mod common;
 
-const GUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/live.wat");
-
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wasmtime-global"));
-    command.arg("run").args(args);
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    command(args).output().expect("the command runs")
-}
-
-fn file(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("globals.toml");
-    let tmp = dir.join("globals.new");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, &path).unwrap();
-    path
-}
-
-/// Starts the guest as a reactor whose `wait_change` returns (and prints) `TEST_UINT64` once it
-/// is no longer what it was, with `args` before it; stdout and stderr piped.
-fn waiting(args: &[&str]) -> Child {
-    command(&[args, &["--invoke", "wait_change", GUEST]].concat())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits for `child` to exit, for at most 20 s.
-fn finish(mut child: Child) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the guest did not exit within 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
+use common::{COMPONENT, GUEST, command, file, finish, run, stdout, waiting};
 
 #[test]
 fn a_command_reads_the_files_value_and_exits_with_it() {
@@ -172,57 +123,6 @@ fn bad_usage_and_a_bad_file_stop_before_the_guest() {
 }
 
 #[test]
-#[cfg_attr(
-    etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
-)]
-fn etcd_values_reach_the_guest_and_the_file_overrides_them() {
-    let etcd = match Etcd::start() {
-        Ok(etcd) => etcd,
-        Err(why) => panic!("etcd was found when the tests were built, and now: {why}"),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut client = runtime
-        .block_on(etcd_client::Client::connect([etcd.endpoint()], None))
-        .unwrap();
-    runtime
-        .block_on(client.put("/app/TEST_UINT64", "5", None))
-        .unwrap();
-    let endpoint = etcd.endpoint();
-    let fleet = ["--etcd", endpoint.as_str(), "--prefix", "/app/"];
-    let output = run(&[&fleet[..], &[GUEST]].concat());
-    assert_eq!(output.status.code(), Some(5), "{output:?}");
-
-    let dir = tempfile::tempdir().unwrap();
-    let path = file(dir.path(), "TEST_UINT64 = 3\n");
-    let local = ["--globals", path.to_str().unwrap()];
-    let output = run(&[&fleet[..], &local, &[GUEST]].concat());
-    assert_eq!(output.status.code(), Some(3), "the file wins: {output:?}");
-
-    // Live: a reactor spinning until the value is not 7 sees a put.
-    runtime
-        .block_on(client.put("/app/TEST_UINT64", "7", None))
-        .unwrap();
-    let child = waiting(&fleet);
-    std::thread::sleep(Duration::from_millis(500));
-    runtime
-        .block_on(client.put("/app/TEST_UINT64", "11", None))
-        .unwrap();
-    let output = finish(child);
-    assert_eq!(stdout(&output), "11\n", "{output:?}");
-    // The list at start and the put's revision, each said on stderr (issue 22, item 9).
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let applied = stderr
-        .lines()
-        .filter(|l| l.contains("INFO") && l.contains("applied an etcd revision"))
-        .count();
-    assert_eq!(applied, 2, "{stderr}");
-}
-
-#[test]
 fn dirs_and_environment_reach_the_guest_as_in_wasmtime_run() {
     let wasi = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/wasi.wat");
     assert_eq!(
@@ -250,63 +150,6 @@ fn dirs_and_environment_reach_the_guest_as_in_wasmtime_run() {
         ),
         "{output:?}"
     );
-}
-
-/// The README's line of the command `cargo run … -- run …`, split into the command's arguments
-/// (after `--`); `None` in a package, which has no README.
-fn readme_run_arguments() -> Option<Vec<String>> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
-    let line = readme
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with("cargo run --locked -p wasmtime-global-cli -- run "))?
-        .to_owned();
-    Some(
-        line.split_once(" -- ")?
-            .1
-            .split_whitespace()
-            .skip(1)
-            .map(str::to_owned)
-            .collect(),
-    )
-}
-
-/// The README's `run` command, with its file, etcd and guest made real: the file's value
-/// reaches the guest (a command that exits with it).
-#[test]
-#[cfg_attr(
-    etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
-)]
-fn the_readme_run_command_runs() {
-    let Some(args) = readme_run_arguments() else {
-        return eprintln!("skipped: no README (a packaged crate)");
-    };
-    let etcd = match Etcd::start() {
-        Ok(etcd) => etcd,
-        Err(why) => panic!("etcd was found when the tests were built, and now: {why}"),
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let path = file(dir.path(), "TEST_UINT64 = 3\n");
-    let endpoint = etcd.endpoint();
-    let real: Vec<&str> = args
-        .iter()
-        .map(|arg| match arg.as_str() {
-            "globals.toml" => path.to_str().unwrap(),
-            "http://10.0.0.1:2379" => endpoint.as_str(),
-            "guest.wasm" => GUEST,
-            other => other,
-        })
-        .collect();
-    assert_eq!(
-        real.iter()
-            .filter(|a| args.contains(&a.to_string()))
-            .count(),
-        args.len() - 3,
-        "the README's command changed: {args:?}"
-    );
-    let output = run(&real);
-    assert_eq!(output.status.code(), Some(3), "{output:?}");
 }
 
 const ESCAPE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/escape.wat");
@@ -694,10 +537,6 @@ fn arguments_after_the_guest_are_the_guests() {
     assert_eq!(code, Some(1));
 }
 
-/// A component (written in text from `spec/wit/globals.wit` alone) that reads MAX_ITEMS through
-/// the project's interface.
-const COMPONENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/component.wat");
-
 /// `run` tells a component from a module by itself and runs it with WASI preview 2 and the
 /// project's interface: as a `wasi:cli` command (its `run`'s result is the exit code) or through
 /// `--invoke`; values come from the file, live (a version renamed over it while the component
@@ -740,40 +579,6 @@ fn a_component_reads_the_files_values_live() {
     assert_eq!(invoke(&[], "max-items"), "10\n");
 }
 
-/// A component run with `--etcd` reads the etcd prefix's values through the project's
-/// interface, as a module does.
-#[test]
-#[cfg_attr(
-    etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
-)]
-fn a_component_reads_etcds_values() {
-    let etcd = match Etcd::start() {
-        Ok(etcd) => etcd,
-        Err(why) => panic!("etcd was found when the tests were built, and now: {why}"),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut client = runtime
-        .block_on(etcd_client::Client::connect([etcd.endpoint()], None))
-        .unwrap();
-    runtime
-        .block_on(client.put("/app/MAX_ITEMS", "12", None))
-        .unwrap();
-    let endpoint = etcd.endpoint();
-    let fleet = ["--etcd", endpoint.as_str(), "--prefix", "/app/"];
-    let output = run(&[&fleet[..], &["--invoke", "max-items", COMPONENT]].concat());
-    assert_eq!(stdout(&output), "12\n", "{output:?}");
-    let output = run(&[&fleet[..], &[COMPONENT]].concat());
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "run succeeds at 12: {output:?}"
-    );
-}
-
 /// The README's WASI command (its Rust block with `fn main() {`), built as a crate of its own
 /// for wasm32-wasip2 (the SDK by path, offline, as a guest author would), runs under `run` as a
 /// component: the file's value, then its default.
@@ -803,7 +608,11 @@ fn the_readme_command_runs_as_a_component() {
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     std::fs::write(dir.join("src/main.rs"), format!("{code}\n")).unwrap();
     // The repository's guests' lock: the same versions, all in the local cache.
-    std::fs::copy(root.join("guests/Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::copy(
+        root.join("test-programs/Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )
+    .unwrap();
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     // What the tests' own build set that a guest's build must not inherit.
     for var in [

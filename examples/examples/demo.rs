@@ -5,7 +5,7 @@
 
 use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx};
-use wasmtime_global_tests::guests;
+use wasmtime_global_test_artifacts::guests;
 
 struct Host {
     globals: GlobalsCtx,

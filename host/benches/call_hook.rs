@@ -8,9 +8,9 @@
 //! a run with the feature shows what wasmtime's `call-hook` feature itself costs (two runs, so
 //! noisier than the in-run ratios).
 
-mod common;
+use wasmtime_global_test_support::bench;
 
-use common::{Estimate, Plan};
+use bench::{Estimate, Plan};
 use std::hint::black_box;
 use wasmtime::{Engine, Linker, Module, Store, TypedFunc};
 use wasmtime_global::{Globals, GlobalsCtx};
@@ -64,7 +64,7 @@ fn main() -> wasmtime::Result<()> {
         "off"
     };
     let plan = Plan::from_args();
-    common::preamble(&plan);
+    bench::preamble(&plan);
     println!("call-hook feature: {feature}");
     println!(
         "{:<22} {:<14} {:>24} {:>8}",

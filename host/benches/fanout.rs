@@ -11,9 +11,9 @@
 //!   that declared the name, against a set in one registry with c such instances (the same slot
 //!   writes): what the overlay adds, per child.
 
-mod common;
+use wasmtime_global_test_support::bench;
 
-use common::{Plan, verdict};
+use bench::{Plan, verdict};
 use std::hint::black_box;
 use wasmtime::{Config, Engine, Linker, Module, Store, TypedFunc};
 use wasmtime_global::{Globals, GlobalsCtx};
@@ -116,7 +116,7 @@ fn main() -> wasmtime::Result<()> {
     let engine = Engine::new(&config)?;
 
     let plan = Plan::from_args();
-    common::preamble(&plan);
+    bench::preamble(&plan);
     println!(
         "{:<44} {:>26} {:>14}",
         "set of one global", "median (IQR)", "per instance"

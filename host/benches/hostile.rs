@@ -8,7 +8,7 @@
 //!
 //! Targets (issue 11): p99 ≤ 1 ms and max ≤ 10 ms for the unrelated set.
 
-mod common;
+use wasmtime_global_test_support::bench;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -94,15 +94,15 @@ fn report(what: &str, latencies: &[u64]) {
         "  {what}: p50 {:.4} ms, p99 {:.4} ms ({}), max {:.3} ms ({})",
         ms(p50),
         ms(p99),
-        common::verdict(p99 <= 1_000_000),
+        bench::verdict(p99 <= 1_000_000),
         ms(max),
-        common::verdict(max <= 10_000_000),
+        bench::verdict(max <= 10_000_000),
     );
 }
 
 fn main() -> wasmtime::Result<()> {
-    let plan = common::Plan::from_args();
-    common::preamble(&plan);
+    let plan = bench::Plan::from_args();
+    bench::preamble(&plan);
     let time = if plan.samples < 21 {
         Duration::from_millis(300)
     } else {

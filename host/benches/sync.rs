@@ -4,9 +4,9 @@
 //!
 //! `cargo bench -p wasmtime-global --bench sync`
 
-mod common;
+use wasmtime_global_test_support::bench;
 
-use common::{Plan, verdict};
+use bench::{Plan, verdict};
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
 use wasmtime::{Engine, Linker, Module, Store};
@@ -95,7 +95,7 @@ fn held_by<R>(f: impl FnOnce() -> R) -> (isize, R) {
 
 fn main() -> wasmtime::Result<()> {
     let plan = Plan::from_args();
-    common::preamble(&plan);
+    bench::preamble(&plan);
     let engine = Engine::default();
     let module = Module::new(&engine, guest())?;
     let mut linker = Linker::new(&engine);

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use tracing::Level;
 use wasmtime_global::{Error, Globals, ValueType};
 
-mod recorder;
 mod shell;
 
-use recorder::{Recorder, events};
 use shell::Shell;
+use wasmtime_global_test_support::recorder::{Recorder, events};
 
 #[test]
 fn a_stores_label_is_in_its_declarations_refusals_and_events() -> wasmtime::Result<()> {

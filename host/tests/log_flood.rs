@@ -6,11 +6,10 @@
 use tracing::Level;
 use wasmtime_global::{Globals, ValueType};
 
-mod recorder;
 mod shell;
 
-use recorder::{Recorder, events};
 use shell::Shell;
+use wasmtime_global_test_support::recorder::{Recorder, events};
 
 #[test]
 fn a_guest_looping_on_refusals_and_traps_logs_a_few_lines() -> wasmtime::Result<()> {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use wasmtime::{CallHook, Config, Engine, Linker, Module, Store, StoreContextMut};
 use wasmtime_global::{Globals, GlobalsCtx};
-use wasmtime_global_tests::guests;
+use wasmtime_global_test_artifacts::guests;
 
 const UINT64: i32 = 1;
 

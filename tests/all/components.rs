@@ -97,7 +97,7 @@ fn a_tenants_component_reads_its_registry_over_the_fleets() -> wasmtime::Result<
     Ok(())
 }
 
-/// The store of a component that uses the project's interface (`guests/component`): its
+/// The store of a component that uses the project's interface (`test-programs/component`): its
 /// globals, WASI preview 2 for the Rust standard library, and what the test's `pause` does.
 struct P2 {
     globals: GlobalsCtx,
@@ -124,7 +124,8 @@ struct Guest {
 
 impl Guest {
     fn new(engine: &Engine, ctx: GlobalsCtx) -> wasmtime::Result<Guest> {
-        let component = Component::from_file(engine, wasmtime_global_tests::guests::COMPONENT)?;
+        let component =
+            Component::from_file(engine, wasmtime_global_test_artifacts::guests::COMPONENT)?;
         let mut linker: Linker<P2> = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_global::component::add_to_linker(&mut linker, |p2| &mut p2.globals)?;
@@ -187,7 +188,7 @@ impl Guest {
     ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
 )]
 fn a_component_reads_live_typed_globals_through_handles() -> wasmtime::Result<()> {
-    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+    if let Some(why) = wasmtime_global_test_artifacts::guests::COMPONENT_SKIPPED {
         panic!("the component guest was not built: {why}");
     }
     let engine = Engine::default();
@@ -260,7 +261,7 @@ fn a_component_reads_live_typed_globals_through_handles() -> wasmtime::Result<()
     ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
 )]
 fn a_components_declaration_is_checked_like_a_slots() -> wasmtime::Result<()> {
-    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+    if let Some(why) = wasmtime_global_test_artifacts::guests::COMPONENT_SKIPPED {
         panic!("the component guest was not built: {why}");
     }
     let engine = Engine::default();
@@ -318,13 +319,13 @@ fn a_components_declaration_is_checked_like_a_slots() -> wasmtime::Result<()> {
     Ok(())
 }
 
-/// What the command guest (`guests/command`) prints, run as the core module its source builds
+/// What the command guest (`test-programs/command`) prints, run as the core module its source builds
 /// for wasm32-wasip1, or else as the component it builds for wasm32-wasip2.
 fn run_command(globals: &Globals, component: bool) -> wasmtime::Result<String> {
     let path = if component {
-        wasmtime_global_tests::guests::COMMAND_P2
+        wasmtime_global_test_artifacts::guests::COMMAND_P2
     } else {
-        wasmtime_global_tests::guests::COMMAND_P1
+        wasmtime_global_test_artifacts::guests::COMMAND_P1
     };
     run_command_at(globals, Path::new(path), component)
 }
@@ -389,7 +390,7 @@ pub(crate) fn run_command_at(
     ignore = "the WASI guests were not built (rustup target add wasm32-wasip2)"
 )]
 fn one_source_builds_as_a_core_module_and_as_a_component() -> wasmtime::Result<()> {
-    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+    if let Some(why) = wasmtime_global_test_artifacts::guests::COMPONENT_SKIPPED {
         panic!("the WASI guests were not built: {why}");
     }
     let globals = Globals::new();
@@ -444,7 +445,7 @@ fn one_source_builds_as_a_core_module_and_as_a_component() -> wasmtime::Result<(
     ignore = "the component guest was not built (rustup target add wasm32-wasip2)"
 )]
 fn a_component_in_an_async_store() -> wasmtime::Result<()> {
-    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+    if let Some(why) = wasmtime_global_test_artifacts::guests::COMPONENT_SKIPPED {
         panic!("the component guest was not built: {why}");
     }
     let engine = Engine::default();
@@ -454,7 +455,8 @@ fn a_component_in_an_async_store() -> wasmtime::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let component = Component::from_file(&engine, wasmtime_global_tests::guests::COMPONENT)?;
+        let component =
+            Component::from_file(&engine, wasmtime_global_test_artifacts::guests::COMPONENT)?;
         let mut linker: Linker<P2> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_global::component::add_to_linker(&mut linker, |p2| &mut p2.globals)?;
@@ -484,7 +486,7 @@ fn a_component_in_an_async_store() -> wasmtime::Result<()> {
 /// The guest of a test of what a hostile component tries, in a store of `limits`; `None` (the
 /// test fails) where the component guest was not built.
 fn hostile(limits: wasmtime_global::Limits, globals: &Globals) -> wasmtime::Result<Guest> {
-    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+    if let Some(why) = wasmtime_global_test_artifacts::guests::COMPONENT_SKIPPED {
         panic!("the component guest was not built: {why}");
     }
     Guest::new(&Engine::default(), GlobalsCtx::with_limits(globals, limits))

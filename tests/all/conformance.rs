@@ -3,7 +3,7 @@
 //! memory: standard Go has no threads on wasip1).
 
 use wasmtime_global_conformance::{CHECKS, Guest, Outcome, Report, run};
-use wasmtime_global_tests::guests;
+use wasmtime_global_test_artifacts::guests;
 
 const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -97,7 +97,7 @@ fn the_rust_sdk_guest_with_atomics_passes() {
 #[test]
 #[cfg_attr(
     c_skipped,
-    ignore = "clang and lld were not found when the tests were built (Debian: apt install clang lld)"
+    ignore = "no C compiler was found when the tests were built (the README's test command installs zig)"
 )]
 fn the_c_sdk_guest_passes() {
     if guests::C_CONFORMANCE.is_empty() {
@@ -109,7 +109,7 @@ fn the_c_sdk_guest_passes() {
 #[test]
 #[cfg_attr(
     c_skipped,
-    ignore = "clang and lld were not found when the tests were built (Debian: apt install clang lld)"
+    ignore = "no C compiler was found when the tests were built (the README's test command installs zig)"
 )]
 fn the_c_sdk_guest_with_a_shared_memory_passes() {
     if guests::C_CONFORMANCE_SHARED.is_empty() {
@@ -124,7 +124,7 @@ fn the_c_sdk_guest_with_a_shared_memory_passes() {
 #[test]
 #[cfg_attr(
     go_skipped,
-    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-go"
+    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-tools"
 )]
 fn the_go_sdk_guest_passes() {
     if guests::GO_CONFORMANCE.is_empty() {
@@ -134,11 +134,13 @@ fn the_go_sdk_guest_passes() {
     assert!(report.wasi, "a Go reactor imports WASI preview 1");
 }
 
-/// The README's C example compiles with the flags the README gives, and declares what it says.
+/// The README's C example compiles with the flags the README gives (with the compiler the build
+/// found: clang, or `zig cc` where the README's test command installed it), and declares what it
+/// says.
 #[test]
 #[cfg_attr(
     c_skipped,
-    ignore = "clang and lld were not found when the tests were built (Debian: apt install clang lld)"
+    ignore = "no C compiler was found when the tests were built (the README's test command installs zig)"
 )]
 fn the_readme_c_example_builds_and_declares_its_three_globals() {
     let readme = include_str!("../../README.md");
@@ -151,13 +153,9 @@ fn the_readme_c_example_builds_and_declares_its_three_globals() {
     let (c, wasm) = (dir.join("readme.c"), dir.join("readme.wasm"));
     std::fs::write(&c, source).unwrap();
     let sdk = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest/c");
-    let status = std::process::Command::new("clang")
-        .args([
-            "--target=wasm32-unknown-unknown",
-            "-O2",
-            "-ffreestanding",
-            "-nostdlib",
-        ])
+    let status = std::process::Command::new(guests::C_CC)
+        .args(guests::C_CC_LEADING.split(' '))
+        .args(["-O2", "-ffreestanding", "-nostdlib"])
         .args([
             "-Wall",
             "-Wextra",
@@ -171,9 +169,12 @@ fn the_readme_c_example_builds_and_declares_its_three_globals() {
         .arg(&c)
         .status();
     match status {
-        Ok(s) => assert!(s.success(), "clang failed on the README's C example"),
-        // Where the build found no clang this test is ignored (`cfg(c_skipped)`).
-        Err(e) => panic!("cannot run clang: {e}"),
+        Ok(s) => assert!(
+            s.success(),
+            "the C compiler failed on the README's C example"
+        ),
+        // Where the build found no C compiler this test is ignored (`cfg(c_skipped)`).
+        Err(e) => panic!("cannot run the C compiler: {e}"),
     }
     let globals = wasmtime_global::Globals::new();
     globals.set("TEST_UINT64", 7).unwrap();

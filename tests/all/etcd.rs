@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use wasmtime_global::{Globals, Literal, Value};
 use wasmtime_global_sources::etcd::{Connection, EtcdConfig, EtcdMirror, EtcdStatus};
-use wasmtime_global_tests::etcd::{Etcd, Proxy};
-use wasmtime_global_tests::{Guest, engine};
+use wasmtime_global_test_support::etcd::{Etcd, Proxy};
+use wasmtime_global_test_support::{Guest, engine};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 const PREFIX: &str = "/globals/";
@@ -130,7 +130,7 @@ fn assert_mirrors(globals: &Globals, kv: &mut Kv) {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn lists_then_applies_every_change_and_keeps_a_bad_value_out() {
     let Some(etcd) = etcd() else { return };
@@ -179,7 +179,7 @@ fn lists_then_applies_every_change_and_keeps_a_bad_value_out() {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn a_refused_key_leaves_the_list_when_deleted_and_its_error_is_bounded() {
     let Some(etcd) = etcd() else { return };
@@ -227,7 +227,7 @@ fn a_refused_key_leaves_the_list_when_deleted_and_its_error_is_bounded() {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn etcd_restored_from_an_older_snapshot_is_listed_again() {
     let Some(mut etcd) = etcd() else { return };
@@ -267,14 +267,13 @@ fn etcd_restored_from_an_older_snapshot_is_listed_again() {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn a_transaction_reaches_a_shared_memory_guest_whole() -> wasmtime::Result<()> {
     let Some(etcd) = etcd() else { return Ok(()) };
     let engine = engine();
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &shared_guest(&engine)?, &globals)?;
     let mut kv = Kv::new(&etcd.endpoint());
     let first = kv.txn(&[("TEST_UINT64", "0".into()), ("TEST_INT64", "0".into())]);
     let mirror = mirror(etcd.endpoint(), &globals);
@@ -316,7 +315,7 @@ fn a_transaction_reaches_a_shared_memory_guest_whole() -> wasmtime::Result<()> {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn survives_etcd_killed_and_restarted() {
     let Some(mut etcd) = etcd() else { return };
@@ -356,7 +355,7 @@ fn proxied(etcd: &Etcd) -> (Proxy, Kv, Globals, EtcdMirror) {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn a_cut_connection_resumes_with_every_write_made_meanwhile_once() {
     let Some(etcd) = etcd() else { return };
@@ -377,7 +376,7 @@ fn a_cut_connection_resumes_with_every_write_made_meanwhile_once() {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn a_silent_network_is_noticed_by_keepalive() {
     let Some(etcd) = etcd() else { return };
@@ -407,7 +406,7 @@ fn a_silent_network_is_noticed_by_keepalive() {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn a_compacted_revision_is_listed_again_and_the_difference_applied() {
     let Some(etcd) = etcd() else { return };
@@ -434,7 +433,7 @@ fn a_compacted_revision_is_listed_again_and_the_difference_applied() {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn a_catch_up_larger_than_grpcs_default_message_limit() {
     let Some(etcd) = etcd() else { return };
@@ -463,7 +462,7 @@ fn a_catch_up_larger_than_grpcs_default_message_limit() {
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn a_fleet_prefix_feeds_a_parent_and_a_tenant_prefix_its_child() -> wasmtime::Result<()> {
     let Some(etcd) = etcd() else { return Ok(()) };
@@ -488,8 +487,7 @@ fn a_fleet_prefix_feeds_a_parent_and_a_tenant_prefix_its_child() -> wasmtime::Re
     let tenant_mirror = EtcdMirror::start(config, &tenant)?;
     at_revision(&fleet_mirror, last);
     at_revision(&tenant_mirror, last);
-    let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &tenant)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &shared_guest(&engine)?, &tenant)?;
     assert_eq!(guest.get(UINT64)?, 100, "the fleet's value");
     assert_eq!(guest.get(INT64)? as i64, -2, "the tenant's own");
     last = kv.put("TEST_UINT64", "200");
@@ -523,7 +521,7 @@ fn a_fleet_prefix_feeds_a_parent_and_a_tenant_prefix_its_child() -> wasmtime::Re
 #[test]
 #[cfg_attr(
     etcd_skipped,
-    ignore = "no etcd server when the tests were built (Debian: apt install etcd-server etcd-client)"
+    ignore = "no etcd server when the tests were built (the README's test command installs etcd)"
 )]
 fn keys_of_no_type_yet_take_the_type_their_guests_declare() -> wasmtime::Result<()> {
     let Some(etcd) = etcd() else { return Ok(()) };
@@ -540,8 +538,7 @@ fn keys_of_no_type_yet_take_the_type_their_guests_declare() -> wasmtime::Result<
 
     let engine = engine();
     let module = wasmtime::Module::new(&engine, include_str!("wat/scenario.wat"))?;
-    let mut guest = Guest::new(&engine, &module, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &module, &globals)?;
     assert_eq!(guest.get(4)?, 2.0f64.to_bits());
     assert_eq!(guest.get(2)?, 60_000_000_000, "its default");
     assert_eq!(mirror.withheld(), ["TEST_DURATION"]);

@@ -2,7 +2,7 @@
 //! it and driven as wazero-global's host test drives it, and which loads keep a Go loop honest
 //! (spec/ABI.md §10.1). The conformance suite runs its conformance guest (`conformance.rs`).
 //! Each test is ignored, with its reason, where Go was missing at build time (`cfg(go_skipped)`,
-//! set by `tests/build.rs`); `.ci/run` requires Go.
+//! set by `tests/build.rs` from what `test-artifacts/build.rs` could not build); `.ci/run` requires Go.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::{Config, Engine, Instance, Linker, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx};
-use wasmtime_global_tests::guests;
+use wasmtime_global_test_artifacts::guests;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 /// Whether Go is missing: never, in a test that runs (where the build found no Go, the tests are
@@ -70,7 +70,7 @@ fn call<R: wasmtime::WasmResults>(
 #[test]
 #[cfg_attr(
     go_skipped,
-    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-go"
+    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-tools"
 )]
 fn the_go_sdk_and_guests_pass_go_vet_and_go_test() {
     if go_missing() {
@@ -81,7 +81,7 @@ fn the_go_sdk_and_guests_pass_go_vet_and_go_test() {
         ("guest/go", &["vet", "./..."], None),
         ("guest/go", &["vet", "./..."], Some("wasip1")),
         ("guest/go", &["test", "-count=1", "./..."], None),
-        ("guests/go", &["vet", "./..."], Some("wasip1")),
+        ("test-programs/go", &["vet", "./..."], Some("wasip1")),
     ];
     for (dir, args, goos) in runs {
         let mut cmd = Command::new(guests::GO_BIN);
@@ -114,7 +114,7 @@ fn the_go_sdk_and_guests_pass_go_vet_and_go_test() {
 #[test]
 #[cfg_attr(
     go_skipped,
-    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-go"
+    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-tools"
 )]
 fn the_seed_test_module_reads_defaults_overrides_and_defaults_again() -> wasmtime::Result<()> {
     if go_missing() {
@@ -160,7 +160,7 @@ fn the_seed_test_module_reads_defaults_overrides_and_defaults_again() -> wasmtim
 #[test]
 #[cfg_attr(
     go_skipped,
-    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-go"
+    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-tools"
 )]
 fn a_go_loop_sees_a_change_synced_while_it_runs() -> wasmtime::Result<()> {
     if go_missing() {
@@ -212,7 +212,7 @@ fn a_go_loop_sees_a_change_synced_while_it_runs() -> wasmtime::Result<()> {
 #[test]
 #[cfg_attr(
     go_skipped,
-    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-go"
+    ignore = "Go was not found when the tests were built; the README test command installs it in .venv-tools"
 )]
 fn the_readme_go_example_builds_and_declares_its_three_globals() -> wasmtime::Result<()> {
     if go_missing() {

@@ -5,13 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::{Instance, Module, Store};
 use wasmtime_global::abi::{HEADER_SIZE, SLOT_SIZE};
 use wasmtime_global::{Globals, GlobalsCtx, Limits, Value};
-use wasmtime_global_tests::{Host, engine, linker, shared_by_stores, store};
+use wasmtime_global_test_support::{Host, engine, linker, shared_by_stores, store};
 
 const TABLE: u64 = 1024;
 const GENERATION: u64 = 24;
 const VALUE: u64 = 32;
 const CHANGES: u64 = 40;
-/// Slot numbers of the test profile's globals (`tests/src/lib.rs`, `PROFILE`).
+/// Slot numbers of the test profile's globals (`wasmtime_global_test_support::PROFILE`).
 const BOOL: i32 = 0;
 const UINT64: i32 = 1;
 

@@ -6,7 +6,7 @@
 use wasmtime::{Instance, Module, Store};
 use wasmtime_global::abi::{self, Header, Slot, ValueType};
 use wasmtime_global::{Error, Globals, GlobalsCtx, KNOWN_REGISTRIES, ModuleGlobals};
-use wasmtime_global_tests::{Host, engine, linker};
+use wasmtime_global_test_support::{Host, engine, linker};
 
 /// A guest whose table is what the test writes: `run(first, count)` declares a range.
 const GUEST: &str = r#"
@@ -388,7 +388,7 @@ fn request_guest(
 #[test]
 fn a_compile_time_table_is_declared_at_its_first_read_in_one_call() -> wasmtime::Result<()> {
     let engine = engine();
-    let module = Module::from_file(&engine, wasmtime_global_tests::guests::REQUEST)?;
+    let module = Module::from_file(&engine, wasmtime_global_test_artifacts::guests::REQUEST)?;
     let told = ModuleGlobals::new(&module);
     let globals = Globals::new();
     globals.set_u64("REQ_03", 10)?;
@@ -579,7 +579,7 @@ fn mapped(addr: usize) -> (bool, bool) {
 #[test]
 fn instantiate_makes_the_table_page_writable_and_changes_no_byte() -> wasmtime::Result<()> {
     let engine = engine();
-    let module = Module::from_file(&engine, wasmtime_global_tests::guests::REQUEST)?;
+    let module = Module::from_file(&engine, wasmtime_global_test_artifacts::guests::REQUEST)?;
     let mut linker = linker(&engine)?;
     linker.func_wrap("bench", "global_get", |_: i32, _: i32, _: i32| {})?;
     let pre = linker.instantiate_pre(&module)?;

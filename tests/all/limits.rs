@@ -3,7 +3,7 @@
 
 use wasmtime::Module;
 use wasmtime_global::{Error, Globals};
-use wasmtime_global_tests::{Guest, engine};
+use wasmtime_global_test_support::{Guest, engine};
 
 const REFERENCE: &str = include_str!("../../spec/reference/conformance.wat");
 

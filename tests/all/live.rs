@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::{Config, Engine, Module};
 use wasmtime_global::{EpochTicker, Globals, Value};
-use wasmtime_global_tests::{Guest, engine};
+use wasmtime_global_test_support::{Guest, engine};
 
 pub(crate) const UINT64: i32 = 1;
 pub(crate) const INT64: i32 = 3;
@@ -104,8 +104,7 @@ fn equalize(globals: &Globals) -> wasmtime::Result<()> {
 fn a_shared_memory_is_written_at_every_change_without_sync() -> wasmtime::Result<()> {
     let engine = engine();
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &shared_guest(&engine)?, &globals)?;
     assert!(
         guest
             .store
@@ -214,8 +213,7 @@ fn an_ordinary_memory_is_synced_every_epoch_tick() -> wasmtime::Result<()> {
 fn no_torn_value_is_ever_read() -> wasmtime::Result<()> {
     let engine = engine();
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &shared_guest(&engine)?, &globals)?;
     // The default (42) has unequal halves: start from a value whose halves agree.
     globals.set("TEST_UINT64", 0)?;
     let done = AtomicBool::new(false);
@@ -253,8 +251,7 @@ fn no_torn_value_is_ever_read() -> wasmtime::Result<()> {
 fn a_reader_never_sees_half_a_batch() -> wasmtime::Result<()> {
     let engine = engine();
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &shared_guest(&engine)?, &globals)?;
     equalize(&globals)?;
     assert_eq!(guest.call::<i32, i64>("get", UINT64)?, 0);
     assert_eq!(guest.call::<i32, i64>("get", INT64)?, 0);
@@ -281,8 +278,7 @@ fn an_ordinary_memory_gets_a_batch_at_one_sync_with_counters() -> wasmtime::Resu
     let engine = engine();
     let (_, module) = profile_guests(&engine)?.remove(1);
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &module, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &module, &globals)?;
     let memory = guest
         .instance
         .get_memory(&mut guest.store, "memory")
@@ -351,8 +347,7 @@ fn stores_dropped_during_a_fan_out_are_left_alone() -> wasmtime::Result<()> {
             Ok::<_, wasmtime_global::Error>(())
         });
         for _ in 0..200 {
-            let mut guest = Guest::new(&engine, &module, &globals)?;
-            guest.init()?;
+            let mut guest = Guest::started(&engine, &module, &globals)?;
             let seen = guest.call::<i32, i64>("get", UINT64)?;
             assert_ne!(seen, 42, "the value set, not the default");
         }
@@ -373,8 +368,7 @@ fn the_rust_sdk_reads_counters_and_snapshots() -> wasmtime::Result<()> {
     let engine = engine();
     let (_, module) = profile_guests(&engine)?.remove(0);
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &module, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &module, &globals)?;
     assert_eq!(guest.call::<i32, i64>("changes", UINT64)?, 0);
     let mut batch = globals.batch();
     batch.set("TEST_UINT64", 8).set("TEST_INT64", 8);
@@ -404,7 +398,7 @@ fn the_rust_sdk_reads_counters_and_snapshots() -> wasmtime::Result<()> {
     ignore = "the atomics guests need nightly with rust-src (rustup component add rust-src --toolchain nightly)"
 )]
 fn the_rust_sdk_with_atomics_reads_a_shared_memory_live() -> wasmtime::Result<()> {
-    use wasmtime_global_tests::guests::{SCENARIO_ATOMICS, SCENARIO_ATOMICS_SKIPPED};
+    use wasmtime_global_test_artifacts::guests::{SCENARIO_ATOMICS, SCENARIO_ATOMICS_SKIPPED};
     if SCENARIO_ATOMICS.is_empty() {
         // The WAT guest in shared.wat covers shared memories on every machine.
         panic!(
@@ -439,7 +433,7 @@ fn the_rust_sdk_with_atomics_reads_a_shared_memory_live() -> wasmtime::Result<()
 fn an_imported_shared_memory_serves_every_instance_that_imports_it() -> wasmtime::Result<()> {
     // The wasi-threads shape: one memory, imported by several instances in several stores.
     let globals = Globals::new();
-    let (mut instances, _memory) = wasmtime_global_tests::shared_by_stores(2, &globals)?;
+    let (mut instances, _memory) = wasmtime_global_test_support::shared_by_stores(2, &globals)?;
     instances[0].init()?; // declares, for every instance of the memory
     globals.set_u64("TEST_UINT64", 77)?;
     for guest in &mut instances {
@@ -481,7 +475,7 @@ fn share_memory(module: &[u8], max_pages: u64) -> wasmtime::Result<Vec<u8>> {
 fn an_ordinary_rust_guest_rewritten_to_shared_memory_sees_sets_at_once() -> wasmtime::Result<()> {
     // The Rust SDK guest built without atomics: its reads are volatile plain loads.
     let engine = ticking_engine()?;
-    let bytes = std::fs::read(wasmtime_global_tests::guests::SCENARIO)?;
+    let bytes = std::fs::read(wasmtime_global_test_artifacts::guests::SCENARIO)?;
     let module = Module::new(&engine, share_memory(&bytes, 1024)?)?;
     let globals = Globals::new();
     let mut guest = live_guest(&engine, &module, &globals)?;

@@ -22,7 +22,8 @@ mod values;
 mod vectors;
 
 use wasmtime::Module;
-use wasmtime_global_tests::{engine, guests};
+use wasmtime_global_test_artifacts::guests;
+use wasmtime_global_test_support::engine;
 
 /// The two guests that follow the test profile: the Rust SDK's and the WAT one written from the
 /// spec alone.

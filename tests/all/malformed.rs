@@ -8,7 +8,7 @@
 use wasmtime::{Instance, Module, Store, Val};
 use wasmtime_global::abi::{self, Header, NameError, Slot, ValueType};
 use wasmtime_global::{Error, Globals};
-use wasmtime_global_tests::{Host, engine, linker, store};
+use wasmtime_global_test_support::{Host, engine, linker, store};
 
 const SHELL: &str = r#"
 (module

@@ -4,7 +4,8 @@
 
 use wasmtime::{Module, Trap};
 use wasmtime_global::{Globals, Value, ValueType};
-use wasmtime_global_tests::{Guest, engine, guests, shared_by_stores};
+use wasmtime_global_test_artifacts::guests;
+use wasmtime_global_test_support::{Guest, engine, shared_by_stores};
 
 /// Finding 3 of issue 11: a typed value set before any guest declares the name fixes its type;
 /// a guest that declares it with another then traps with nothing but `unreachable` to show. The

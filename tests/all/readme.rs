@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx, ModuleGlobals, Value, ValueType};
-use wasmtime_global_tests::guest_build::HOST_BUILD_VARS;
+use wasmtime_global_test_artifacts::guest_build::HOST_BUILD_VARS;
 use wasmtime_global_tests::readme::{self, Block};
 
 const README: &str = include_str!("../../README.md");
@@ -69,7 +69,7 @@ const BLOCKS: &[(&str, &str, &str)] = &[
     (
         "text",
         "replace github.com/wasmtime-global/wasmtime-global/guest/go",
-        "the module and its require line are those of guests/go/go.mod: the_readme_go_mod_lines_are_the_repositorys",
+        "the module and its require line are those of test-programs/go/go.mod: the_readme_go_mod_lines_are_the_repositorys",
     ),
     (
         "c",
@@ -115,14 +115,22 @@ fn block(contains: &str) -> Block {
 fn the_two_commands_are_what_ci_runs() {
     let ci =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/run")).unwrap();
+    // In the README's order, as a newcomer runs them: the demo's build builds its guest alone,
+    // and the tests' build after it still builds every guest (issue 24, item 7).
+    let mut previous = 0;
     for contains in ["--example demo", "cargo test --locked --workspace"] {
         let command = block(contains).code;
         let command = command.trim_end();
         assert_eq!(command.lines().count(), 1, "{command}");
+        let at = ci.lines().position(|line| line == command);
+        let at = at.unwrap_or_else(|| {
+            panic!(".ci/run does not run the README's command verbatim: {command}")
+        });
         assert!(
-            ci.lines().any(|line| line == command),
-            ".ci/run does not run the README's command verbatim: {command}"
+            at > previous,
+            ".ci/run runs {command:?} out of the README's order"
         );
+        previous = at;
     }
 }
 
@@ -221,7 +229,11 @@ fn build_readme_guest() -> PathBuf {
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     std::fs::write(dir.join("src/lib.rs"), block("#![no_std]").code).unwrap();
     // The workspace's guests' lock: the same versions, all in the local cache.
-    std::fs::copy(root.join("guests/Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::copy(
+        root.join("test-programs/Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )
+    .unwrap();
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for var in HOST_BUILD_VARS {
         cargo.env_remove(var);
@@ -277,12 +289,12 @@ fn the_rust_guest_builds_and_runs() -> wasmtime::Result<()> {
 }
 
 /// The README's `go.mod` lines for a Go guest name the SDK's module as `guest/go/go.mod` does,
-/// and require it as `guests/go/go.mod` (the repository's own Go guests) does.
+/// and require it as `test-programs/go/go.mod` (the repository's own Go guests) does.
 #[test]
 fn the_readme_go_mod_lines_are_the_repositorys() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let sdk = std::fs::read_to_string(root.join("guest/go/go.mod")).unwrap();
-    let guests = std::fs::read_to_string(root.join("guests/go/go.mod")).unwrap();
+    let guests = std::fs::read_to_string(root.join("test-programs/go/go.mod")).unwrap();
     let module = sdk.lines().next().unwrap().strip_prefix("module ").unwrap();
     let block = readme::blocks(README)
         .into_iter()
@@ -293,7 +305,7 @@ fn the_readme_go_mod_lines_are_the_repositorys() {
     assert_eq!(require, format!("require {module} v0.0.0"));
     assert!(
         guests.lines().any(|l| l == require),
-        "{require:?} is not in guests/go/go.mod"
+        "{require:?} is not in test-programs/go/go.mod"
     );
     let replace = lines.next().unwrap();
     assert!(
@@ -311,7 +323,7 @@ fn the_readme_go_mod_lines_are_the_repositorys() {
     ignore = "the WASI guests were not built (rustup target add wasm32-wasip2)"
 )]
 fn the_command_builds_both_ways() -> wasmtime::Result<()> {
-    if let Some(why) = wasmtime_global_tests::guests::COMPONENT_SKIPPED {
+    if let Some(why) = wasmtime_global_test_artifacts::guests::COMPONENT_SKIPPED {
         panic!("the WASI guests were not built: {why}");
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -325,7 +337,11 @@ fn the_command_builds_both_ways() -> wasmtime::Result<()> {
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     std::fs::write(dir.join("src/main.rs"), block("fn main() {").code).unwrap();
     // The workspace's guests' lock: the same versions, all in the local cache.
-    std::fs::copy(root.join("guests/Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::copy(
+        root.join("test-programs/Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )
+    .unwrap();
     let mut built = Vec::new();
     for target in ["wasm32-wasip1", "wasm32-wasip2"] {
         let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));

@@ -3,7 +3,7 @@
 
 use crate::profile_guests;
 use wasmtime_global::{Globals, Value};
-use wasmtime_global_tests::{Guest, PROFILE, engine};
+use wasmtime_global_test_support::{Guest, PROFILE, engine};
 
 const BOOL: i32 = 0;
 const UINT64: i32 = 1;
@@ -16,8 +16,7 @@ fn defaults_set_del_every_type() -> wasmtime::Result<()> {
     let engine = engine();
     for (which, module) in profile_guests(&engine)? {
         let globals = Globals::new();
-        let mut guest = Guest::new(&engine, &module, &globals)?;
-        guest.init()?;
+        let mut guest = Guest::started(&engine, &module, &globals)?;
         for (i, (name, _, default)) in PROFILE.iter().enumerate() {
             assert_eq!(guest.get(i as i32)?, *default, "{which}: default of {name}");
         }
@@ -65,8 +64,7 @@ fn a_set_is_not_seen_before_sync() -> wasmtime::Result<()> {
     let engine = engine();
     for (which, module) in profile_guests(&engine)? {
         let globals = Globals::new();
-        let mut guest = Guest::new(&engine, &module, &globals)?;
-        guest.init()?;
+        let mut guest = Guest::started(&engine, &module, &globals)?;
         globals.set_u64("TEST_UINT64", 7)?;
         assert_eq!(
             guest.call::<i32, i64>("get", UINT64)?,
@@ -83,8 +81,7 @@ fn a_million_reads_make_no_host_call() -> wasmtime::Result<()> {
     let engine = engine();
     for (which, module) in profile_guests(&engine)? {
         let globals = Globals::new();
-        let mut guest = Guest::new(&engine, &module, &globals)?;
-        guest.init()?;
+        let mut guest = Guest::started(&engine, &module, &globals)?;
         let declared = guest.host_calls();
         assert_eq!(declared, 5, "{which}: one host call per declaration");
 
@@ -113,7 +110,8 @@ fn a_million_reads_make_no_host_call() -> wasmtime::Result<()> {
 #[test]
 fn the_rust_sdk_declares_at_first_read() -> wasmtime::Result<()> {
     let engine = engine();
-    let module = wasmtime::Module::from_file(&engine, wasmtime_global_tests::guests::SCENARIO)?;
+    let module =
+        wasmtime::Module::from_file(&engine, wasmtime_global_test_artifacts::guests::SCENARIO)?;
     let globals = Globals::new();
     let mut guest = Guest::new(&engine, &module, &globals)?;
     assert_eq!(guest.host_calls(), 0);
@@ -130,8 +128,7 @@ fn sync_writes_only_what_changed() -> wasmtime::Result<()> {
     let engine = engine();
     for (which, module) in profile_guests(&engine)? {
         let globals = Globals::new();
-        let mut guest = Guest::new(&engine, &module, &globals)?;
-        guest.init()?;
+        let mut guest = Guest::started(&engine, &module, &globals)?;
         let sync = |g: &mut Guest| wasmtime_global::sync(&mut g.store, |h| &mut h.globals);
         assert_eq!(sync(&mut guest)?, 0, "{which}: nothing changed");
         globals.set_u64("TEST_UINT64", 1)?;
@@ -173,7 +170,8 @@ fn the_call_hook_syncs_on_entry() -> wasmtime::Result<()> {
 #[test]
 fn the_demo_guest_reads_like_wazero_global() -> wasmtime::Result<()> {
     let engine = engine();
-    let module = wasmtime::Module::from_file(&engine, wasmtime_global_tests::guests::DEMO)?;
+    let module =
+        wasmtime::Module::from_file(&engine, wasmtime_global_test_artifacts::guests::DEMO)?;
     let globals = Globals::new();
     let mut guest = Guest::new(&engine, &module, &globals)?;
     assert_eq!(guest.call::<(), i32>("test_bool", ())?, 1);

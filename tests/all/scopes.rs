@@ -6,12 +6,11 @@ use std::time::Duration;
 use wasmtime::Module;
 use wasmtime_global::{Error, Globals, Literal, Value, ValueType};
 use wasmtime_global_sources::file::WatchedFile;
-use wasmtime_global_tests::{Guest, engine};
+use wasmtime_global_test_support::{Guest, engine};
 
 fn ordinary_guest(engine: &wasmtime::Engine, globals: &Globals) -> wasmtime::Result<Guest> {
     let module = Module::new(engine, include_str!("wat/scenario.wat"))?;
-    let mut guest = Guest::new(engine, &module, globals)?;
-    guest.init()?;
+    let guest = Guest::started(engine, &module, globals)?;
     Ok(guest)
 }
 
@@ -103,8 +102,7 @@ fn a_parent_batch_is_one_batch_for_a_shared_memory_guest_of_a_child() -> wasmtim
     let engine = engine();
     let fleet = Globals::new();
     let tenant = fleet.child();
-    let mut guest = Guest::new(&engine, &shared_guest(&engine)?, &tenant)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &shared_guest(&engine)?, &tenant)?;
     let mut equal = fleet.batch();
     equal.set("TEST_UINT64", 0).set("TEST_INT64", 0);
     equal.commit()?;

@@ -5,7 +5,8 @@ use crate::profile_guests;
 use std::sync::{Arc, Barrier};
 use wasmtime::Module;
 use wasmtime_global::{Error, Globals, GlobalsCtx, Limits, ModuleGlobals, ValueType};
-use wasmtime_global_tests::{Guest, engine, guests};
+use wasmtime_global_test_artifacts::guests;
+use wasmtime_global_test_support::{Guest, engine};
 
 #[test]
 fn many_stores_on_many_threads_see_every_set() -> wasmtime::Result<()> {
@@ -62,8 +63,7 @@ fn a_set_before_declaration_is_seen_at_declaration() -> wasmtime::Result<()> {
     for (which, module) in profile_guests(&engine)? {
         let globals = Globals::new();
         globals.set_u64("TEST_UINT64", 99)?;
-        let mut guest = Guest::new(&engine, &module, &globals)?;
-        guest.init()?;
+        let mut guest = Guest::started(&engine, &module, &globals)?;
         assert_eq!(
             guest.call::<i32, i64>("get", 1)?,
             99,
@@ -106,8 +106,7 @@ fn reset_releases_and_forgets() -> wasmtime::Result<()> {
     let engine = engine();
     let (_, module) = profile_guests(&engine)?.remove(1);
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &module, &globals)?;
-    guest.init()?;
+    let guest = Guest::started(&engine, &module, &globals)?;
     let mut ctx: GlobalsCtx = guest.store.into_data().globals;
     assert_eq!(ctx.declarations().len(), 5);
     ctx.reset();
@@ -138,8 +137,7 @@ fn a_ctx_reset_serves_another_store() -> wasmtime::Result<()> {
     let engine = engine();
     let (_, module) = profile_guests(&engine)?.remove(1);
     let globals = Globals::new();
-    let mut first = Guest::new(&engine, &module, &globals)?;
-    first.init()?;
+    let first = Guest::started(&engine, &module, &globals)?;
     let mut ctx = first.store.into_data().globals;
     ctx.reset();
     let mut second = Guest::new(&engine, &module, &globals)?;
@@ -155,8 +153,7 @@ fn typed_sets_must_match_the_declared_type() -> wasmtime::Result<()> {
     let engine = engine();
     for (which, module) in profile_guests(&engine)? {
         let globals = Globals::new();
-        let mut guest = Guest::new(&engine, &module, &globals)?;
-        guest.init()?;
+        let mut guest = Guest::started(&engine, &module, &globals)?;
         assert_eq!(
             globals.set_bool("TEST_UINT64", true),
             Err(Error::TypeMismatch {
@@ -243,8 +240,7 @@ fn the_rust_sdk_fills_its_table_and_no_more() -> wasmtime::Result<()> {
     assert_eq!(guest.store.data().globals.declarations().len(), 64);
     // The host is unaffected: another instance works as before.
     let (_, scenario) = profile_guests(&engine)?.remove(0);
-    let mut other = Guest::new(&engine, &scenario, &globals)?;
-    other.init()?;
+    let mut other = Guest::started(&engine, &scenario, &globals)?;
     assert_eq!(other.get(1)?, 42);
     Ok(())
 }

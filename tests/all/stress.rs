@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use wasmtime::{Engine, Linker, Module, Store, TypedFunc};
 use wasmtime_global::{Error, Globals, GlobalsCtx, Limit, Limits, Value};
 use wasmtime_global_conformance::profile::{GLOBALS, Global};
-use wasmtime_global_tests::{Guest, engine};
+use wasmtime_global_test_support::{Guest, engine};
 
 const REFERENCE: &str = include_str!("../../spec/reference/conformance.wat");
 

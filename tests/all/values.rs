@@ -151,7 +151,7 @@ fn a_file_value_means_the_same_whether_the_guest_declared_its_name_first_or_not(
 -> wasmtime::Result<()> {
     use wasmtime_global::Globals;
     use wasmtime_global_sources::file::WatchedFile;
-    use wasmtime_global_tests::{Guest, engine};
+    use wasmtime_global_test_support::{Guest, engine};
 
     const GOOD: &str = "TEST_FLOAT64 = 1\nTEST_UINT64 = 7\nTEST_INT64 = -5\nTEST_BOOL = false\n";
     let engine = engine();
@@ -207,7 +207,7 @@ fn a_file_value_that_is_none_of_the_names_type_is_withheld_whatever_the_order()
 -> wasmtime::Result<()> {
     use wasmtime_global::{Error, Globals};
     use wasmtime_global_sources::file::WatchedFile;
-    use wasmtime_global_tests::{Guest, engine};
+    use wasmtime_global_test_support::{Guest, engine};
 
     let engine = engine();
     let module = wasmtime::Module::new(&engine, include_str!("wat/scenario.wat"))?;
@@ -269,7 +269,7 @@ fn a_file_value_that_is_none_of_the_names_type_is_withheld_whatever_the_order()
 fn a_file_that_types_its_names_means_the_same_whatever_the_order() -> wasmtime::Result<()> {
     use wasmtime_global::Globals;
     use wasmtime_global_sources::file::{FileError, WatchedFile};
-    use wasmtime_global_tests::{Guest, engine};
+    use wasmtime_global_test_support::{Guest, engine};
 
     let engine = engine();
     let module = wasmtime::Module::new(&engine, include_str!("wat/scenario.wat"))?;
@@ -309,8 +309,7 @@ fn a_file_that_types_its_names_means_the_same_whatever_the_order() -> wasmtime::
 
     // After the guest declared F64: the version is refused, the guest keeps its default.
     let globals = Globals::new();
-    let mut guest = Guest::new(&engine, &module, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &module, &globals)?;
     assert!(matches!(
         WatchedFile::start(&path, &globals),
         Err(FileError::Registry(wasmtime_global::Error::TypeMismatch { ref name, .. }))

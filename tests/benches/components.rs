@@ -8,10 +8,9 @@
 //!
 //! `cargo bench -p wasmtime-global-tests --bench components` (`-- --quick` for a first look)
 
-#[path = "../../host/benches/common.rs"]
-mod common;
+use wasmtime_global_test_support::bench;
 
-use common::{Plan, verdict};
+use bench::{Plan, verdict};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_global::abi::{self, Header, Slot, ValueType};
@@ -49,7 +48,7 @@ fn linker(engine: &Engine) -> wasmtime::Result<Linker<GlobalsCtx>> {
 }
 
 /// ns per core read of `BENCH`.
-fn core_read(plan: &Plan, globals: &Globals) -> wasmtime::Result<common::Estimate> {
+fn core_read(plan: &Plan, globals: &Globals) -> wasmtime::Result<bench::Estimate> {
     let engine = Engine::default();
     let module = wasmtime::Module::new(&engine, CORE)?;
     let mut linker = wasmtime::Linker::new(&engine);
@@ -84,7 +83,7 @@ fn core_read(plan: &Plan, globals: &Globals) -> wasmtime::Result<common::Estimat
 
 fn main() -> wasmtime::Result<()> {
     let plan = Plan::from_args();
-    common::preamble(&plan);
+    bench::preamble(&plan);
     let globals = Globals::new();
     globals.set_u64("BENCH", 12345)?;
 
@@ -104,7 +103,7 @@ fn main() -> wasmtime::Result<()> {
     // In turns, so that the machine's drift weighs on each alike: the median of each row's
     // medians over the rounds.
     let rounds = 3;
-    let mut rows: [Vec<common::Estimate>; 4] = Default::default();
+    let mut rows: [Vec<bench::Estimate>; 4] = Default::default();
     for _ in 0..rounds {
         rows[0].push(plan.measure(|n| {
             empty.call(&mut store, (n as u32,)).expect("empty calls");
@@ -126,7 +125,7 @@ fn main() -> wasmtime::Result<()> {
     let core = core_read(&plan, &globals)?;
     println!("one read of a global from a component, per read (median of {rounds} rounds)");
     println!("{:<56} {:>24} {:>8}", "", "median (IQR)", "vs empty");
-    let row = |label: &str, e: &common::Estimate| {
+    let row = |label: &str, e: &bench::Estimate| {
         println!(
             "{label:<56} {:>24} {:>7.2}×",
             e.to_string(),

@@ -14,18 +14,17 @@
 //!
 //! `cargo bench -p wasmtime-global-tests --bench etcd` (`-- --quick` for a first look)
 
-#[path = "../../host/benches/common.rs"]
-mod common;
+use wasmtime_global_test_support::bench;
 
-use common::{ms, quantiles, verdict};
+use bench::{ms, quantiles, verdict};
 use etcd_client::{Client, WatchOptions};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use wasmtime::Module;
 use wasmtime_global::Globals;
 use wasmtime_global_sources::etcd::{EtcdConfig, EtcdMirror};
-use wasmtime_global_tests::etcd::Etcd;
-use wasmtime_global_tests::{Guest, engine};
+use wasmtime_global_test_support::etcd::Etcd;
+use wasmtime_global_test_support::{Guest, engine};
 
 const PREFIX: &str = "/bench/";
 const UINT64: i32 = 1;
@@ -52,8 +51,7 @@ fn main() -> wasmtime::Result<()> {
     let globals = Globals::new();
     let engine = engine();
     let module = Module::new(&engine, include_str!("../all/wat/shared.wat"))?;
-    let mut guest = Guest::new(&engine, &module, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &module, &globals)?;
     let key = format!("{PREFIX}TEST_UINT64");
     runtime.block_on(client.put(key.as_str(), "0", None))?;
     let mirror = EtcdMirror::start(EtcdConfig::new([etcd.endpoint()], PREFIX), &globals)?;

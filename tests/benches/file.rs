@@ -10,10 +10,9 @@
 //!
 //! `cargo bench -p wasmtime-global-tests --bench file` (`-- --quick` for a first look)
 
-#[path = "../../host/benches/common.rs"]
-mod common;
+use wasmtime_global_test_support::bench;
 
-use common::{ms, quantiles, verdict};
+use bench::{ms, quantiles, verdict};
 use notify::{RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -21,7 +20,7 @@ use std::time::{Duration, Instant};
 use wasmtime::Module;
 use wasmtime_global::Globals;
 use wasmtime_global_sources::file::WatchedFile;
-use wasmtime_global_tests::{Guest, engine};
+use wasmtime_global_test_support::{Guest, engine};
 
 const UINT64: i32 = 1;
 const MEDIAN_TARGET: Duration = Duration::from_millis(2);
@@ -44,8 +43,7 @@ fn main() -> wasmtime::Result<()> {
     let globals = Globals::new();
     let engine = engine();
     let module = Module::new(&engine, include_str!("../all/wat/shared.wat"))?;
-    let mut guest = Guest::new(&engine, &module, &globals)?;
-    guest.init()?;
+    let mut guest = Guest::started(&engine, &module, &globals)?;
     let watch = WatchedFile::start(&path, &globals)?;
 
     // The baseline: every event of the directory that names the file, with when it came.

@@ -13,20 +13,19 @@
 //!    default into buffers and calls the host, which reads the name, looks it up in a map and
 //!    writes the value back.
 //!
-//! Then the same for a guest in Go (`guests/go/bench`, the Go SDK; skipped where Go is missing):
+//! Then the same for a guest in Go (`test-programs/go/bench`, the Go SDK; skipped where Go is missing):
 //! a plain load of a package variable, the Go SDK's reads (a `Global`'s, which inlines to a load,
 //! and a reader function's, wazero-global's API, which adds a closure call), a `sync/atomic` load
 //! (a call, on wasm), and a host call from Go.
 
-#[path = "../../host/benches/common.rs"]
-mod common;
+use wasmtime_global_test_support::bench;
 
-use common::{Estimate, Plan, verdict};
+use bench::{Estimate, Plan, verdict};
 use std::collections::HashMap;
 use std::hint::black_box;
 use wasmtime::{Caller, Engine, Extern, Instance, Linker, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx};
-use wasmtime_global_tests::guests;
+use wasmtime_global_test_artifacts::guests;
 
 struct Host {
     globals: GlobalsCtx,
@@ -109,7 +108,7 @@ fn main() -> wasmtime::Result<()> {
     let wat = linker.instantiate(&mut store, &Module::new(&engine, GLOBAL_GET)?)?;
 
     let plan = Plan::from_args();
-    common::preamble(&plan);
+    bench::preamble(&plan);
     let plain = per_read(&plan, &mut store, &guest, "plain")?;
     let sdk = per_read(&plan, &mut store, &guest, "sdk")?;
     let sdk_table = per_read(&plan, &mut store, &guest, "sdk_table")?;
@@ -169,7 +168,7 @@ fn main() -> wasmtime::Result<()> {
         ("host call by index", host_call),
         ("wazero-global design", wazero),
     ];
-    std::fs::write(out.join("reads.svg"), svg(&chart, &common::machine()))?;
+    std::fs::write(out.join("reads.svg"), svg(&chart, &bench::machine()))?;
     let mut csv = String::from("read,median_ns,q1_ns,q3_ns,vs_plain\n");
     for (name, e) in &rows {
         csv += &format!(

@@ -1,6 +1,6 @@
 //! What globals cost a host that creates an instance per request (serverless style): with the
 //! pooling allocator and an `InstancePre`, a new store, instantiation, the first call and the drop
-//! of the store, for a guest (the Rust SDK, `guests/request`) that reads 0, 1, 16 or 64 globals in
+//! of the store, for a guest (the Rust SDK, `test-programs/request`) that reads 0, 1, 16 or 64 globals in
 //! that call, each declared at its first read. One run, ratios against 0 globals, in two pools:
 //! wasmtime's default (a memory's pages reset by `madvise`, so each instance faults in what it
 //! touches) and one that keeps memory resident (reset by `memset`; no page faults).
@@ -23,17 +23,16 @@
 //! declarations scale?), and declarations from a known instance in a store with one instance
 //! against a store with 4,000 (finding the declaring table must not scan the store).
 
-#[path = "../../host/benches/common.rs"]
-mod common;
+use wasmtime_global_test_support::bench;
 
-use common::{Estimate, Plan, verdict};
+use bench::{Estimate, Plan, verdict};
 use std::time::{Duration, Instant};
 use wasmtime::{
     Caller, Config, Enabled, Engine, Extern, InstanceAllocationStrategy, InstancePre, Linker,
     Module, PoolingAllocationConfig, Store,
 };
 use wasmtime_global::{Globals, GlobalsCtx, Limits, ModuleGlobals};
-use wasmtime_global_tests::guests;
+use wasmtime_global_test_artifacts::guests;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 /// A request's store data: the globals, and WASI for a guest that needs it (a Go reactor).
@@ -617,7 +616,7 @@ fn seed_table(plan: &Plan, title: &str, guests: &[Result<Guest, String>], global
 
 fn main() -> wasmtime::Result<()> {
     let plan = Plan::from_args();
-    common::preamble(&plan);
+    bench::preamble(&plan);
     let pooled = pooled_engine()?;
     let pre = rust_guest(&pooled)?;
     let globals = Globals::new();

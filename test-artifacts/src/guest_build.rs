@@ -1,5 +1,5 @@
 //! What a build of a guest must not inherit from the host's build. Shared with the build script,
-//! which builds the guests in `guests/`, and with the test that builds the README's guest.
+//! which builds the guests in `test-programs/`, and with the test that builds the README's guest.
 
 /// Flags and wrappers meant for the host build (clippy, coverage, sanitizers, the capacity) that
 /// must not reach a guest's build: remove them from its environment.

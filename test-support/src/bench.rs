@@ -6,8 +6,6 @@
 //! Arguments after `--` (`cargo bench --bench reads -- --quick`):
 //! - `--quick`: fewer, shorter samples; for a first look, not for figures to publish.
 
-#![allow(dead_code)] // each bench uses a part
-
 use std::fmt;
 use std::time::{Duration, Instant};
 

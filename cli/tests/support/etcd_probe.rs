@@ -1,1 +1,0 @@
-../../../tests/src/etcd_probe.rs
