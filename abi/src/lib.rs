@@ -20,6 +20,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod error_id;
 mod hash;
 
 #[doc = include_str!("../ABI.md")]
@@ -31,6 +32,7 @@ mod layout;
 mod name;
 pub mod validate;
 
+pub use error_id::ErrorId;
 pub use hash::{FNV_OFFSET_BASIS, FNV_PRIME, fnv1a64};
 pub use layout::{Field, Header, Slot};
 pub use name::{NameError, check_name};

@@ -228,7 +228,14 @@ impl From<Error> for Failure {
 
 impl From<wasmtime::Error> for Failure {
     fn from(e: wasmtime::Error) -> Failure {
-        Failure::Fail(format!("{e:#}"))
+        // A trap of the host's: named by the spec's identifier (ABI §7.6) first.
+        match e
+            .downcast_ref::<wasmtime_global::Error>()
+            .and_then(|h| h.id())
+        {
+            Some(id) => Failure::Fail(format!("{id}: {e:#}")),
+            None => Failure::Fail(format!("{e:#}")),
+        }
     }
 }
 
@@ -239,7 +246,10 @@ fn host_error<T>(result: Result<T, Malformed>) -> Result<T, wasmtime_global::Err
 
 impl From<wasmtime_global::Error> for Failure {
     fn from(e: wasmtime_global::Error) -> Failure {
-        Failure::Fail(e.to_string())
+        match e.id() {
+            Some(id) => Failure::Fail(format!("{id}: {e}")),
+            None => Failure::Fail(e.to_string()),
+        }
     }
 }
 

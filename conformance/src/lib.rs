@@ -66,7 +66,7 @@ pub enum Error {
     Compile(wasmtime::Error),
     #[error("cannot instantiate the guest: {0:#}")]
     Instantiate(wasmtime::Error),
-    #[error("the guest's initialisation ({export}) failed: {source:#}")]
+    #[error("the guest's initialisation ({export}) failed: {}{source:#}", id_prefix(.source))]
     Initialise {
         export: String,
         source: wasmtime::Error,
@@ -75,6 +75,16 @@ pub enum Error {
     NoSuchExport(String),
     #[error("the guest's export {name:?} is {found}, not a function of type () -> ()")]
     ExportType { name: String, found: String },
+}
+
+/// `"<identifier>: "` if `error` is a trap of the host's with an identifier (ABI §7.6), so
+/// that the runner's output names the rule a guest broke as every host names it.
+fn id_prefix(error: &wasmtime::Error) -> String {
+    error
+        .downcast_ref::<wasmtime_global::Error>()
+        .and_then(wasmtime_global::Error::id)
+        .map(|id| format!("{id}: "))
+        .unwrap_or_default()
 }
 
 /// The WASI preview 1 import module.

@@ -1,7 +1,7 @@
 //! The one error type of the host crate.
 
 use crate::Limit;
-use wasmtime_global_abi::{NameError, ValueType};
+use wasmtime_global_abi::{ErrorId, NameError, ValueType};
 
 /// Everything that can go wrong, on the embedder's side or because of what a guest wrote.
 ///
@@ -208,6 +208,39 @@ pub enum Error {
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 impl Error {
+    /// The spec's identifier of this error (ABI §7.6: `hash-mismatch`, `limit-exceeded`, …),
+    /// the same in every host; `None` for an error of the embedder's API that no guest causes
+    /// (a literal not of its type, a duration out of range, epoch ticks) and for a failed write
+    /// into guest memory.
+    pub fn id(&self) -> Option<ErrorId> {
+        Some(match self {
+            Error::InvalidName { .. } => ErrorId::InvalidName,
+            Error::TypeMismatch { .. } => ErrorId::TypeMismatch,
+            Error::NoMemory => ErrorId::NoMemory,
+            Error::TableMisaligned { .. } => ErrorId::TableMisaligned,
+            Error::TableOutOfBounds { .. } => ErrorId::TableOutOfBounds,
+            Error::BadMagic { .. } => ErrorId::BadMagic,
+            Error::UnsupportedVersion { .. } => ErrorId::UnsupportedVersion,
+            Error::BadSlotSize { .. } => ErrorId::BadSlotSize,
+            Error::CapacityTooLarge { .. } => ErrorId::CapacityTooLarge,
+            Error::CountTooLarge { .. } => ErrorId::CountTooLarge,
+            Error::SlotIndexOutOfRange { .. } => ErrorId::SlotIndexOutOfRange,
+            Error::ReservedNotZero { .. } => ErrorId::ReservedNotZero,
+            Error::NameOutOfBounds { .. } => ErrorId::NameOutOfBounds,
+            Error::UnknownType { .. } => ErrorId::UnknownType,
+            Error::HashMismatch { .. } => ErrorId::HashMismatch,
+            Error::SlotRedeclared { .. } => ErrorId::SlotRedeclared,
+            Error::TableOverlaps { .. } => ErrorId::TableOverlaps,
+            Error::CapacityChanged { .. } => ErrorId::CapacityChanged,
+            Error::TableOfAnotherRegistry { .. } => ErrorId::TableOfAnotherRegistry,
+            Error::LimitExceeded { .. } => ErrorId::LimitExceeded,
+            Error::NotOfType { .. }
+            | Error::DurationOutOfRange { .. }
+            | Error::EpochTicks { .. }
+            | Error::WriteOutOfBounds { .. } => return None,
+        })
+    }
+
     pub(crate) fn invalid_name(name: &[u8], source: NameError) -> Error {
         Error::InvalidName {
             name: String::from_utf8_lossy(name).into_owned(),

@@ -110,4 +110,4 @@ pub use snapshot::{Counters, NameState, Snapshot};
 pub use ticker::EpochTicker;
 pub use value::{Definition, Value};
 pub use wasmtime_global_abi as abi;
-pub use wasmtime_global_abi::ValueType;
+pub use wasmtime_global_abi::{ErrorId, ValueType};

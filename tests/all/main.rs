@@ -10,6 +10,7 @@ mod known;
 mod limits;
 mod live;
 mod malformed;
+mod malformed_vectors;
 mod owned;
 mod readme;
 mod registry;

@@ -222,6 +222,30 @@ fn status_codes() {
     assert_eq!(Status::from_code(2), None);
 }
 
+/// §7.6: one row per identifier, in the crate's order (§7.3's); each the lower-case, dashed
+/// name of its `ErrorId` (and so of the host's `Error` variant); only `type-mismatch` a status.
+#[test]
+fn error_identifiers() {
+    let rows = table("error-ids");
+    let ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let expected: Vec<&str> = abi::ErrorId::ALL.iter().map(|id| id.as_str()).collect();
+    assert_eq!(ids, expected);
+    for (row, id) in rows.iter().zip(abi::ErrorId::ALL) {
+        let camel: String = id
+            .as_str()
+            .split('-')
+            .map(|word| word[..1].to_uppercase() + &word[1..])
+            .collect();
+        assert_eq!(camel, format!("{id:?}"));
+        let kind = if id == abi::ErrorId::TypeMismatch {
+            "status"
+        } else {
+            "trap"
+        };
+        assert_eq!(row[1], kind, "{id}");
+    }
+}
+
 #[test]
 fn hash_vectors() {
     let rows = table("hashes");
