@@ -110,7 +110,7 @@ fn main() -> ExitCode {
         Command::Conformance { guest } => conformance(&guest),
         Command::Inspect { guest, calls, sets } => inspect_guest(&guest, &calls, &sets),
         Command::Checks => {
-            for check in CHECKS {
+            for check in CHECKS.iter() {
                 println!("{:<20} {}", check.name, check.about);
             }
             ExitCode::SUCCESS

@@ -62,12 +62,12 @@ fn conformance_of_the_reference_guest_passes_with_exit_code_0() {
     let out = cli(&["conformance", reference()]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
-    assert_eq!(text.lines().filter(|l| l.starts_with("PASS  ")).count(), 14);
+    assert_eq!(text.lines().filter(|l| l.starts_with("PASS  ")).count(), 15);
     assert!(
         text.contains("SKIP  shared-no-sync       the guest's memory is ordinary\n"),
         "{text}"
     );
-    assert!(text.ends_with("14 passed, 0 failed, 1 skipped\n"), "{text}");
+    assert!(text.ends_with("15 passed, 0 failed, 1 skipped\n"), "{text}");
 }
 
 #[test]
@@ -82,10 +82,13 @@ fn a_failing_guest_exits_with_1_and_says_why() {
     let text = stdout(&out);
     assert!(text.contains("FAIL  defaults"), "{text}");
     assert!(
-        text.contains("global 1 (\"conf.u64\", U64) after wgc_init: wgc_get returned 0x0000000000000029, expected 0x000000000000002a"),
+        text.contains(
+            "step 4 (read global 1 (\"conf.u64\"), after call wgc_init): wgc_get(1) returned \
+             0x0000000000000029, expected 0x000000000000002a"
+        ),
         "{text}"
     );
-    assert!(text.ends_with("11 passed, 3 failed, 1 skipped\n"), "{text}");
+    assert!(text.ends_with("12 passed, 3 failed, 1 skipped\n"), "{text}");
 }
 
 #[test]

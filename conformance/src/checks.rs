@@ -1,106 +1,62 @@
 //! The checks, each on fresh instances of the guest with a fresh registry, so that one failure
 //! does not cause another.
 
-use crate::profile::{self, FILL_DEFAULT, FILL_NAME, GLOBALS, LONG_NAME, read_as};
-use crate::{Error, Guest, Running};
+use crate::profile::{self, FILL_DEFAULT, FILL_NAME, GLOBALS, read_as};
+use crate::{Error, Guest, Running, script};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::LazyLock;
 use wasmtime::{ExternType, FuncType};
 use wasmtime_global::abi;
 use wasmtime_global::abi::validate::{self as table, Malformed};
 use wasmtime_global::{Globals, Value, ValueType};
 
-/// One check, as [`CHECKS`] lists it.
+/// One check, as [`CHECKS`] lists it: as `spec/conformance/checks.json` gives it.
 #[derive(Debug)]
 pub struct Check {
     /// A short name, unique in the suite: `defaults`, `edge-values`, …
     pub name: &'static str,
     /// What passing means, in one sentence.
     pub about: &'static str,
-    run: fn(&Guest) -> Result<(), Failure>,
+    run: Run,
 }
 
-/// Every check, in the order they run.
-pub static CHECKS: &[Check] = &[
-    check(
-        "exports",
-        "the guest exports memory and the profile's functions, and imports declare (and, in version 3, maybe declare_range), with their types",
-        exports,
-    ),
-    check(
-        "table",
-        "after wgc_init the table is found, valid, and as large as wgc_capacity says",
-        table,
-    ),
-    check(
-        "declarations",
-        "wgc_init declares every profile global once, with its name, type and default",
-        declarations,
-    ),
-    check("defaults", "every global reads its default", defaults),
-    check(
-        "set-typed",
-        "a typed set of every type is read back exactly",
-        set_typed,
-    ),
-    check(
-        "set-untyped",
-        "an untyped set (64 bits) is read back; a boolean reads any non-zero bits as true",
-        set_untyped,
-    ),
-    check(
-        "del",
-        "del restores each global's own default; del of a name never set is no change",
-        del,
-    ),
-    check(
-        "edge-values",
-        "0 and u64::MAX; i64::MIN and MAX; f64 NaN payloads, -0.0 and infinities; negative durations",
-        edge_values,
-    ),
-    check(
-        "set-before-declare",
-        "values set before the guest declares are read from its first read",
-        set_before_declare,
-    ),
-    check(
-        "long-name",
-        "a name of MAX_NAME_LEN (255) bytes is declared, set and deleted",
-        long_name,
-    ),
-    check(
-        "colliding-hashes",
-        "two names with the same FNV-1a hash are two globals",
-        colliding_hashes,
-    ),
-    check(
-        "capacity",
-        "wgc_fill declares up to the stated capacity, no further, and every slot reads its value",
-        capacity,
-    ),
-    check(
-        "zero-host-calls",
-        "reads make no host call",
-        zero_host_calls,
-    ),
-    check(
-        "memory-grow",
-        "the table stays valid and live after the memory grows",
-        memory_grow,
-    ),
-    check(
-        "shared-no-sync",
-        "in a shared memory, a set is read with no sync (skipped for ordinary memories)",
-        shared_no_sync,
-    ),
-];
+/// How a check runs: the file's steps, or a procedure of this module (for what steps of the
+/// file cannot say: the module's exports and types, the table's validity, filling it, counting
+/// host calls, growing the memory, reading a shared memory with no sync).
+#[derive(Debug)]
+enum Run {
+    Steps(&'static [script::Step]),
+    Procedure(fn(&Guest) -> Result<(), Failure>),
+}
 
-const fn check(
-    name: &'static str,
-    about: &'static str,
-    run: fn(&Guest) -> Result<(), Failure>,
-) -> Check {
-    Check { name, about, run }
+/// Every check, in the order they run: those of `spec/conformance/checks.json`.
+pub static CHECKS: LazyLock<Vec<Check>> = LazyLock::new(|| {
+    script::SCRIPTS
+        .iter()
+        .map(|s| Check {
+            name: &s.name,
+            about: &s.about,
+            run: match &s.steps {
+                Some(steps) => Run::Steps(steps),
+                None => Run::Procedure(procedure(&s.name)),
+            },
+        })
+        .collect()
+});
+
+/// The procedure of the check `name`.
+fn procedure(name: &str) -> fn(&Guest) -> Result<(), Failure> {
+    match name {
+        "exports" => exports,
+        "table" => table,
+        "declarations" => declarations,
+        "capacity" => capacity,
+        "zero-host-calls" => zero_host_calls,
+        "memory-grow" => memory_grow,
+        "shared-no-sync" => shared_no_sync,
+        other => panic!("checks.json names a procedure this runner does not have: {other}"),
+    }
 }
 
 /// How a check ended.
@@ -189,10 +145,14 @@ impl fmt::Display for Report {
 pub fn run(guest: &Guest) -> Report {
     let mut outcomes = Vec::new();
     let mut missing = None;
-    for check in CHECKS {
+    for check in CHECKS.iter() {
+        let result = match &check.run {
+            Run::Steps(steps) => script::run(guest, steps),
+            Run::Procedure(procedure) => procedure(guest),
+        };
         let outcome = match &missing {
             Some(why) => Outcome::Skip(format!("not run: {why}")),
-            None => match (check.run)(guest) {
+            None => match result {
                 Ok(()) => Outcome::Pass,
                 Err(Failure::Skip(why)) => Outcome::Skip(why),
                 Err(Failure::Fail(why)) => Outcome::Fail(why),
@@ -215,7 +175,7 @@ pub fn run(guest: &Guest) -> Report {
 
 /// Why a check did not pass.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     Fail(String),
     Skip(String),
 }
@@ -253,12 +213,12 @@ impl From<wasmtime_global::Error> for Failure {
     }
 }
 
-fn fail(why: impl Into<String>) -> Failure {
+pub(crate) fn fail(why: impl Into<String>) -> Failure {
     Failure::Fail(why.into())
 }
 
 /// Fails with `what`, the value found and the one expected, unless they are equal.
-fn expect<T: PartialEq + fmt::Debug>(
+pub(crate) fn expect<T: PartialEq + fmt::Debug>(
     found: T,
     expected: T,
     what: impl fmt::Display,
@@ -273,7 +233,7 @@ fn expect<T: PartialEq + fmt::Debug>(
 }
 
 /// The 64 bits `wgc_get(i)` returns, with no sync first.
-fn read(guest: &mut Running, i: u32) -> Result<u64, Failure> {
+pub(crate) fn read(guest: &mut Running, i: u32) -> Result<u64, Failure> {
     let get = guest
         .instance
         .get_typed_func::<i32, i64>(&mut guest.store, profile::GET)?;
@@ -303,7 +263,7 @@ fn expect_read(
 }
 
 /// A name short enough for a message.
-fn short(name: &str) -> String {
+pub(crate) fn short(name: &str) -> String {
     if name.len() > 24 {
         format!("{}… ({} bytes)", &name[..16], name.len())
     } else {
@@ -403,7 +363,7 @@ fn signature(ty: &FuncType) -> String {
 }
 
 /// The address of the one table that the guest's declarations went to.
-fn table_addr(running: &Running) -> Result<u32, Failure> {
+pub(crate) fn table_addr(running: &Running) -> Result<u32, Failure> {
     let declarations = running.store.data().globals.declarations();
     let mut addrs: Vec<u32> = declarations.iter().map(|d| d.table_addr).collect();
     addrs.dedup();
@@ -483,15 +443,6 @@ fn declarations(guest: &Guest) -> Result<(), Failure> {
     Ok(())
 }
 
-fn defaults(guest: &Guest) -> Result<(), Failure> {
-    let globals = Globals::new();
-    let mut running = ready(guest, &globals)?;
-    for g in &GLOBALS {
-        expect_read(&mut running, g, g.default, "wgc_init")?;
-    }
-    Ok(())
-}
-
 /// A typed value per type, not a default.
 fn typed(ty: ValueType) -> Value {
     match ty {
@@ -501,186 +452,6 @@ fn typed(ty: ValueType) -> Value {
         ValueType::F64 => Value::F64(-2.25),
         ValueType::Duration => Value::Duration(1_500_000_000),
     }
-}
-
-fn set_typed(guest: &Guest) -> Result<(), Failure> {
-    let globals = Globals::new();
-    let mut running = ready(guest, &globals)?;
-    for g in &GLOBALS {
-        let value = typed(g.ty);
-        globals.set_value(g.name, value)?;
-        expect_read(&mut running, g, value.to_bits(), &format!("set {value:?}"))?;
-    }
-    Ok(())
-}
-
-fn set_untyped(guest: &Guest) -> Result<(), Failure> {
-    let globals = Globals::new();
-    let mut running = ready(guest, &globals)?;
-    for (name, bits) in [
-        ("conf.bool", 2),
-        ("conf.bool", 0),
-        ("conf.bool", u64::MAX),
-        ("conf.u64", 0xdead_beef),
-        ("conf.i64", u64::MAX),
-        ("conf.f64", 0.1f64.to_bits()),
-        ("conf.duration", 123),
-    ] {
-        globals.set(name, bits)?;
-        expect_read(
-            &mut running,
-            g(name),
-            bits,
-            &format!("set of bits {bits:#x}"),
-        )?;
-    }
-    Ok(())
-}
-
-fn del(guest: &Guest) -> Result<(), Failure> {
-    let globals = Globals::new();
-    let mut running = ready(guest, &globals)?;
-    for g in &GLOBALS {
-        let value = typed(g.ty);
-        globals.set_value(g.name, value)?;
-        expect_read(&mut running, g, value.to_bits(), &format!("set {value:?}"))?;
-    }
-    for g in &GLOBALS {
-        let old = globals.del(g.name)?;
-        expect(
-            old,
-            Some(typed(g.ty)),
-            format!("del({}) returns the value set", short(g.name)),
-        )?;
-        expect_read(&mut running, g, g.default, "set then del")?;
-    }
-    expect(globals.del("conf.unset")?, None, "del of a name never set")?;
-    expect_read(
-        &mut running,
-        g("conf.unset"),
-        g("conf.unset").default,
-        "del of a name never set",
-    )
-}
-
-/// Values at the edges of each type, as the bits set.
-fn edges(ty: ValueType) -> Vec<Value> {
-    match ty {
-        ValueType::Bool => vec![Value::Bool(true), Value::Bool(false)],
-        ValueType::U64 => vec![Value::U64(0), Value::U64(u64::MAX), Value::U64(1 << 63)],
-        ValueType::I64 => vec![
-            Value::I64(i64::MIN),
-            Value::I64(i64::MAX),
-            Value::I64(0),
-            Value::I64(-1),
-        ],
-        ValueType::F64 => [
-            0x7ff8_0000_0000_0001, // quiet NaN with a payload
-            0x7ff0_0000_0000_0001, // signalling NaN
-            0xfff8_dead_beef_0001, // negative NaN with a payload
-            0x8000_0000_0000_0000, // -0.0
-            0x7ff0_0000_0000_0000, // +inf
-            0xfff0_0000_0000_0000, // -inf
-            0x0000_0000_0000_0001, // smallest subnormal
-        ]
-        .into_iter()
-        .map(|bits| Value::F64(f64::from_bits(bits)))
-        .collect(),
-        ValueType::Duration => vec![
-            Value::Duration(-1),
-            Value::Duration(i64::MIN),
-            Value::Duration(i64::MAX),
-            Value::Duration(0),
-        ],
-    }
-}
-
-fn edge_values(guest: &Guest) -> Result<(), Failure> {
-    let globals = Globals::new();
-    let mut running = ready(guest, &globals)?;
-    for name in [
-        "conf.bool",
-        "conf.u64",
-        "conf.i64",
-        "conf.f64",
-        "conf.duration",
-    ] {
-        let g = g(name);
-        for value in edges(g.ty) {
-            globals.set_value(name, value)?;
-            let bits = value.to_bits();
-            expect_read(
-                &mut running,
-                g,
-                bits,
-                &format!("set of {value:?} (bits {bits:#018x})"),
-            )?;
-        }
-    }
-    Ok(())
-}
-
-fn set_before_declare(guest: &Guest) -> Result<(), Failure> {
-    let globals = Globals::new();
-    let early = [
-        ("conf.early", Value::U64(1234)),
-        ("conf.bool", Value::Bool(false)),
-        ("conf.f64", Value::F64(-0.0)),
-        ("conf.duration", Value::Duration(-7)),
-    ];
-    for (name, value) in early {
-        globals.set_value(name, value)?;
-    }
-    let mut running = guest.instantiate(&globals)?;
-    running.call(profile::INIT)?;
-    for (name, value) in early {
-        expect_read(
-            &mut running,
-            g(name),
-            value.to_bits(),
-            "a set before wgc_init",
-        )?;
-    }
-    Ok(())
-}
-
-fn long_name(guest: &Guest) -> Result<(), Failure> {
-    let globals = Globals::new();
-    let mut running = ready(guest, &globals)?;
-    let g = g(LONG_NAME);
-    expect(
-        g.name.len(),
-        abi::MAX_NAME_LEN as usize,
-        "length of the long name",
-    )?;
-    expect_read(&mut running, g, g.default, "wgc_init")?;
-    globals.set_u64(LONG_NAME, 4096)?;
-    expect_read(&mut running, g, 4096, "set")?;
-    globals.del(LONG_NAME)?;
-    expect_read(&mut running, g, g.default, "del")
-}
-
-fn colliding_hashes(guest: &Guest) -> Result<(), Failure> {
-    let (a, b) = (g("5j3rldmyid5yi"), g("pkj7qegsilwso"));
-    expect(
-        abi::fnv1a64(a.name.as_bytes()),
-        abi::fnv1a64(b.name.as_bytes()),
-        "the hashes of the pair (a bug in the runner)",
-    )?;
-    let globals = Globals::new();
-    let mut running = ready(guest, &globals)?;
-    globals.set_u64(a.name, 100)?;
-    expect_read(&mut running, a, 100, "a set of it")?;
-    expect_read(
-        &mut running,
-        b,
-        b.default,
-        "a set of the other name with its hash",
-    )?;
-    globals.set_u64(b.name, 200)?;
-    globals.del(a.name)?;
-    expect_read(&mut running, a, a.default, "its del")?;
-    expect_read(&mut running, b, 200, "a set of it and a del of the other")
 }
 
 fn capacity(guest: &Guest) -> Result<(), Failure> {

@@ -27,6 +27,7 @@ struct ReadmeDoctests;
 mod checks;
 mod inspect;
 pub mod profile;
+mod script;
 
 /// The reference guest of the conformance profile, in WebAssembly text (`spec/reference/` in the
 /// repository): the profile written out by hand against the ABI, with no SDK. It passes every

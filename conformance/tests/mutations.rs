@@ -66,6 +66,7 @@ fn reading_the_default_field_instead_of_value_fails_every_check_that_sets() {
             "set-typed",
             "set-untyped",
             "del",
+            "batch",
             "edge-values",
             "set-before-declare",
             "long-name",
@@ -77,8 +78,8 @@ fn reading_the_default_field_instead_of_value_fails_every_check_that_sets() {
     );
     assert_eq!(
         reason(&report, "set-typed"),
-        "global 0 (\"conf.bool\", Bool) after set Bool(false): wgc_get returned \
-         0x0000000000000001, expected 0x0000000000000000"
+        "step 5 (read global 0 (\"conf.bool\"), after set \"conf.bool\" to Bool(false)): \
+         wgc_get(0) returned 0x0000000000000001, expected 0x0000000000000000"
     );
 }
 

@@ -6,6 +6,7 @@ mod conformance;
 mod etcd;
 mod go;
 mod identity;
+mod kit;
 mod known;
 mod limits;
 mod live;

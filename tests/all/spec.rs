@@ -307,3 +307,78 @@ fn conformance_checks() {
         .collect();
     assert_eq!(documented, run);
 }
+
+fn spec_json(file: &str) -> serde_json::Value {
+    let path = format!("{}/../spec/{file}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// `spec/conformance/profile.json` is the profile the runner declares and CONFORMANCE.md §2.1
+/// lists.
+#[test]
+fn conformance_profile_data() {
+    use wasmtime_global_conformance::profile::{FILL_DEFAULT, FILL_NAME, GLOBALS};
+    let profile = spec_json("conformance/profile.json");
+    let globals = profile["globals"].as_array().unwrap();
+    assert_eq!(globals.len(), GLOBALS.len());
+    for (json, g) in globals.iter().zip(&GLOBALS) {
+        assert_eq!(json["number"], g.index, "{json}");
+        assert_eq!(json["name"], g.name, "{json}");
+        assert_eq!(json["type"], g.ty.name(), "{json}");
+        assert_eq!(json["default"], format!("{:#018x}", g.default), "{json}");
+    }
+    assert_eq!(profile["fill"]["name"], FILL_NAME);
+    assert_eq!(profile["fill"]["default"], format!("{FILL_DEFAULT:#018x}"));
+}
+
+/// The ops of CONFORMANCE.md §5 are the schema's, and the data uses each of them and no other.
+#[test]
+fn conformance_ops() {
+    let documented: Vec<String> = table_in(CONFORMANCE, "ops")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    let schema = spec_json("conformance/checks.schema.json");
+    let in_schema: Vec<String> = schema["$defs"]["step"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["properties"]["op"]["const"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(documented, in_schema);
+    let mut used = std::collections::BTreeSet::new();
+    for check in spec_json("conformance/checks.json")["checks"]
+        .as_array()
+        .unwrap()
+    {
+        for step in check["steps"].as_array().into_iter().flatten() {
+            used.insert(step["op"].as_str().unwrap().to_owned());
+        }
+    }
+    let documented: std::collections::BTreeSet<String> = documented.into_iter().collect();
+    assert_eq!(used, documented);
+}
+
+/// `spec/` reads alone: every relative link of its Markdown files resolves to a file inside it.
+#[test]
+fn spec_links_stay_inside_spec() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec");
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for link in text.split("](").skip(1) {
+            let target = link.split([')', '#']).next().unwrap();
+            if target.is_empty() || target.contains("://") {
+                continue;
+            }
+            assert!(
+                !target.starts_with("..") && root.join(target).exists(),
+                "{}: the link {target:?} leaves spec/ or names nothing",
+                path.display()
+            );
+        }
+    }
+}
