@@ -64,6 +64,8 @@ trait KitHost {
     /// Calls an export of type `() -> ()`, or `(i32) -> i64` with `arg`.
     fn call(&mut self, export: &str) -> wasmtime::Result<()>;
     fn get(&mut self, global: u32) -> wasmtime::Result<u64>;
+    /// Calls an export of type `() -> i32`.
+    fn call_i32(&mut self, export: &str) -> wasmtime::Result<i32>;
     fn set(&mut self, name: &str, value: &SetValue) -> wasmtime::Result<()>;
     /// The value's bits the name had, if any.
     fn del(&mut self, name: &str) -> wasmtime::Result<Option<u64>>;
@@ -85,8 +87,7 @@ trait KitHost {
 
 /// The driver: every check of `checks.json` written as steps, with §13's rule that a set, del,
 /// batch or sync writes nothing but the `value` and `changes` of declared slots and their
-/// table's `generation`; and two of the procedures (`declarations`, `zero-host-calls`). What
-/// failed, by check.
+/// table's `generation`; and three of the procedures. What failed, by check.
 fn run_checks(host: &mut dyn KitHost, module: &Module) -> BTreeMap<String, String> {
     let profile = spec_json("conformance/profile.json");
     let names: Vec<String> = profile["globals"]
@@ -237,9 +238,10 @@ fn changes(host: &mut dyn KitHost, name: &str) -> Option<u64> {
     u64_at(&host.memory(), at)
 }
 
-/// The procedures this driver runs: `declarations` (against `profile.json`) and
-/// `zero-host-calls` (host calls counted by the host's instrumented imports). The others are
-/// the runner's (`wasmtime-global conformance`).
+/// The procedures this driver runs: `declarations` (against `profile.json`), `table` and
+/// `zero-host-calls` (host calls counted by the host's instrumented imports). The others
+/// (`exports`, `capacity`, `memory-grow`, `shared-no-sync`) are the runner's, `wasmtime-global
+/// conformance`: they look at the module, fill the table, or grow or share the memory.
 fn run_procedure(
     host: &mut dyn KitHost,
     module: &Module,
@@ -263,6 +265,39 @@ fn run_procedure(
             (found == expected)
                 .then_some(())
                 .ok_or(format!("declared {found:?}"))
+        }
+        "table" => {
+            host.instantiate(module).map_err(fail)?;
+            host.call("wgc_init").map_err(fail)?;
+            let capacity = host.call_i32("wgc_capacity").map_err(fail)?;
+            let declared = host.declared();
+            let tables: BTreeSet<u32> = declared.iter().map(|d| d.table).collect();
+            let [table] = tables.into_iter().collect::<Vec<_>>()[..] else {
+                return Err("the globals are not in one table".to_owned());
+            };
+            let memory = host.memory();
+            let header: abi::Header = bytemuck::pod_read_unaligned(
+                &memory[table as usize..][..abi::HEADER_SIZE as usize],
+            );
+            let wrong = if header.capacity != capacity as u32 {
+                Some(format!(
+                    "capacity {} vs wgc_capacity {capacity}",
+                    header.capacity
+                ))
+            } else if !header.generation.is_multiple_of(2) {
+                Some(format!("generation {} is odd", header.generation))
+            } else {
+                declared.iter().find_map(|d| {
+                    let changes = changes(host, &d.name)?;
+                    (d.index >= header.count || changes != 0).then(|| {
+                        format!(
+                            "slot {}: count {}, changes {changes}",
+                            d.index, header.count
+                        )
+                    })
+                })
+            };
+            wrong.map_or(Ok(()), Err)
         }
         "zero-host-calls" => {
             host.instantiate(module).map_err(fail)?;
@@ -321,12 +356,9 @@ fn reference(engine: &Engine) -> Module {
     Module::from_file(engine, format!("{SPEC}reference/conformance.wat")).unwrap()
 }
 
-/// A guest that calls `declare(table, index)` for the host, with one page of memory.
-const CALLER: &str = r#"(module
-  (import "wasmtime_global_v3" "declare" (func $declare (param i32 i32) (result i32)))
-  (memory (export "memory") 1 1)
-  (func (export "call") (param i32 i32) (result i32)
-    (call $declare (local.get 0) (local.get 1))))"#;
+/// The guest of the malformed vectors: one page of memory, and `call(table, index)`, which
+/// calls `declare` (`spec/reference/declare.wat`).
+const CALLER: &str = include_str!("../../spec/reference/declare.wat");
 
 // --- The project's host behind the kit ---------------------------------------------------
 
@@ -373,6 +405,12 @@ impl KitHost for Project {
         let (store, instance) = self.guest();
         let get = instance.get_typed_func::<i32, i64>(&mut *store, "wgc_get")?;
         Ok(get.call(store, global as i32)? as u64)
+    }
+    fn call_i32(&mut self, export: &str) -> wasmtime::Result<i32> {
+        let (store, instance) = self.guest();
+        instance
+            .get_typed_func::<(), i32>(&mut *store, export)?
+            .call(store, ())
     }
     fn set(&mut self, name: &str, value: &SetValue) -> wasmtime::Result<()> {
         Ok(self.globals.set_value(name, typed(value))?)
@@ -621,6 +659,12 @@ impl KitHost for Mini {
         let (store, instance) = self.guest.as_mut().unwrap();
         let get = instance.get_typed_func::<i32, i64>(&mut *store, "wgc_get")?;
         Ok(get.call(store, global as i32)? as u64)
+    }
+    fn call_i32(&mut self, export: &str) -> wasmtime::Result<i32> {
+        let (store, instance) = self.guest.as_mut().unwrap();
+        instance
+            .get_typed_func::<(), i32>(&mut *store, export)?
+            .call(store, ())
     }
     fn set(&mut self, name: &str, value: &SetValue) -> wasmtime::Result<()> {
         let old = self

@@ -463,12 +463,9 @@ fn the_abi_crate_finds_each_cases_error() {
     }
 }
 
-/// A guest that calls `declare(table, index)` for the host, with one page of memory.
-const CALLER: &str = r#"(module
-  (import "wasmtime_global_v3" "declare" (func $declare (param i32 i32) (result i32)))
-  (memory (export "memory") 1 1)
-  (func (export "call") (param i32 i32) (result i32)
-    (call $declare (local.get 0) (local.get 1))))"#;
+/// The guest of the malformed vectors: one page of memory, and `call(table, index)`, which
+/// calls `declare` (`spec/reference/declare.wat`).
+const CALLER: &str = include_str!("../../spec/reference/declare.wat");
 
 #[test]
 fn the_host_traps_with_each_cases_error_and_writes_nothing() -> wasmtime::Result<()> {
