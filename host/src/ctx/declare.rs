@@ -278,7 +278,7 @@ impl GlobalsCtx {
 
     /// Counts `declared`, a new declaration of slot `index` (whose hash is `hash`) of `table`,
     /// and, in an ordinary memory, leaves it for [`sync`]'s index.
-    pub(super) fn record(&mut self, table: usize, index: u32, hash: u64, declared: Declared) {
+    pub(super) fn record(&mut self, table: usize, index: u32, hash: u64, declared: SlotRecord) {
         self.declared += 1;
         self.uncounted += 1;
         if declared.known {
@@ -362,7 +362,7 @@ impl GlobalsCtx {
             (_, Some(name)) => (name, false),
             (_, None) => unreachable!("the registry declares every slot not declared before"),
         };
-        let declared = Declared {
+        let declared = SlotRecord {
             name,
             ty,
             default,

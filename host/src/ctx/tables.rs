@@ -68,7 +68,7 @@ pub(super) struct Slots {
 pub(super) struct KnownRun {
     pub(super) layout: Arc<KnownTable>,
     pub(super) indexes: std::ops::Range<u32>,
-    /// The registry version of the values written at declaration, as [`Declared::written_at`].
+    /// The registry version of the values written at declaration, as [`SlotRecord::written_at`].
     pub(super) written_at: u64,
 }
 
@@ -79,7 +79,7 @@ pub(super) struct SlotView<'a> {
     pub(super) ty: ValueType,
     pub(super) default: u64,
     pub(super) written_at: u64,
-    /// Declared as a slot the module's instances declared before ([`Declared::known`]).
+    /// Declared as a slot the module's instances declared before ([`SlotRecord::known`]).
     pub(super) known: bool,
 }
 
@@ -90,14 +90,14 @@ pub(super) struct SlotView<'a> {
 /// declaration costs no hashing; a map once a guest leaves larger gaps.
 #[derive(Debug)]
 pub(super) enum ByIndex {
-    Dense(Vec<Option<Declared>>),
+    Dense(Vec<Option<SlotRecord>>),
     /// Hashed with std's keyed hasher: the guest chooses the indexes. Boxed, so that every
     /// table does not carry the map's 48 bytes.
     #[allow(
         clippy::box_collection,
         reason = "a smaller Table; the map is built rarely"
     )]
-    Sparse(Box<HashMap<u32, Declared>>),
+    Sparse(Box<HashMap<u32, SlotRecord>>),
 }
 
 /// How far past the number of its declared slots a table's highest index may be while its
@@ -121,11 +121,11 @@ impl Slots {
             ByIndex::Dense(v) => v.get(index as usize)?.as_ref(),
             ByIndex::Sparse(m) => m.get(&index),
         };
-        declared.map(Declared::view)
+        declared.map(SlotRecord::view)
     }
 
     /// Records slot `index`, not declared before, as the `count`th slot of the table.
-    pub(super) fn insert(&mut self, index: u32, declared: Declared, count: u32) {
+    pub(super) fn insert(&mut self, index: u32, declared: SlotRecord, count: u32) {
         let i = index as usize;
         let by_index = &mut self.one_by_one;
         if let ByIndex::Dense(v) = by_index {
@@ -147,7 +147,7 @@ impl Slots {
             map.extend(
                 (0..)
                     .zip(dense)
-                    .filter_map(|(i, d): (u32, Option<Declared>)| Some((i, d?))),
+                    .filter_map(|(i, d): (u32, Option<SlotRecord>)| Some((i, d?))),
             );
             *by_index = ByIndex::Sparse(Box::new(map));
         }
@@ -196,7 +196,7 @@ impl KnownRun {
 /// A declared slot, as small as it can be (a store may hold thousands): its hash is its name's,
 /// and its address follows from its table's and its index.
 #[derive(Debug)]
-pub(super) struct Declared {
+pub(super) struct SlotRecord {
     pub(super) name: Arc<str>,
     pub(super) ty: ValueType,
     pub(super) default: u64,
@@ -208,7 +208,7 @@ pub(super) struct Declared {
     pub(super) known: bool,
 }
 
-impl Declared {
+impl SlotRecord {
     pub(super) fn view(&self) -> SlotView<'_> {
         SlotView {
             name: &self.name,

@@ -12,7 +12,7 @@ pub(super) struct Entry {
     /// parent's, or its defined default. This registry's guests read it unless they declared
     /// the name with another type (see [`Entry::accepts`]).
     pub(super) inherited: Option<Value>,
-    pub(super) declared: Declarations,
+    pub(super) declared: LiveCount,
     /// How many stores hold at least one of the declarations `declared` counts. 32 bits, so
     /// that it and `bound` take the room of one word: an entry's size counts (a registry of
     /// millions of names, `host/tests/limits.rs`).
@@ -105,12 +105,12 @@ impl NameTables {
 /// declaration or its release needs only the registry's read lock: the type's tag in the top 8
 /// bits, the count in the other 56 (0: nobody declares the name; the tag is then stale).
 #[derive(Debug, Default)]
-pub(super) struct Declarations(AtomicU64);
+pub(super) struct LiveCount(AtomicU64);
 
 pub(super) const COUNT_BITS: u32 = 56;
 pub(super) const COUNT: u64 = (1 << COUNT_BITS) - 1;
 
-impl Declarations {
+impl LiveCount {
     pub(super) fn word(count: u64, ty: ValueType) -> u64 {
         u64::from(ty.tag()) << COUNT_BITS | count
     }
@@ -150,7 +150,7 @@ impl Declarations {
             if let Some(other) = fixed.filter(|&t| t != ty) {
                 return Err(other);
             }
-            let next = Declarations::word(count + 1, ty);
+            let next = LiveCount::word(count + 1, ty);
             match self
                 .0
                 .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
@@ -289,7 +289,7 @@ impl Entry {
             value: None,
             inherited: None,
             bound: None,
-            declared: Declarations::default(),
+            declared: LiveCount::default(),
             stores: AtomicU32::new(0),
             changed_at: 0,
             shared: NameTables::default(),
