@@ -11,12 +11,12 @@ use crate::generation::GENERATION_OFFSET;
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
 use crate::log_budget::{LogBudget, Verdict};
 use crate::module::{Hit, Known, KnownTable, ModuleGlobals, Run};
-use crate::registry::{PtrHasher, RESERVE_CHUNK, Release, SharedDeclaration, SharedSlotRef};
+use crate::registry::{RESERVE_CHUNK, Release, SharedDeclaration, SharedSlotRef};
 use crate::snapshot::Tally;
+use crate::store_names::StoreNames;
 use crate::validate::CheckedSlot;
 use crate::{Error, Globals, Limit, Limits, Result, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{AsContextMut, Memory, SharedMemory};
@@ -104,7 +104,7 @@ pub struct GlobalsCtx {
     /// How many of this store's slots declare each name, by the address of the registry's key
     /// for the name (which the slots hold, so it stays the name's): a name's first slot joins
     /// the store to the name's stores, its last leaves them.
-    names: HashMap<usize, u32, BuildHasherDefault<PtrHasher>>,
+    names: StoreNames,
     /// Declarations of the running `declare` call not yet added to the registry's counters: they
     /// are, in one add, when the call returns, so that counting costs a slot no shared write.
     uncounted: u64,
@@ -266,7 +266,7 @@ impl GlobalsCtx {
             declared_known: 0,
             host_bytes: 0,
             reserved: 0,
-            names: HashMap::default(),
+            names: StoreNames::default(),
             uncounted: 0,
             label: None,
             log: LogBudget::default(),
@@ -529,7 +529,7 @@ impl GlobalsCtx {
             .map(|(name, shared_slot)| Release {
                 name,
                 shared_slot,
-                leaves: leave(names, name),
+                leaves: names.leave(name),
             });
         let shared = tables.iter().any(|t| t.shared.is_some());
         globals.undeclare(*id, shared, releases);

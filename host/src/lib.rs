@@ -83,6 +83,7 @@ mod registry;
 )]
 mod shared;
 mod snapshot;
+mod store_names;
 mod ticker;
 mod touch;
 mod validate;

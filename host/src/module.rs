@@ -17,6 +17,7 @@
 //! declared as one [`Run`]: the store keeps the module's record of the table (shared, copied
 //! only when the module learns more) and the run's bounds, not a record of each slot.
 
+use crate::store_names::StoreNames;
 use crate::validate::CheckedSlot;
 use crate::{Globals, Value};
 use parking_lot::{RwLock, RwLockReadGuard};
@@ -412,7 +413,9 @@ impl Known {
         }
         let name = match slots.names.get(slot.name) {
             Some(name) => Arc::clone(name),
-            None => match self.globals.declare(slot.name, slot.ty, |_| true) {
+            // The module holds one declaration of each name it learns, and so counts as one
+            // store among the name's: a map of its own, in which the name is always new.
+            None => match (self.globals).declare(slot.name, slot.ty, &mut StoreNames::default()) {
                 Ok((key, _, _)) => key,
                 Err(_) => {
                     self.globals.unreserve(bytes_held);

@@ -10,6 +10,7 @@ use crate::claims::{TableClaim, TableKey};
 use crate::generation::{CHANGES_AFTER_VALUE, GENERATION_OFFSET};
 use crate::shared::SharedWord;
 use crate::snapshot::{NameState, Snapshot, Tally};
+use crate::store_names::StoreNames;
 use crate::validate::CheckedSlot;
 use crate::{Definition, Error, Result, Value};
 use parking_lot::{

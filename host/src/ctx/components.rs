@@ -61,7 +61,7 @@ impl GlobalsCtx {
         let charged = DECLARATION_BYTES + name.len() as u64;
         self.charge(charged).map_err(ComponentRefusal::Limit)?;
         let names = &mut self.names;
-        let declared = self.globals.declare(name, ty, |key| join(names, key));
+        let declared = self.globals.declare(name, ty, names);
         let (name, _, _) = match declared {
             Ok(declared) => declared,
             Err(fixed) => {
@@ -172,7 +172,7 @@ impl GlobalsCtx {
         self.components_free.push(index as u32);
         self.refund(global.charged);
         self.declared -= 1;
-        let leaves = leave(&mut self.names, &global.name);
+        let leaves = self.names.leave(&global.name);
         self.globals
             .undeclare(self.id, false, [Release::ordinary(&global.name, leaves)]);
     }

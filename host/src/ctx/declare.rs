@@ -3,49 +3,6 @@
 
 use super::*;
 
-/// The key of `name` in [`GlobalsCtx::names`].
-pub(super) fn name_key(name: &Arc<str>) -> usize {
-    Arc::as_ptr(name).cast::<u8>() as usize
-}
-
-/// Counts one of a store's slots of `name` less in `names`; returns whether it was the last.
-pub(super) fn leave(
-    names: &mut HashMap<usize, u32, BuildHasherDefault<PtrHasher>>,
-    name: &Arc<str>,
-) -> bool {
-    let key = name_key(name);
-    match names.get_mut(&key) {
-        Some(1) => {
-            names.remove(&key);
-            true
-        }
-        Some(n) => {
-            *n -= 1;
-            false
-        }
-        // Not counted, so not among the name's stores.
-        None => false,
-    }
-}
-
-/// The room [`join`] makes in a store's map of names at its first declaration.
-pub(super) const NAMES_AT_FIRST: usize = 16;
-
-/// Counts one more of a store's slots of `name` in `names`; returns whether it is the first.
-pub(super) fn join(
-    names: &mut HashMap<usize, u32, BuildHasherDefault<PtrHasher>>,
-    name: &Arc<str>,
-) -> bool {
-    if names.capacity() == 0 {
-        // Room for a guest's usual handful at once: growing from nothing rehashed the map four
-        // times on the way to 16 names (`cargo bench --bench request`, resident pool).
-        names.reserve(NAMES_AT_FIRST);
-    }
-    let n = names.entry(name_key(name)).or_insert(0);
-    *n += 1;
-    *n == 1
-}
-
 /// The address of the value field of slot `index` of the table at `table`.
 pub(super) fn value_addr(table: u32, index: u32) -> u64 {
     u64::from(table) + abi::slot_offset(index) + u64::from(abi::Slot::VALUE_OFFSET)
@@ -288,7 +245,7 @@ impl GlobalsCtx {
         if self.tables[table].shared.is_none() {
             if self.unindexed.capacity() == 0 {
                 // As for `names`: a guest's usual handful at once.
-                self.unindexed.reserve(NAMES_AT_FIRST);
+                self.unindexed.reserve(crate::store_names::NAMES_AT_FIRST);
             }
             self.unindexed.push(Unindexed {
                 table,
@@ -399,17 +356,14 @@ impl GlobalsCtx {
                     version: 0,
                 }))
             }
-            Kind::Validated(_) => {
-                let joined = |key: &Arc<str>| join(names, key);
-                Ok(match self.globals.declare(slot.name, slot.ty, joined) {
-                    Ok((name, value, version)) => Taken::Name(Took {
-                        declared: Some(name),
-                        bits: value.map_or(slot.default, Value::to_bits),
-                        version,
-                    }),
-                    Err(fixed) => Taken::Refused(fixed),
-                })
-            }
+            Kind::Validated(_) => Ok(match self.globals.declare(slot.name, slot.ty, names) {
+                Ok((name, value, version)) => Taken::Name(Took {
+                    declared: Some(name),
+                    bits: value.map_or(slot.default, Value::to_bits),
+                    version,
+                }),
+                Err(fixed) => Taken::Refused(fixed),
+            }),
             Kind::Shared(_) => self.take_shared(table, slot, again),
         }
     }
@@ -433,19 +387,7 @@ impl GlobalsCtx {
             slot,
             again,
         };
-        let mut joined = None;
-        let join_once = |key: &Arc<str>| {
-            joined = Some(Arc::clone(key));
-            join(names, key)
-        };
-        let outcome = self.globals.declare_shared(declaration, join_once);
-        if outcome.is_err()
-            && let Some(key) = joined
-        {
-            // The registry counted the store out again.
-            leave(&mut self.names, &key);
-        }
-        Ok(match outcome? {
+        Ok(match self.globals.declare_shared(declaration, names)? {
             Ok(name) => Taken::Name(Took {
                 declared: (!again).then_some(name),
                 bits: 0,
@@ -460,7 +402,7 @@ impl GlobalsCtx {
     fn undo(&mut self, charged: u64, declared: Option<&Arc<str>>) {
         self.refund(charged);
         if let Some(name) = declared {
-            let leaves = leave(&mut self.names, name);
+            let leaves = self.names.leave(name);
             let release = Release::ordinary(name, leaves);
             self.globals.undeclare(self.id, false, [release]);
         }

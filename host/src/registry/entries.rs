@@ -298,10 +298,14 @@ impl Entry {
     }
 
     /// Counts the declaring store among the name's stores if `join` says it is its first.
-    pub(super) fn join(&self, join: impl FnOnce(&Arc<str>) -> bool) {
-        if join(&self.key) {
+    /// Counts a slot of the name in `names`, a store's; the store joins the name's stores at
+    /// its first. Whether it did.
+    pub(super) fn join(&self, names: &mut StoreNames) -> bool {
+        let first = names.join(&self.key);
+        if first {
             self.stores.fetch_add(1, Ordering::Relaxed);
         }
+        first
     }
 
     /// Marks the entry as on the idle list; returns whether it was not before.

@@ -204,23 +204,23 @@ pub(super) struct Propagated {
     pub(super) changed_below: usize,
 }
 
-/// Counts a declaration of `name` as `ty`, unless the name is known with another type; returns
-/// the name's key and its value.
+/// Counts a declaration of `name` as `ty` by the store of `names`, unless the name is known with
+/// another type; returns the name's key and its value.
 pub(super) fn declare_in(
     state: &mut Locked,
     name: &str,
     ty: ValueType,
-    join: impl FnOnce(&Arc<str>) -> bool,
+    names: &mut StoreNames,
 ) -> core::result::Result<(Arc<str>, Option<Value>), ValueType> {
     if let Some(entry) = state.entries.get(name) {
         entry.declare(ty)?;
-        entry.join(join);
+        entry.join(names);
         return Ok((Arc::clone(&entry.key), entry.current()));
     }
     let key: Arc<str> = Arc::from(name);
     let entry = Entry::new(&key);
     entry.declared.add(ty, None)?;
-    entry.join(join);
+    entry.join(names);
     state.entries.insert(Arc::clone(&key), entry);
     Ok((key, None))
 }

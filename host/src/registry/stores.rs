@@ -96,13 +96,13 @@ impl Globals {
     /// value guests read (set, or defined), and the registry version that value is current at (a
     /// sync skips the name's changes up to it), or `Err` with the type the name is fixed to.
     ///
-    /// `join` is called with the key once the declaration counts, and says whether it is the
-    /// store's first of the name (the store joins the name's [`stores`](NameState::stores)).
+    /// The declaration counts in `names`, the declaring store's: at its first slot of the name
+    /// the store joins the name's [`stores`](NameState::stores).
     pub(crate) fn declare(
         &self,
         name: &str,
         ty: ValueType,
-        join: impl FnOnce(&Arc<str>) -> bool,
+        names: &mut StoreNames,
     ) -> core::result::Result<(Arc<str>, Option<Value>, u64), ValueType> {
         // A name the registry knows (every declaration after its first, in any store) needs only
         // the read lock: the counts are atomic, and no value or version changes meanwhile.
@@ -122,12 +122,12 @@ impl Globals {
                         "a value set for this name is not of the type guests declare it with: they read their default"
                     );
                 }
-                entry.join(join);
+                entry.join(names);
                 return Ok((Arc::clone(&entry.key), entry.current(), state.version));
             }
         }
         let mut state = self.write();
-        let (key, value) = declare_in(&mut state, name, ty, join)?;
+        let (key, value) = declare_in(&mut state, name, ty, names)?;
         Ok((key, value, state.version))
     }
 
@@ -144,14 +144,13 @@ impl Globals {
     /// [`Error::SlotRedeclared`] if another declaration of the slot (by any store) had other
     /// fields; [`Error::WriteOutOfBounds`] if a field is not an aligned word of the memory.
     ///
-    /// `join` is as for [`declare`](Globals::declare); if the slot cannot be recorded, the store
-    /// leaves again what it joined.
+    /// `names` is as for [`declare`](Globals::declare); if the slot cannot be recorded, the
+    /// declaration is counted out of it again.
     pub(crate) fn declare_shared(
         &self,
         declaration: SharedDeclaration<'_>,
-        join: impl FnOnce(&Arc<str>) -> bool,
+        names: &mut StoreNames,
     ) -> Result<core::result::Result<Arc<str>, ValueType>> {
-        let mut joined = false;
         let SharedDeclaration {
             owner,
             memory,
@@ -178,11 +177,7 @@ impl Globals {
             let state = &mut *state;
             let generation = || word(u64::from(key.addr) + GENERATION_OFFSET);
             let table = state.shared_table(key, capacity, self.inner.id.0, generation)?;
-            let join = |key: &Arc<str>| {
-                joined = join(key);
-                joined
-            };
-            let name = match shared_name(state, slot, again, join) {
+            let name = match shared_name(state, slot, again, names) {
                 Ok(name) => name,
                 Err(fixed) => return Ok(Err(fixed)),
             };
@@ -206,7 +201,7 @@ impl Globals {
                     table: key,
                     index: slot.index,
                 }),
-                leaves: joined,
+                leaves: names.leave(&name),
             };
             self.undeclare(owner, true, [release]);
         }
@@ -285,7 +280,7 @@ fn shared_name(
     state: &mut Locked,
     slot: &CheckedSlot<'_>,
     again: bool,
-    join: impl FnOnce(&Arc<str>) -> bool,
+    names: &mut StoreNames,
 ) -> core::result::Result<Arc<str>, ValueType> {
     if again {
         // The store holds a declaration of the name, so the entry is there.
@@ -294,5 +289,5 @@ fn shared_name(
             None => Err(slot.ty),
         };
     }
-    declare_in(state, slot.name, slot.ty, join).map(|(name, _)| name)
+    declare_in(state, slot.name, slot.ty, names).map(|(name, _)| name)
 }
