@@ -37,6 +37,8 @@ pub(crate) enum Step {
     Set(String, Value),
     /// A del, and what it must return.
     Del(String, Option<Value>),
+    /// Defines a name's type, and maybe a default of the host's (ABI §9).
+    Define(String, ValueType, Option<Value>),
     /// Sets and dels applied as one batch.
     Batch(Vec<(String, Value)>, Vec<String>),
     /// After a sync, `wgc_get(global)` returns these bits.
@@ -77,14 +79,17 @@ fn number(json: &Json) -> u64 {
     json.as_u64().expect("checks.json: a number")
 }
 
-/// `{"type": "U64", "bits": "0x…"}` as a typed value.
-fn typed(json: &Json) -> Value {
-    let name = json["type"].as_str();
-    let ty = ValueType::ALL
+/// The type the spec names `name` (ABI §4.3).
+fn value_type(name: Option<&str>) -> ValueType {
+    ValueType::ALL
         .into_iter()
         .find(|ty| Some(ty.name()) == name)
-        .unwrap_or_else(|| panic!("checks.json: unknown type {name:?}"));
-    Value::from_bits(ty, bits(&json["bits"]))
+        .unwrap_or_else(|| panic!("checks.json: unknown type {name:?}"))
+}
+
+/// `{"type": "U64", "bits": "0x…"}` as a typed value.
+fn typed(json: &Json) -> Value {
+    Value::from_bits(value_type(json["type"].as_str()), bits(&json["bits"]))
 }
 
 /// A set's value: typed (`value`) or untyped (`bits`).
@@ -122,6 +127,11 @@ fn step(json: &Json) -> Step {
             text(json, "name"),
             Some(&json["returns"]).filter(|r| !r.is_null()).map(typed),
         ),
+        Some("define") => Step::Define(
+            text(json, "name"),
+            value_type(json["type"].as_str()),
+            Some(&json["default"]).filter(|d| !d.is_null()).map(typed),
+        ),
         Some("batch") => Step::Batch(
             json["set"]
                 .as_array()
@@ -152,6 +162,7 @@ impl Step {
             Step::Call(export) => format!("call {export}"),
             Step::Set(name, value) => format!("set {} to {value:?}", short(name)),
             Step::Del(name, _) => format!("del {}", short(name)),
+            Step::Define(name, ty, _) => format!("define {} as {ty:?}", short(name)),
             Step::Batch(sets, dels) => {
                 format!("a batch of {} sets and {} dels", sets.len(), dels.len())
             }
@@ -236,6 +247,7 @@ impl Run<'_> {
                     "what del returned",
                 )?;
             }
+            Step::Define(name, ty, default) => self.globals.define(name, *ty, *default)?,
             Step::Batch(sets, dels) => {
                 let mut batch = self.globals.batch();
                 for (name, value) in sets {

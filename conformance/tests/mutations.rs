@@ -71,6 +71,7 @@ fn reading_the_default_field_instead_of_value_fails_every_check_that_sets() {
             "set-before-declare",
             "long-name",
             "colliding-hashes",
+            "define",
             "capacity",
             "memory-grow"
         ],

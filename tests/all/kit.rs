@@ -32,12 +32,18 @@ struct SetValue {
     bits: u64,
 }
 
+/// The type the spec names.
+fn value_type(json: &Json) -> ValueType {
+    ValueType::ALL
+        .into_iter()
+        .find(|t| Some(t.name()) == json.as_str())
+        .expect("a type of ABI §4.3")
+}
+
 fn set_value(json: &Json) -> SetValue {
     match json.get("value") {
         Some(v) => SetValue {
-            ty: ValueType::ALL
-                .into_iter()
-                .find(|t| Some(t.name()) == v["type"].as_str()),
+            ty: Some(value_type(&v["type"])),
             bits: bits(&v["bits"]),
         },
         None => SetValue {
@@ -70,6 +76,8 @@ trait KitHost {
     /// The value's bits the name had, if any.
     fn del(&mut self, name: &str) -> wasmtime::Result<Option<u64>>;
     fn batch(&mut self, sets: &[(String, SetValue)], dels: &[String]) -> wasmtime::Result<()>;
+    /// Defines the name's type and the host's default (ABI §9).
+    fn define(&mut self, name: &str, ty: ValueType, default: Option<u64>) -> wasmtime::Result<()>;
     fn sync(&mut self) -> wasmtime::Result<()>;
     fn memory(&mut self) -> Vec<u8>;
     fn declared(&mut self) -> Vec<Declared>;
@@ -124,7 +132,7 @@ fn run_steps(
     for (n, step) in steps.iter().enumerate() {
         let at = |why: String| format!("step {}: {why}", n + 1);
         let op = step["op"].as_str().unwrap();
-        let writes = ["set", "del", "batch", "sync"].contains(&op);
+        let writes = ["set", "del", "define", "batch", "sync"].contains(&op);
         let before = writes.then(|| host.memory());
         let result: wasmtime::Result<()> = (|| {
             match op {
@@ -143,6 +151,13 @@ fn run_steps(
                         old == expected,
                         "del returned {old:?}, expected {expected:?}"
                     );
+                }
+                "define" => {
+                    let name = step["name"].as_str().unwrap();
+                    let ty = value_type(&step["type"]);
+                    let default =
+                        (!step["default"].is_null()).then(|| bits(&step["default"]["bits"]));
+                    host.define(name, ty, default)?;
                 }
                 "batch" => {
                     let sets: Vec<(String, SetValue)> = step["set"]
@@ -428,6 +443,10 @@ impl KitHost for Project {
         }
         Ok(batch.commit()?)
     }
+    fn define(&mut self, name: &str, ty: ValueType, default: Option<u64>) -> wasmtime::Result<()> {
+        let default = default.map(|bits| Value::from_bits(ty, bits));
+        Ok(self.globals.define(name, ty, default)?)
+    }
     fn sync(&mut self) -> wasmtime::Result<()> {
         if let Some((store, _)) = &mut self.guest {
             wasmtime_global::sync(store, |h| &mut h.globals)?;
@@ -505,6 +524,7 @@ struct MiniSlot {
 
 struct MiniData {
     names: Arc<Mutex<BTreeMap<String, u64>>>,
+    defaults: Arc<Mutex<BTreeMap<String, u64>>>,
     slots: Vec<MiniSlot>,
     calls: u64,
     broken: Option<Broken>,
@@ -517,6 +537,8 @@ struct Mini {
     caller: Module,
     broken: Option<Broken>,
     names: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// The host's defaults (ABI §9), read while a name has no value.
+    defaults: Arc<Mutex<BTreeMap<String, u64>>>,
     guest: Option<(Store<MiniData>, Instance)>,
 }
 
@@ -527,6 +549,7 @@ impl Mini {
             caller: Module::new(engine, CALLER).unwrap(),
             broken,
             names: Arc::default(),
+            defaults: Arc::default(),
             guest: None,
         }
     }
@@ -616,13 +639,7 @@ fn mini_declare(
                 dirty: false,
             });
         }
-        let value = data
-            .names
-            .lock()
-            .unwrap()
-            .get(&name)
-            .copied()
-            .unwrap_or(slot.default);
+        let value = current(&data.names, &data.defaults, &name).unwrap_or(slot.default);
         memory.write(
             &mut *c,
             slot_at + Slot::VALUE_OFFSET as usize,
@@ -632,14 +649,26 @@ fn mini_declare(
     Ok(())
 }
 
+/// What the slots of `name` read, unless a slot's own default: its value, else the host's default.
+fn current(
+    names: &Mutex<BTreeMap<String, u64>>,
+    defaults: &Mutex<BTreeMap<String, u64>>,
+    name: &str,
+) -> Option<u64> {
+    let value = names.lock().unwrap().get(name).copied();
+    value.or_else(|| defaults.lock().unwrap().get(name).copied())
+}
+
 impl KitHost for Mini {
     fn new_registry(&mut self) {
         self.names = Arc::default();
+        self.defaults = Arc::default();
         self.guest = None;
     }
     fn instantiate(&mut self, module: &Module) -> wasmtime::Result<()> {
         let data = MiniData {
             names: self.names.clone(),
+            defaults: self.defaults.clone(),
             slots: Vec::new(),
             calls: 0,
             broken: self.broken,
@@ -684,6 +713,17 @@ impl KitHost for Mini {
         }
         Ok(old)
     }
+    /// A default reaches the slots of a name with no value (this host knows no types).
+    fn define(&mut self, name: &str, _: ValueType, default: Option<u64>) -> wasmtime::Result<()> {
+        let old = match default {
+            Some(bits) => self.defaults.lock().unwrap().insert(name.to_owned(), bits),
+            None => self.defaults.lock().unwrap().remove(name),
+        };
+        if old != default && !self.names.lock().unwrap().contains_key(name) {
+            self.changed(name);
+        }
+        Ok(())
+    }
     fn batch(&mut self, sets: &[(String, SetValue)], dels: &[String]) -> wasmtime::Result<()> {
         for (name, value) in sets {
             self.set(name, value)?;
@@ -700,7 +740,7 @@ impl KitHost for Mini {
             return Ok(());
         };
         let memory: Memory = instance.get_memory(&mut *store, "memory").unwrap();
-        let names = self.names.lock().unwrap().clone();
+        let (names, defaults) = (&self.names, &self.defaults);
         let broken = self.broken;
         let mut tables = BTreeSet::new();
         let writes: Vec<(usize, u64)> = store
@@ -711,7 +751,7 @@ impl KitHost for Mini {
             .map(|s| {
                 tables.insert(s.table);
                 let at = s.table as usize + abi::slot_offset(s.index) as usize;
-                (at, names.get(&s.name).copied().unwrap_or(s.default))
+                (at, current(names, defaults, &s.name).unwrap_or(s.default))
             })
             .collect();
         for (slot, value) in writes {
@@ -815,6 +855,7 @@ fn hosts_broken_on_purpose_fail_the_kit() {
     let setters = [
         "batch",
         "colliding-hashes",
+        "define",
         "del",
         "edge-values",
         "long-name",
