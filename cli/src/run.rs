@@ -319,39 +319,65 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
     if let Some(path) = &options.globals_file {
         check_globals_file(path, &options.dirs).map_err(Failure::Start)?;
     }
-    // The fleet (etcd) below, the machine's file above it: a value in the file wins, and a
-    // name the file drops falls back to etcd's.
-    let fleet = Globals::new();
-    let local = fleet.child();
-    let _mirror = match (&options.etcd, &options.prefix) {
-        (Some(endpoints), Some(prefix)) => {
-            let config = EtcdConfig::new(endpoints.split(','), prefix.as_str());
-            let mirror = EtcdMirror::start(config, &fleet).map_err(start("etcd"))?;
-            let (status, listed) = mirror.wait_for(ETCD_WAIT, |s| s.lists > 0);
-            if !listed {
-                eprintln!(
-                    "warning: etcd has not answered within {ETCD_WAIT:?} ({:?}); starting \
-                     without its values, which arrive when it does",
-                    status.connection
-                );
-            }
-            Some(mirror)
-        }
-        _ => None,
-    };
-    let _file = match &options.globals_file {
-        Some(path) => Some(WatchedFile::start(path, &local).map_err(start(path))?),
-        None => None,
-    };
-
+    // Started before the guest, and stopped only after it has ended.
+    let sources = Sources::start(options)?;
     let bytes = std::fs::read(options.guest()).map_err(start(options.guest()))?;
     if is_component(&bytes) {
-        return run_component(options, &bytes, &local);
+        return run_component(options, &bytes, &sources.local);
     }
+    run_module(options, &bytes, &sources.local)
+}
+
+/// The started sources of values (etcd's mirror, the watched file); dropping them stops them.
+struct Sources {
+    /// The registry the guest reads: the file's values over etcd's.
+    local: Globals,
+    /// Stopped before the mirror: fields are dropped in order.
+    _file: Option<WatchedFile>,
+    _mirror: Option<EtcdMirror>,
+}
+
+impl Sources {
+    /// Starts the etcd mirror (awaiting its first list) and the file watch the options name.
+    fn start(options: &Options) -> Result<Sources, Failure> {
+        // The fleet (etcd) below, the machine's file above it: a value in the file wins, and a
+        // name the file drops falls back to etcd's.
+        let fleet = Globals::new();
+        let local = fleet.child();
+        let mirror = match (&options.etcd, &options.prefix) {
+            (Some(endpoints), Some(prefix)) => {
+                let config = EtcdConfig::new(endpoints.split(','), prefix.as_str());
+                let mirror = EtcdMirror::start(config, &fleet).map_err(start("etcd"))?;
+                let (status, listed) = mirror.wait_for(ETCD_WAIT, |s| s.lists > 0);
+                if !listed {
+                    eprintln!(
+                        "warning: etcd has not answered within {ETCD_WAIT:?} ({:?}); starting \
+                         without its values, which arrive when it does",
+                        status.connection
+                    );
+                }
+                Some(mirror)
+            }
+            _ => None,
+        };
+        let file = match &options.globals_file {
+            Some(path) => Some(WatchedFile::start(path, &local).map_err(start(path))?),
+            None => None,
+        };
+        Ok(Sources {
+            local,
+            _file: file,
+            _mirror: mirror,
+        })
+    }
+}
+
+/// Runs a core module with WASI preview 1: `_start`, or `_initialize` then `--invoke`'s export.
+fn run_module(options: &Options, bytes: &[u8], globals: &Globals) -> Result<ExitCode, Failure> {
     let mut config = Config::new();
     config.epoch_interruption(true).shared_memory(true);
     let engine = Engine::new(&config).map_err(start("engine"))?;
-    let module = Module::new(&engine, &bytes).map_err(start(options.guest()))?;
+    let module = Module::new(&engine, bytes).map_err(start(options.guest()))?;
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_global::add_to_linker(&mut linker, |h: &mut Host| &mut h.globals)
         .map_err(start("linker"))?;
@@ -362,7 +388,7 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
         &engine,
         Host {
             wasi,
-            globals: GlobalsCtx::new(&local),
+            globals: GlobalsCtx::new(globals),
         },
     );
     // Changes reach the guest at every call into it and, while it runs, at every epoch tick.
@@ -373,13 +399,9 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
 
     // A failure of the guest's own code says why any declaration was refused
     // (`GlobalsCtx::explain`): an SDK traps with a bare `unreachable` at a refused global.
-    let instance = match linker.instantiate(&mut store, &module) {
-        Ok(instance) => instance,
-        Err(e) => {
-            let e = store.data_mut().globals.explain(e);
-            return Err(Failure::Start(format!("instantiate: {e:#}")));
-        }
-    };
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .map_err(|e| instantiate_failure(&mut store.data_mut().globals, e))?;
     let export = match &options.invoke {
         Some(name) => {
             if let Some(init) = instance.get_func(&mut store, "_initialize")
@@ -391,36 +413,83 @@ fn run_guest(options: &Options) -> Result<ExitCode, Failure> {
         }
         None => "_start",
     };
+    invoke_module(&mut store, &instance, export)
+}
+
+/// Calls a module's `export` (of no parameters) and prints its results.
+fn invoke_module(
+    store: &mut Store<Host>,
+    instance: &wasmtime::Instance,
+    export: &str,
+) -> Result<ExitCode, Failure> {
     let func = instance
-        .get_func(&mut store, export)
+        .get_func(&mut *store, export)
         .ok_or_else(|| Failure::Start(format!("the guest exports no function {export:?}")))?;
-    let ty = func.ty(&store);
-    if ty.params().len() != 0 {
-        return Err(Failure::Start(format!(
-            "{export:?} takes parameters; run invokes functions of none"
-        )));
-    }
+    let ty = func.ty(&*store);
+    no_parameters(export, ty.params().len())?;
     let mut results: Vec<Val> = ty
         .results()
         .map(|t| Val::default_for_ty(&t).unwrap_or(Val::I32(0)))
         .collect();
-    match func.call(&mut store, &[], &mut results) {
+    let called = func.call(&mut *store, &[], &mut results);
+    print_results(
+        called,
+        results,
+        print_module_value,
+        &mut store.data_mut().globals,
+    )
+}
+
+/// Prints a module's result as `run` shows it: a number as a number.
+fn print_module_value(result: Val) {
+    match result {
+        Val::I32(v) => println!("{v}"),
+        Val::I64(v) => println!("{v}"),
+        Val::F32(v) => println!("{}", f32::from_bits(v)),
+        Val::F64(v) => println!("{}", f64::from_bits(v)),
+        other => println!("{other:?}"),
+    }
+}
+
+/// Refuses an export that takes parameters: `run` has none to give it.
+fn no_parameters(export: &str, params: usize) -> Result<(), Failure> {
+    if params != 0 {
+        return Err(Failure::Start(format!(
+            "{export:?} takes parameters; run invokes functions of none"
+        )));
+    }
+    Ok(())
+}
+
+/// Why the guest could not be instantiated, with why any declaration was refused.
+fn instantiate_failure(globals: &mut GlobalsCtx, e: wasmtime::Error) -> Failure {
+    let e = globals.explain(e);
+    Failure::Start(format!("instantiate: {e:#}"))
+}
+
+/// Prints a call's results, one a line, or ends as a failed call does ([`exit_code`]).
+fn print_results<V>(
+    called: wasmtime::Result<()>,
+    results: Vec<V>,
+    print: fn(V),
+    globals: &mut GlobalsCtx,
+) -> Result<ExitCode, Failure> {
+    match called {
         Ok(()) => {
             for result in results {
-                match result {
-                    Val::I32(v) => println!("{v}"),
-                    Val::I64(v) => println!("{v}"),
-                    Val::F32(v) => println!("{}", f32::from_bits(v)),
-                    Val::F64(v) => println!("{}", f64::from_bits(v)),
-                    other => println!("{other:?}"),
-                }
+                print(result);
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-            Some(exit) => Ok(ExitCode::from(u8::try_from(exit.0).unwrap_or(1))),
-            None => Err(Failure::Guest(store.data_mut().globals.explain(e))),
-        },
+        Err(e) => exit_code(globals, e),
+    }
+}
+
+/// A failed call's end: a WASI exit's code (1 if it does not fit), else the trap, explained.
+fn exit_code(globals: &mut GlobalsCtx, e: wasmtime::Error) -> Result<ExitCode, Failure> {
+    match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        Some(exit) => Ok(ExitCode::from(u8::try_from(exit.0).unwrap_or(1))),
+        None => Err(Failure::Guest(globals.explain(e))),
     }
 }
 
@@ -481,7 +550,7 @@ impl wasmtime_wasi::WasiView for ComponentHost {
 /// parameters. It reads globals through the project's interface or `wasi:config/store`, live:
 /// a change is seen by its next read, with no sync and no epoch ticks.
 fn run_component(options: &Options, bytes: &[u8], globals: &Globals) -> Result<ExitCode, Failure> {
-    use wasmtime::component::{Component, Linker, ResourceTable, Val};
+    use wasmtime::component::{Component, Linker, ResourceTable};
     let engine = Engine::new(&Config::new()).map_err(start("engine"))?;
     let component = Component::new(&engine, bytes).map_err(start(options.guest()))?;
     let mut linker: Linker<ComponentHost> = Linker::new(&engine);
@@ -496,61 +565,65 @@ fn run_component(options: &Options, bytes: &[u8], globals: &Globals) -> Result<E
         globals: GlobalsCtx::new(globals),
     };
     let mut store = Store::new(&engine, host);
-    let exit = |store: &mut Store<ComponentHost>, e: wasmtime::Error| match e
-        .downcast_ref::<wasmtime_wasi::I32Exit>()
-    {
-        Some(exit) => Ok(ExitCode::from(u8::try_from(exit.0).unwrap_or(1))),
-        None => Err(Failure::Guest(store.data_mut().globals.explain(e))),
-    };
-    let Some(name) = &options.invoke else {
-        let command = match wasmtime_wasi::p2::bindings::sync::Command::instantiate(
-            &mut store, &component, &linker,
-        ) {
-            Ok(command) => command,
-            Err(e) => {
-                let e = store.data_mut().globals.explain(e);
-                return Err(Failure::Start(format!("instantiate: {e:#}")));
-            }
-        };
-        return match command.wasi_cli_run().call_run(&mut store) {
-            Ok(Ok(())) => Ok(ExitCode::SUCCESS),
-            Ok(Err(())) => Ok(ExitCode::FAILURE),
-            Err(e) => exit(&mut store, e),
-        };
-    };
-    let instance = match linker.instantiate(&mut store, &component) {
-        Ok(instance) => instance,
-        Err(e) => {
-            let e = store.data_mut().globals.explain(e);
-            return Err(Failure::Start(format!("instantiate: {e:#}")));
-        }
-    };
-    let func = instance
-        .get_func(&mut store, name.as_str())
-        .ok_or_else(|| Failure::Start(format!("the component exports no function {name:?}")))?;
-    let ty = func.ty(&store);
-    if ty.params().len() != 0 {
-        return Err(Failure::Start(format!(
-            "{name:?} takes parameters; run invokes functions of none"
-        )));
+    match &options.invoke {
+        None => run_command(&mut store, &component, &linker),
+        Some(name) => invoke_component(&mut store, &component, &linker, name),
     }
+}
+
+/// Runs a component's `wasi:cli` run; an error it returns is exit code 1.
+fn run_command(
+    store: &mut Store<ComponentHost>,
+    component: &wasmtime::component::Component,
+    linker: &wasmtime::component::Linker<ComponentHost>,
+) -> Result<ExitCode, Failure> {
+    let command =
+        wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut *store, component, linker)
+            .map_err(|e| instantiate_failure(&mut store.data_mut().globals, e))?;
+    match command.wasi_cli_run().call_run(&mut *store) {
+        Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+        Ok(Err(())) => Ok(ExitCode::FAILURE),
+        Err(e) => exit_code(&mut store.data_mut().globals, e),
+    }
+}
+
+/// Calls a component's export `name` (of no parameters) and prints its results.
+fn invoke_component(
+    store: &mut Store<ComponentHost>,
+    component: &wasmtime::component::Component,
+    linker: &wasmtime::component::Linker<ComponentHost>,
+    name: &str,
+) -> Result<ExitCode, Failure> {
+    use wasmtime::component::Val;
+    let instance = linker
+        .instantiate(&mut *store, component)
+        .map_err(|e| instantiate_failure(&mut store.data_mut().globals, e))?;
+    let func = instance
+        .get_func(&mut *store, name)
+        .ok_or_else(|| Failure::Start(format!("the component exports no function {name:?}")))?;
+    let ty = func.ty(&*store);
+    no_parameters(name, ty.params().len())?;
     let mut results = vec![Val::Bool(false); ty.results().len()];
-    match func.call(&mut store, &[], &mut results) {
-        Ok(()) => {
-            for result in results {
-                match result {
-                    Val::U64(v) => println!("{v}"),
-                    Val::S64(v) => println!("{v}"),
-                    Val::U32(v) => println!("{v}"),
-                    Val::S32(v) => println!("{v}"),
-                    Val::Float64(v) => println!("{v}"),
-                    Val::Bool(v) => println!("{v}"),
-                    Val::String(v) => println!("{v}"),
-                    other => println!("{other:?}"),
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => exit(&mut store, e),
+    let called = func.call(&mut *store, &[], &mut results);
+    print_results(
+        called,
+        results,
+        print_component_value,
+        &mut store.data_mut().globals,
+    )
+}
+
+/// Prints a component's result as `run` shows it: a number, a bool or a string as itself.
+fn print_component_value(result: wasmtime::component::Val) {
+    use wasmtime::component::Val;
+    match result {
+        Val::U64(v) => println!("{v}"),
+        Val::S64(v) => println!("{v}"),
+        Val::U32(v) => println!("{v}"),
+        Val::S32(v) => println!("{v}"),
+        Val::Float64(v) => println!("{v}"),
+        Val::Bool(v) => println!("{v}"),
+        Val::String(v) => println!("{v}"),
+        other => println!("{other:?}"),
     }
 }

@@ -182,6 +182,43 @@ impl Guest {
         self.module.get_export(name)
     }
 
+    /// Defines what the guest imports beyond the globals and WASI: a shared memory of the type it
+    /// asks for, and, for any other function, one that traps and names it.
+    fn define_imports(
+        &self,
+        linker: &mut Linker<StoreData>,
+        store: &mut Store<StoreData>,
+    ) -> Result<(), Error> {
+        // An imported shared memory is provided with the type the guest asks for.
+        for import in self.module.imports() {
+            if let ExternType::Memory(ty) = import.ty()
+                && ty.is_shared()
+            {
+                let memory = SharedMemory::new(&self.engine, ty).map_err(Error::Instantiate)?;
+                linker
+                    .define(&*store, import.module(), import.name(), memory)
+                    .map_err(Error::Instantiate)?;
+            }
+        }
+        // Any other function import traps with an error that names it and its arguments, so
+        // that a guest's own abort or panic hook (AssemblyScript's `env.abort`, say) is reported.
+        for import in self.module.imports() {
+            if let ExternType::Func(ty) = import.ty()
+                && linker.get_by_import(&mut *store, &import).is_none()
+            {
+                let what = format!("{}.{}", import.module(), import.name());
+                linker
+                    .func_new(import.module(), import.name(), ty, move |_, args, _| {
+                        Err(wasmtime::format_err!(
+                            "the guest called {what}{args:?}, an import the runner does not provide"
+                        ))
+                    })
+                    .map_err(Error::Instantiate)?;
+            }
+        }
+        Ok(())
+    }
+
     /// A new store and instance, with the guest's `_initialize` run if it has one.
     fn instantiate(&self, globals: &Globals) -> Result<Running, Error> {
         let mut linker: Linker<StoreData> = Linker::new(&self.engine);
@@ -210,33 +247,7 @@ impl Guest {
             }
             Ok(())
         });
-        // An imported shared memory is provided with the type the guest asks for.
-        for import in self.module.imports() {
-            if let ExternType::Memory(ty) = import.ty()
-                && ty.is_shared()
-            {
-                let memory = SharedMemory::new(&self.engine, ty).map_err(Error::Instantiate)?;
-                linker
-                    .define(&store, import.module(), import.name(), memory)
-                    .map_err(Error::Instantiate)?;
-            }
-        }
-        // Any other function import traps with an error that names it and its arguments, so
-        // that a guest's own abort or panic hook (AssemblyScript's `env.abort`, say) is reported.
-        for import in self.module.imports() {
-            if let ExternType::Func(ty) = import.ty()
-                && linker.get_by_import(&mut store, &import).is_none()
-            {
-                let what = format!("{}.{}", import.module(), import.name());
-                linker
-                    .func_new(import.module(), import.name(), ty, move |_, args, _| {
-                        Err(wasmtime::format_err!(
-                            "the guest called {what}{args:?}, an import the runner does not provide"
-                        ))
-                    })
-                    .map_err(Error::Instantiate)?;
-            }
-        }
+        self.define_imports(&mut linker, &mut store)?;
         let instance = linker
             .instantiate(&mut store, &self.module)
             .map_err(Error::Instantiate)?;

@@ -248,16 +248,7 @@ impl Run<'_> {
                 )?;
             }
             Step::Define(name, ty, default) => self.globals.define(name, *ty, *default)?,
-            Step::Batch(sets, dels) => {
-                let mut batch = self.globals.batch();
-                for (name, value) in sets {
-                    batch.set_value(name, *value);
-                }
-                for name in dels {
-                    batch.del(name);
-                }
-                batch.commit()?;
-            }
+            Step::Batch(sets, dels) => self.batch(sets, dels)?,
             Step::Read(global, bits) => {
                 let running = self.running()?;
                 running.sync()?;
@@ -289,6 +280,18 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A batch step: the sets, then the dels, committed as one.
+    fn batch(&self, sets: &[(String, Value)], dels: &[String]) -> Result<(), Failure> {
+        let mut batch = self.globals.batch();
+        for (name, value) in sets {
+            batch.set_value(name, *value);
+        }
+        for name in dels {
+            batch.del(name);
+        }
+        Ok(batch.commit()?)
     }
 
     /// The table's `generation`, after a sync.

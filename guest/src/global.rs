@@ -393,69 +393,13 @@ fn declare_all_locked(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
 /// [`declare_all()`], with no other call of it running.
 #[cfg(not(component))]
 fn declare_all_locked(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
-    use table::refusal::{CLAIMED, FILLED, NONE};
-    // The globals to declare, in order, each once: a claimed global is no longer NONE.
-    let free = table::free();
-    let mut wanted = 0;
-    let mut first = None;
-    for global in globals {
-        let g = global;
-        if !g.value.load().is_null() || g.refused.load(Ordering::Relaxed) != NONE {
-            continue;
-        }
-        if wanted == free {
-            g.refused
-                .store(table::refusal::TABLE_FULL, Ordering::Relaxed);
-            continue;
-        }
-        g.refused.store(CLAIMED, Ordering::Relaxed);
-        wanted += 1;
-    }
-    if wanted > 0 {
-        first = table::claim(wanted);
-    }
-    // Slots first, first + 1, … go to the claimed globals in list order. Each pass moves a
-    // global on from the mark it looks for, so one listed twice is taken once.
-    let marked = |mark: i64| {
-        globals
-            .iter()
-            .filter(move |g| g.refused.load(Ordering::Relaxed) == mark)
-    };
-    match first {
-        Some(first) => {
-            for (index, g) in (first..first + wanted).zip(marked(CLAIMED)) {
-                table::fill(index, g.name, g.ty, g.default);
-                g.refused.store(FILLED, Ordering::Relaxed);
-            }
-            let mut done = 0;
-            let mut next = marked(FILLED);
-            while done < wanted {
-                let got =
-                    crate::sys::declare_range(table::table_addr(), first + done, wanted - done);
-                for (index, g) in (first + done..first + done + got).zip(next.by_ref()) {
-                    g.refused.store(NONE, Ordering::Relaxed);
-                    g.value.store(table::value_field(index));
-                }
-                done += got;
-                if done < wanted {
-                    // The host stopped at this slot: `declare` says why.
-                    let index = first + done;
-                    let status = crate::sys::declare(table::table_addr(), index);
-                    if let Some(g) = next.next() {
-                        g.refused.store(NONE, Ordering::Relaxed);
-                        let value = table::outcome(index, status, g.refused);
-                        if !value.is_null() {
-                            g.value.store(value);
-                        }
-                    }
-                    done += 1;
-                }
-            }
-        }
+    let wanted = claim_marks(globals);
+    match (wanted > 0).then(|| table::claim(wanted)).flatten() {
+        Some(first) => declare_claimed(globals, first, wanted),
         // Another thread took the free slots meanwhile: one at a time, as far as they go.
         None => {
-            for g in marked(CLAIMED) {
-                g.refused.store(NONE, Ordering::Relaxed);
+            for g in marked(globals, table::refusal::CLAIMED) {
+                g.refused.store(table::refusal::NONE, Ordering::Relaxed);
                 let value = table::declare(g.name, g.ty, g.default, g.refused);
                 if !value.is_null() {
                     g.value.store(value);
@@ -465,6 +409,73 @@ fn declare_all_locked(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
     }
     let error = |g: &Declarable<'_>| DeclareError::from_refusal(g.refused.load(Ordering::Relaxed));
     globals.iter().find_map(error).map_or(Ok(()), Err)
+}
+
+/// Marks the globals to declare, in order, each once (a claimed global is no longer NONE), as
+/// far as the table's free slots go (the rest: TABLE_FULL); returns how many it marked.
+#[cfg(not(component))]
+fn claim_marks(globals: &[Declarable<'_>]) -> u32 {
+    use table::refusal::{CLAIMED, NONE, TABLE_FULL};
+    let free = table::free();
+    let mut wanted = 0;
+    for g in globals {
+        if !g.value.load().is_null() || g.refused.load(Ordering::Relaxed) != NONE {
+            continue;
+        }
+        if wanted == free {
+            g.refused.store(TABLE_FULL, Ordering::Relaxed);
+            continue;
+        }
+        g.refused.store(CLAIMED, Ordering::Relaxed);
+        wanted += 1;
+    }
+    wanted
+}
+
+/// The globals that carry `mark`, in list order.
+#[cfg(not(component))]
+fn marked<'g, 'a>(
+    globals: &'g [Declarable<'a>],
+    mark: i64,
+) -> impl Iterator<Item = &'g Declarable<'a>> {
+    globals
+        .iter()
+        .filter(move |g| g.refused.load(Ordering::Relaxed) == mark)
+}
+
+/// Fills slots `first .. first + wanted` for the claimed globals in list order, and declares
+/// them with as few `declare_range` calls as the host allows. Each pass moves a global on from
+/// the mark it looks for, so one listed twice is taken once.
+#[cfg(not(component))]
+fn declare_claimed(globals: &[Declarable<'_>], first: u32, wanted: u32) {
+    use table::refusal::{CLAIMED, FILLED, NONE};
+    for (index, g) in (first..first + wanted).zip(marked(globals, CLAIMED)) {
+        table::fill(index, g.name, g.ty, g.default);
+        g.refused.store(FILLED, Ordering::Relaxed);
+    }
+    let mut done = 0;
+    let mut next = marked(globals, FILLED);
+    while done < wanted {
+        let got = crate::sys::declare_range(table::table_addr(), first + done, wanted - done);
+        for (index, g) in (first + done..first + done + got).zip(next.by_ref()) {
+            g.refused.store(NONE, Ordering::Relaxed);
+            g.value.store(table::value_field(index));
+        }
+        done += got;
+        if done < wanted {
+            // The host stopped at this slot: `declare` says why.
+            let index = first + done;
+            let status = crate::sys::declare(table::table_addr(), index);
+            if let Some(g) = next.next() {
+                g.refused.store(NONE, Ordering::Relaxed);
+                let value = table::outcome(index, status, g.refused);
+                if !value.is_null() {
+                    g.value.store(value);
+                }
+            }
+            done += 1;
+        }
+    }
 }
 
 /// Loads a value field (or the change counter after it). Volatile, so a read in a loop is never hoisted out of it: the host may

@@ -75,11 +75,22 @@ pub fn add_to_linker<T: 'static>(
 }
 
 /// What a call of `declare` or `declare_range` came to.
+#[derive(Default)]
 struct Run {
     /// How many slots were declared, from the first on.
     declared: u32,
     /// The status of the slot that stopped the run, if one did.
     stopped: Option<Status>,
+}
+
+impl Run {
+    /// A run that declared all `count` slots it was asked for.
+    fn whole(count: u32) -> Run {
+        Run {
+            declared: count,
+            stopped: None,
+        }
+    }
 }
 
 /// One call from the guest: `count` slots from `first` of the table at `table`, the arguments
@@ -160,12 +171,7 @@ fn declare_plain<T: 'static>(
     memory: Memory,
     call: Call,
 ) -> Result<Run, (u32, Error)> {
-    let Call {
-        table_addr,
-        first,
-        count,
-    } = call;
-    let at = |e: Error| (first, e);
+    let table_addr = call.table_addr;
     let base = memory.data_ptr(&*caller) as usize;
     let mut recorded = memory_ref(find(caller, get, base), memory, base);
     let (data, state) = memory.data_and_store_mut(&mut *caller);
@@ -175,18 +181,13 @@ fn declare_plain<T: 'static>(
     let module = ctx.known();
     let mut view = module.as_ref().map(|m| m.view(table_addr));
     if let Some(v) = &view
-        && declare_as_run(ctx, v, &recorded, place, indexes.clone(), data).map_err(at)?
+        && declare_as_run(ctx, v, &recorded, place, indexes.clone(), data)
+            .map_err(|e| (call.first, e))?
     {
-        return Ok(Run {
-            declared: count,
-            stopped: None,
-        });
+        return Ok(Run::whole(call.count));
     }
     recorded = now_recorded(ctx, recorded, base);
-    let mut run = Run {
-        declared: 0,
-        stopped: None,
-    };
+    let mut run = Run::default();
     let mut name = [0; MAX_NAME_LEN as usize];
     for index in indexes {
         let at = |e: Error| (index, e);
@@ -292,10 +293,7 @@ fn declare_shared<T: 'static>(
     let base = memory.data().as_ptr() as usize;
     let mut recorded = memory_ref(find(caller, get, base), memory.clone(), base);
     let ctx = get(caller.data_mut());
-    let mut run = Run {
-        declared: 0,
-        stopped: None,
-    };
+    let mut run = Run::default();
     let mut name = [0; MAX_NAME_LEN as usize];
     for index in indexes {
         let at = |e: Error| (index, e);

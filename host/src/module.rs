@@ -226,6 +226,35 @@ struct KnownSlots {
     reserved: u64,
 }
 
+impl KnownSlots {
+    /// The host memory that learning one more slot holds, if it fits the bounds: in a new
+    /// table (`new_table`), growing its table's entries by `grow`, with a name not held yet
+    /// (`new_name`), in place of a slot learned before (`replaces`, whose room it takes).
+    fn cost(
+        &self,
+        new_table: bool,
+        grow: usize,
+        new_name: Option<&str>,
+        replaces: Option<&KnownSlot>,
+    ) -> Option<u64> {
+        if self.count >= KNOWN_SLOTS
+            || self.entries + grow > KNOWN_SLOTS
+            || (new_table && self.tables.len() >= KNOWN_TABLES)
+            || (new_name.is_some() && self.names.len() >= KNOWN_SLOTS)
+        {
+            return None;
+        }
+        // A name held already costs nothing more.
+        let slot = if replaces.is_some() {
+            0
+        } else {
+            KNOWN_SLOT_BYTES
+        };
+        let entries = grow as u64 * size_of::<Option<KnownSlot>>() as u64;
+        Some(slot + entries + new_name.map_or(0, |name| NAME_BYTES + name.len() as u64))
+    }
+}
+
 /// The slots of one table that a module's instances declared, by index (`None`: not known).
 /// Stores that declared a [`Run`] of them share it: the module changes a copy
 /// ([`Arc::make_mut`]) while one does.
@@ -392,22 +421,10 @@ impl Known {
         }
         let grow = (i + 1).saturating_sub(len);
         let new_name = !slots.names.contains(slot.name);
-        if slots.count >= KNOWN_SLOTS
-            || slots.entries + grow > KNOWN_SLOTS
-            || (at.is_none() && slots.tables.len() >= KNOWN_TABLES)
-            || (new_name && slots.names.len() >= KNOWN_SLOTS)
-        {
+        let Some(bytes_held) = slots.cost(at.is_none(), grow, new_name.then_some(slot.name), old)
+        else {
             return;
-        }
-        // A slot learned again (a definition changed since) takes the room of the one it
-        // replaces; a name held already costs nothing more.
-        let bytes_held = if old.is_some() { 0 } else { KNOWN_SLOT_BYTES }
-            + grow as u64 * size_of::<Option<KnownSlot>>() as u64
-            + if new_name {
-                NAME_BYTES + slot.name.len() as u64
-            } else {
-                0
-            };
+        };
         if self.globals.reserve(bytes_held).is_err() {
             return;
         }

@@ -42,7 +42,9 @@
 use crate::Literal;
 use crate::apply::{self, Applied, Change};
 use crate::status::Watched;
-use etcd_client::{Client, ConnectOptions, EventType, GetOptions, WatchOptions};
+use etcd_client::{
+    Client, ConnectOptions, EventType, GetOptions, KvClient, WatchOptions, WatchStream,
+};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -295,6 +297,17 @@ fn jittered(backoff: Duration) -> Duration {
     backoff / 2 + backoff.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64 / 2.0)
 }
 
+/// `request`'s answer, or [`Lost::Silent`] if none comes within `deadline`.
+async fn within<T>(
+    deadline: Duration,
+    request: impl std::future::Future<Output = Result<T, etcd_client::Error>>,
+) -> Result<T, Lost> {
+    let answer = tokio::time::timeout(deadline, request)
+        .await
+        .map_err(|_| Lost::Silent(deadline))?;
+    Ok(answer?)
+}
+
 struct Mirror {
     config: EtcdConfig,
     shared: Arc<Shared>,
@@ -317,61 +330,16 @@ impl Mirror {
 
     async fn try_session(&mut self, watching: &mut bool) -> Result<std::convert::Infallible, Lost> {
         let config = self.config.clone();
-        let (interval, timeout) = (config.keepalive_interval, config.keepalive_timeout);
-        self.shared
-            .update(|s| s.connection = Connection::Connecting);
-        let options = ConnectOptions::new()
-            .with_keep_alive(interval, timeout)
-            .with_keep_alive_while_idle(true)
-            .with_connect_timeout(interval + timeout);
-        let client = Client::connect(&config.endpoints, Some(options)).await?;
-        let deadline = (interval + timeout) * 4;
+        let client = self.connect().await?;
+        let deadline = (config.keepalive_interval + config.keepalive_timeout) * 4;
         let mut kv = client
             .kv_client()
             .max_decoding_message_size(config.max_message_bytes);
         if !self.list {
-            // Where the server is before the watch resumes: an etcd restored from an older
-            // snapshot, or another cluster at the endpoints, has a lower revision or another
-            // cluster id, and a watch from the mirror's revision would miss every write there
-            // (issue 22). The prefix's count only: no values.
-            let probe = tokio::time::timeout(
-                deadline,
-                kv.get(
-                    config.prefix.as_str(),
-                    Some(GetOptions::new().with_prefix().with_count_only()),
-                ),
-            )
-            .await
-            .map_err(|_| Lost::Silent(deadline))??;
-            if let Some(header) = probe.header()
-                && (header.revision() < self.revision
-                    || self.cluster.is_some_and(|c| c != header.cluster_id()))
-            {
-                tracing::warn!(
-                    target: "wasmtime_global_sources::etcd",
-                    prefix = %config.prefix,
-                    mirrored = self.revision,
-                    server = header.revision(),
-                    "etcd's revision went back, or its cluster changed (restored from a \
-                     snapshot, or rebuilt): listing the prefix again"
-                );
-                self.list = true;
-            }
+            self.check_server(&mut kv, deadline).await?;
         }
         if self.list {
-            let listed = tokio::time::timeout(
-                deadline,
-                kv.get(
-                    config.prefix.as_str(),
-                    Some(GetOptions::new().with_prefix()),
-                ),
-            )
-            .await
-            .map_err(|_| Lost::Silent(deadline))??;
-            let revision = listed.header().map_or(0, |h| h.revision());
-            self.cluster = listed.header().map(|h| h.cluster_id());
-            self.apply_list(listed.kvs(), revision);
-            self.list = false;
+            self.list_prefix(&mut kv, deadline).await?;
         }
         let mut watch_client = client
             .watch_client()
@@ -379,15 +347,83 @@ impl Mirror {
         let options = WatchOptions::new()
             .with_prefix()
             .with_start_revision(self.revision + 1);
-        let mut stream = tokio::time::timeout(
+        let mut stream = within(
             deadline,
             watch_client.watch(config.prefix.as_str(), Some(options)),
         )
-        .await
-        .map_err(|_| Lost::Silent(deadline))??;
+        .await?;
         *watching = true;
         self.shared.update(|s| s.connection = Connection::Watching);
-        let mut ticks = tokio::time::interval(interval);
+        self.follow(&mut stream).await
+    }
+
+    /// Connects to the endpoints, with the config's keepalive and a connect timeout.
+    async fn connect(&self) -> Result<Client, Lost> {
+        let (interval, timeout) = (
+            self.config.keepalive_interval,
+            self.config.keepalive_timeout,
+        );
+        self.shared
+            .update(|s| s.connection = Connection::Connecting);
+        let options = ConnectOptions::new()
+            .with_keep_alive(interval, timeout)
+            .with_keep_alive_while_idle(true)
+            .with_connect_timeout(interval + timeout);
+        Ok(Client::connect(&self.config.endpoints, Some(options)).await?)
+    }
+
+    /// Sets `list` if the server's revision went back or its cluster changed.
+    async fn check_server(&mut self, kv: &mut KvClient, deadline: Duration) -> Result<(), Lost> {
+        // Where the server is before the watch resumes: an etcd restored from an older
+        // snapshot, or another cluster at the endpoints, has a lower revision or another
+        // cluster id, and a watch from the mirror's revision would miss every write there
+        // (issue 22). The prefix's count only: no values.
+        let probe = within(
+            deadline,
+            kv.get(
+                self.config.prefix.as_str(),
+                Some(GetOptions::new().with_prefix().with_count_only()),
+            ),
+        )
+        .await?;
+        if let Some(header) = probe.header()
+            && (header.revision() < self.revision
+                || self.cluster.is_some_and(|c| c != header.cluster_id()))
+        {
+            tracing::warn!(
+                target: "wasmtime_global_sources::etcd",
+                prefix = %self.config.prefix,
+                mirrored = self.revision,
+                server = header.revision(),
+                "etcd's revision went back, or its cluster changed (restored from a \
+                 snapshot, or rebuilt): listing the prefix again"
+            );
+            self.list = true;
+        }
+        Ok(())
+    }
+
+    /// Lists the whole prefix and applies it as one batch, noting the cluster it came from.
+    async fn list_prefix(&mut self, kv: &mut KvClient, deadline: Duration) -> Result<(), Lost> {
+        let listed = within(
+            deadline,
+            kv.get(
+                self.config.prefix.as_str(),
+                Some(GetOptions::new().with_prefix()),
+            ),
+        )
+        .await?;
+        let revision = listed.header().map_or(0, |h| h.revision());
+        self.cluster = listed.header().map(|h| h.cluster_id());
+        self.apply_list(listed.kvs(), revision);
+        self.list = false;
+        Ok(())
+    }
+
+    /// Applies the watch's events, checking the connection with progress reports, until lost.
+    async fn follow(&mut self, stream: &mut WatchStream) -> Result<std::convert::Infallible, Lost> {
+        let timeout = self.config.keepalive_timeout;
+        let mut ticks = tokio::time::interval(self.config.keepalive_interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut asked: Option<Instant> = None;
         loop {

@@ -850,58 +850,9 @@ impl WatchedFile {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
         };
-        let shared = Arc::new(Shared {
-            source: Source::new(path, options)?,
-            globals: globals.clone(),
-            state: Mutex::new(Reading {
-                applied: Applied::new(),
-                last_bytes: None,
-            }),
-            status: Watched::new(FileStatus {
-                versions: 0,
-                failures: 0,
-                reads: 1,
-                names: 0,
-                last_error: None,
-            }),
-        });
-        let weak = Arc::downgrade(&shared);
-        let watch_error = |source| FileError::Watch {
-            path: dir.clone(),
-            source,
-        };
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                use notify::EventKind::Access;
-                use notify::event::{AccessKind, AccessMode};
-                // Opening and reading a file, as every reload does, are events too: reading again
-                // for them would never end.
-                if let Ok(notify::Event {
-                    kind: Access(kind), ..
-                }) = &event
-                    && *kind != AccessKind::Close(AccessMode::Write)
-                {
-                    return;
-                }
-                let Some(shared) = weak.upgrade() else { return };
-                match event {
-                    Ok(_) => drop(shared.reload()),
-                    Err(source) => {
-                        let error = FileError::Watch {
-                            path: shared.source.path.clone(),
-                            source,
-                        };
-                        shared.refused(error);
-                    }
-                }
-            })
-            .map_err(watch_error)?;
+        let shared = Arc::new(Shared::new(Source::new(path, options)?, globals));
         // Watch first, then load: a change made meanwhile is seen by one or the other.
-        watcher
-            .watch(&dir, RecursiveMode::NonRecursive)
-            // A directory that is not there: say that the file cannot be read.
-            .map_err(|e| shared.source.read().err().unwrap_or_else(|| watch_error(e)))?;
-        let watcher = Arc::new(Mutex::new(watcher));
+        let watcher = Arc::new(Mutex::new(watch_dir(&dir, &shared)?));
         // With links not followed the watch stays on the directory opened at start, as the
         // reads do; followed, the directory at the path is watched, whatever it is now.
         let above = if options.follow_links {
@@ -909,12 +860,7 @@ impl WatchedFile {
         } else {
             None
         };
-        let mut state = shared.state.lock();
-        let bytes = shared.source.read()?;
-        apply_version(&shared.globals, &mut state.applied, &bytes)?;
-        state.last_bytes = Some(bytes);
-        shared.applied(&state, 0);
-        drop(state);
+        shared.load()?;
         Ok(WatchedFile {
             shared,
             _above: above,
@@ -965,6 +911,45 @@ impl WatchedFile {
     }
 }
 
+/// Watches `dir`, the file's directory: every event there but a read reloads the file.
+fn watch_dir(dir: &Path, shared: &Arc<Shared>) -> Result<notify::RecommendedWatcher, FileError> {
+    let weak = Arc::downgrade(shared);
+    let watch_error = |source| FileError::Watch {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        use notify::EventKind::Access;
+        use notify::event::{AccessKind, AccessMode};
+        // Opening and reading a file, as every reload does, are events too: reading again
+        // for them would never end.
+        if let Ok(notify::Event {
+            kind: Access(kind), ..
+        }) = &event
+            && *kind != AccessKind::Close(AccessMode::Write)
+        {
+            return;
+        }
+        let Some(shared) = weak.upgrade() else { return };
+        match event {
+            Ok(_) => drop(shared.reload()),
+            Err(source) => {
+                let error = FileError::Watch {
+                    path: shared.source.path.clone(),
+                    source,
+                };
+                shared.refused(error);
+            }
+        }
+    })
+    .map_err(watch_error)?;
+    watcher
+        .watch(dir, RecursiveMode::NonRecursive)
+        // A directory that is not there: say that the file cannot be read.
+        .map_err(|e| shared.source.read().err().unwrap_or_else(|| watch_error(e)))?;
+    Ok(watcher)
+}
+
 /// Watches the directory above `dir` (the file's) for `dir` being replaced: renamed away and
 /// made again, or a link switched to another directory, as deploy tools do. A watch follows the
 /// directory it was armed on, not the path, and went deaf there (issue 22). At each event about
@@ -1010,6 +995,35 @@ fn watch_above(
 }
 
 impl Shared {
+    /// The state of a watch of `source` into `globals`, before the first load (its read counted).
+    fn new(source: Source, globals: &Globals) -> Shared {
+        Shared {
+            source,
+            globals: globals.clone(),
+            state: Mutex::new(Reading {
+                applied: Applied::new(),
+                last_bytes: None,
+            }),
+            status: Watched::new(FileStatus {
+                versions: 0,
+                failures: 0,
+                reads: 1,
+                names: 0,
+                last_error: None,
+            }),
+        }
+    }
+
+    /// Reads and applies the file at start: its errors are start's.
+    fn load(&self) -> Result<(), FileError> {
+        let mut state = self.state.lock();
+        let bytes = self.source.read()?;
+        apply_version(&self.globals, &mut state.applied, &bytes)?;
+        state.last_bytes = Some(bytes);
+        self.applied(&state, 0);
+        Ok(())
+    }
+
     /// Arms `watcher` on `dir` again, on whatever the path names now, and reads the file.
     fn rearm(&self, watcher: &mut notify::RecommendedWatcher, dir: &Path) {
         // Gone already if the directory was; the path may name another one now.

@@ -289,17 +289,8 @@ impl GlobalsCtx {
         let table = self.table(memory, place.addr, place.capacity, room)?;
         let again = self.redeclared(table, slot)?;
         let charged = if again { 0 } else { self.admit(table, slot)? };
-        let taken = match self.take(table, slot, again, &kind) {
-            Ok(Taken::Name(taken)) => taken,
-            Ok(Taken::Refused(fixed)) => {
-                self.undo(charged, None);
-                self.refuse(table, slot, fixed);
-                return Ok(Status::TypeMismatch);
-            }
-            Err(e) => {
-                self.undo(charged, None);
-                return Err(e);
-            }
+        let Some(taken) = self.take_or_undo(table, slot, again, &kind, charged)? else {
+            return Ok(Status::TypeMismatch);
         };
         // The write step: into an ordinary memory (the registry wrote a shared one).
         if let Some(data) = &mut data
@@ -328,6 +319,30 @@ impl GlobalsCtx {
         };
         self.record(table, index, hash, declared);
         Ok(Status::Ok)
+    }
+
+    /// [`take`](GlobalsCtx::take), the store's admission (`charged`) undone if it fails;
+    /// `None` if the registry refused the slot's type, which the store then records.
+    fn take_or_undo(
+        &mut self,
+        table: usize,
+        slot: &CheckedSlot<'_>,
+        again: bool,
+        kind: &Kind<'_>,
+        charged: u64,
+    ) -> Result<Option<Took>> {
+        match self.take(table, slot, again, kind) {
+            Ok(Taken::Name(taken)) => Ok(Some(taken)),
+            Ok(Taken::Refused(fixed)) => {
+                self.undo(charged, None);
+                self.refuse(table, slot, fixed);
+                Ok(None)
+            }
+            Err(e) => {
+                self.undo(charged, None);
+                Err(e)
+            }
+        }
     }
 
     /// The registry's step of a declaration of `slot` in `table` (`again`: the store declared

@@ -151,14 +151,8 @@ impl Globals {
         declaration: SharedDeclaration<'_>,
         names: &mut StoreNames,
     ) -> Result<core::result::Result<Arc<str>, ValueType>> {
-        let SharedDeclaration {
-            owner,
-            memory,
-            table: key,
-            capacity,
-            slot,
-            again,
-        } = declaration;
+        let (slot, again, key) = (declaration.slot, declaration.again, declaration.table);
+        let (owner, memory) = (declaration.owner, declaration.memory);
         let word = |addr: u64| {
             SharedWord::new(memory, addr).ok_or(Error::WriteOutOfBounds {
                 index: slot.index,
@@ -176,7 +170,8 @@ impl Globals {
             let mut state = self.write();
             let state = &mut *state;
             let generation = || word(u64::from(key.addr) + GENERATION_OFFSET);
-            let table = state.shared_table(key, capacity, self.inner.id.0, generation)?;
+            let table =
+                state.shared_table(key, declaration.capacity, self.inner.id.0, generation)?;
             let name = match shared_name(state, slot, again, names) {
                 Ok(name) => name,
                 Err(fixed) => return Ok(Err(fixed)),
