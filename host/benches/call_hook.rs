@@ -9,6 +9,7 @@
 //! noisier than the in-run ratios).
 
 use wasmtime_global_test_support::bench;
+use wasmtime_global_test_support::say;
 
 use bench::{Estimate, Plan};
 use std::hint::black_box;
@@ -49,7 +50,7 @@ fn setup(engine: &Engine, module: &Module, globals: &Globals) -> wasmtime::Resul
 }
 
 fn row(path: &str, variant: &str, e: Estimate, base: Estimate) {
-    println!("{path:<22} {variant:<14} {e:>24} {:>7.2}x", e.ratio(&base));
+    say!("{path:<22} {variant:<14} {e:>24} {:>7.2}x", e.ratio(&base));
 }
 
 fn main() -> wasmtime::Result<()> {
@@ -65,10 +66,13 @@ fn main() -> wasmtime::Result<()> {
     };
     let plan = Plan::from_args();
     bench::preamble(&plan);
-    println!("call-hook feature: {feature}");
-    println!(
+    say!("call-hook feature: {feature}");
+    say!(
         "{:<22} {:<14} {:>24} {:>8}",
-        "path", "variant", "median (IQR)", "ratio"
+        "path",
+        "variant",
+        "median (IQR)",
+        "ratio"
     );
 
     let mut plain = setup(&engine, &module, &globals)?;
@@ -103,11 +107,15 @@ fn main() -> wasmtime::Result<()> {
         });
         row("host -> wasm entry", "sync_on_call", hooked_entry, entry);
         row("wasm -> host call", "sync_on_call", hooked_call, call);
-        println!(
+        say!(
             "sync_on_call adds {:.2} ns per entry and {:.2} ns per host call (nothing changed)",
             hooked_entry.median - entry.median,
             hooked_call.median - call.median
         );
     }
+    wasmtime_global_test_support::bench::write_figures(
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
+    );
     Ok(())
 }

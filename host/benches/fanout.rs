@@ -12,6 +12,7 @@
 //!   writes): what the overlay adds, per child.
 
 use wasmtime_global_test_support::bench;
+use wasmtime_global_test_support::say;
 
 use bench::{Plan, verdict};
 use std::hint::black_box;
@@ -117,9 +118,11 @@ fn main() -> wasmtime::Result<()> {
 
     let plan = Plan::from_args();
     bench::preamble(&plan);
-    println!(
+    say!(
         "{:<44} {:>26} {:>14}",
-        "set of one global", "median (IQR)", "per instance"
+        "set of one global",
+        "median (IQR)",
+        "per instance"
     );
     let mut per_instance = Vec::new();
     for shared in [true, false] {
@@ -154,10 +157,10 @@ fn main() -> wasmtime::Result<()> {
             };
             let label = format!("{kind}, {what}, {n} declared");
             if n == 0 {
-                println!("{label:<44} {e:>26}");
+                say!("{label:<44} {e:>26}");
             } else {
                 let each = e.median / n as f64;
-                println!("{label:<44} {e:>26} {each:>11.1} ns");
+                say!("{label:<44} {e:>26} {each:>11.1} ns");
                 if shared {
                     per_instance.push((n, each));
                 }
@@ -174,19 +177,19 @@ fn main() -> wasmtime::Result<()> {
                     globals.set("G", value).ok();
                 }
             });
-            println!(
+            say!(
                 "{:<44} {others:>26}",
                 "shared, set, 0 declared + 10,000 others"
             );
             let (one, hundred, ten_k) = (per_instance[0].1, per_instance[1].1, per_instance[2].1);
             let linear = ten_k <= 2.0 * hundred && hundred <= 2.0 * ten_k;
-            println!(
+            say!(
                 "target: shared set grows linearly with declaring instances: per instance at 10,000 \
                  is {:.2}x that at 100, {}",
                 ten_k / hundred,
                 verdict(linear)
             );
-            println!(
+            say!(
                 "target: not with the others: 10,000 non-declaring instances cost {:.2}x one \
                  declaring instance, {}",
                 others.median / one,
@@ -195,10 +198,12 @@ fn main() -> wasmtime::Result<()> {
         }
     }
 
-    println!();
-    println!(
+    say!();
+    say!(
         "{:<44} {:>26} {:>8}",
-        "set of one global through scopes", "median (IQR)", "ratio"
+        "set of one global through scopes",
+        "median (IQR)",
+        "ratio"
     );
     let module = guest(&engine, true)?;
     for c in [1usize, 100, 1000] {
@@ -222,19 +227,21 @@ fn main() -> wasmtime::Result<()> {
         let flat_set = set(&flat);
         let scoped_set = set(&parent);
         let label = format!("{c} instances in one registry");
-        println!("{label:<44} {flat_set:>26} {:>7.2}x", 1.0);
+        say!("{label:<44} {flat_set:>26} {:>7.2}x", 1.0);
         let label = format!("one in each of {c} children");
-        println!(
+        say!(
             "{label:<44} {scoped_set:>26} {:>7.2}x   {:.0} ns more per child",
             scoped_set.ratio(&flat_set),
             (scoped_set.median - flat_set.median) / c as f64
         );
     }
 
-    println!();
-    println!(
+    say!();
+    say!(
         "{:<44} {:>26} {:>8}",
-        "guest read (inside wasm)", "median (IQR)", "ratio"
+        "guest read (inside wasm)",
+        "median (IQR)",
+        "ratio"
     );
     for shared in [false, true] {
         let module = guest(&engine, shared)?;
@@ -252,12 +259,16 @@ fn main() -> wasmtime::Result<()> {
             "ordinary (plain loads)"
         };
         let label = format!("{kind}: one global");
-        println!("{label:<44} {plain:>26} {:>7.2}x", 1.0);
+        say!("{label:<44} {plain:>26} {:>7.2}x", 1.0);
         let label = format!("{kind}: snapshot of two");
-        println!(
+        say!(
             "{label:<44} {snapshot:>26} {:>7.2}x",
             snapshot.ratio(&plain)
         );
     }
+    wasmtime_global_test_support::bench::write_figures(
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
+    );
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! Targets (issue 11): p99 ≤ 1 ms and max ≤ 10 ms for the unrelated set.
 
 use wasmtime_global_test_support::bench;
+use wasmtime_global_test_support::say;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -90,7 +91,7 @@ fn report(what: &str, latencies: &[u64]) {
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
     let (p50, p99, max) = (at(0.5), at(0.99), latencies[latencies.len() - 1]);
     let ms = |ns: u64| ns as f64 / 1e6;
-    println!(
+    say!(
         "  {what}: p50 {:.4} ms, p99 {:.4} ms ({}), max {:.3} ms ({})",
         ms(p50),
         ms(p99),
@@ -124,7 +125,7 @@ fn main() -> wasmtime::Result<()> {
             .map(|_| host.guest(&globals, limits, H, 65_536))
             .collect::<wasmtime::Result<_>>()?;
         let declared: Vec<usize> = hostile.iter().map(|(_, n)| *n).collect();
-        println!(
+        say!(
             "{label}: four hostile guests declared H in {declared:?} slots; sets of U for {time:?} \
              or more"
         );
@@ -194,7 +195,11 @@ fn main() -> wasmtime::Result<()> {
             ),
             &churned,
         );
-        println!();
+        say!();
     }
+    wasmtime_global_test_support::bench::write_figures(
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
+    );
     Ok(())
 }

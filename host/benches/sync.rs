@@ -5,6 +5,7 @@
 //! `cargo bench -p wasmtime-global --bench sync`
 
 use wasmtime_global_test_support::bench;
+use wasmtime_global_test_support::say;
 
 use bench::{Plan, verdict};
 use std::hint::black_box;
@@ -103,10 +104,12 @@ fn main() -> wasmtime::Result<()> {
     let globals = Globals::new();
     let mut store = attached(&engine, &linker, &module, &globals, N)?;
 
-    println!("sync of one store with {N} declared globals");
-    println!(
+    say!("sync of one store with {N} declared globals");
+    say!(
         "{:<32} {:>26} {:>14}",
-        "changed since last sync (k)", "set + sync: median (IQR)", "per change"
+        "changed since last sync (k)",
+        "set + sync: median (IQR)",
+        "per change"
     );
     let mut value = 0u64;
     let nothing = plan.measure(|reps| {
@@ -114,7 +117,7 @@ fn main() -> wasmtime::Result<()> {
             black_box(wasmtime_global::sync(&mut store, |ctx| ctx).ok());
         }
     });
-    println!("{:<32} {nothing:>26}", "0 (sync only)");
+    say!("{:<32} {nothing:>26}", "0 (sync only)");
     let mut per_change = Vec::new();
     for k in [1u32, 10, 100] {
         let names: Vec<String> = (0..k).map(name).collect();
@@ -131,9 +134,9 @@ fn main() -> wasmtime::Result<()> {
         });
         let each = e.median / f64::from(k);
         per_change.push(each);
-        println!("{k:<32} {e:>26} {each:>11.1} ns");
+        say!("{k:<32} {e:>26} {each:>11.1} ns");
     }
-    println!(
+    say!(
         "target: sync with nothing changed <= 10 ns: {:.2} ns, {}",
         nothing.median,
         verdict(nothing.median <= 10.0)
@@ -141,13 +144,13 @@ fn main() -> wasmtime::Result<()> {
     // O(k): the cost per change does not grow with k (2x allows for noise, far below the 100x
     // an O(declared) sync would show at k = 1).
     let flat = per_change[0] <= 2.0 * per_change[2] && per_change[2] <= 2.0 * per_change[0];
-    println!(
+    say!(
         "target: sync costs O(k), not O(declared): per change at k = 1 is {:.2}x that at k = {N}, {}",
         per_change[0] / per_change[2],
         verdict(flat)
     );
 
-    println!();
+    say!();
     // Stores with the guest instantiated are prepared untimed; the clock runs over `init` only.
     let run = |count: u32| {
         plan.measure_prepared(
@@ -175,17 +178,17 @@ fn main() -> wasmtime::Result<()> {
     let (none, one, all) = (run(0), run(1), run(N));
     let declaration = (all.median - one.median) / f64::from(N - 1);
     let attach = one.median - none.median - declaration;
-    println!("a guest's init, each in a new store and instance");
-    println!("{:<44} {:>26}", "declaring nothing", none);
-    println!("{:<44} {:>26}", "declaring 1 global", one);
-    println!("{:<44} {:>26}", format!("declaring {N} globals"), all);
-    println!("{:<44} {declaration:>9.0} ns", "one more declaration");
-    println!(
+    say!("a guest's init, each in a new store and instance");
+    say!("{:<44} {:>26}", "declaring nothing", none);
+    say!("{:<44} {:>26}", "declaring 1 global", one);
+    say!("{:<44} {:>26}", format!("declaring {N} globals"), all);
+    say!("{:<44} {declaration:>9.0} ns", "one more declaration");
+    say!(
         "{:<44} {attach:>9.0} ns",
         "attaching an instance (first declaration less one more)"
     );
 
-    println!();
+    say!();
     // A fresh registry: names new to it, then the same names in further stores.
     let globals = Globals::new();
     let (first, _a) = held_by(|| attached(&engine, &linker, &module, &globals, N));
@@ -196,19 +199,23 @@ fn main() -> wasmtime::Result<()> {
     let per_slot = (all - one) as f64 / f64::from(N - 1);
     let per_instance = one as f64 - per_slot;
     let per_name = (first - all) as f64 / f64::from(N);
-    println!("memory (bytes)");
-    println!(
+    say!("memory (bytes)");
+    say!(
         "  guest table: {} for {N} slots ({} per slot + {} header)",
         abi::table_size(N),
         abi::SLOT_SIZE,
         abi::HEADER_SIZE
     );
-    println!(
+    say!(
         "  host, per store: {} inline in the store's data (GlobalsCtx), no heap until a declaration",
         std::mem::size_of::<GlobalsCtx>()
     );
-    println!("  host, per attached instance (apart from its slots): {per_instance:.0}");
-    println!("  host, per declared slot: {per_slot:.0}");
-    println!("  host, per name the registry has not seen before: {per_name:.0} more");
+    say!("  host, per attached instance (apart from its slots): {per_instance:.0}");
+    say!("  host, per declared slot: {per_slot:.0}");
+    say!("  host, per name the registry has not seen before: {per_name:.0} more");
+    wasmtime_global_test_support::bench::write_figures(
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
+    );
     Ok(())
 }

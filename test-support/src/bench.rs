@@ -5,9 +5,72 @@
 //!
 //! Arguments after `--` (`cargo bench --bench reads -- --quick`):
 //! - `--quick`: fewer, shorter samples; for a first look, not for figures to publish.
+//!
+//! A bench prints with [`say!`](crate::say) and ends with
+//! [`write_figures`](crate::bench::write_figures): what it printed goes to `figures/<bench>.txt`
+//! at the workspace's root, the one place the figures of the last run live. Code comments give
+//! the reason and the command, never the numbers.
 
 use std::fmt;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// What the bench printed so far, for [`write_figures`].
+static PRINTED: Mutex<String> = Mutex::new(String::new());
+
+/// Prints a line, as `println!` does, and keeps it for the bench's figures file
+/// ([`write_figures`](crate::bench::write_figures)).
+#[macro_export]
+macro_rules! say {
+    () => {
+        $crate::bench::say_line(::std::format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::bench::say_line(::std::format_args!($($arg)*))
+    };
+}
+
+/// [`say!`](crate::say)'s body.
+pub fn say_line(line: fmt::Arguments<'_>) {
+    println!("{line}");
+    let mut printed = PRINTED.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = writeln!(printed, "{line}");
+}
+
+/// Writes what the bench printed with [`say!`](crate::say) to `figures/<bench>.txt` at the
+/// workspace's root, under a line that says how it was run, when and at which commit: call it
+/// at the end of a bench's `main` as `write_figures(env!("CARGO_PKG_NAME"),
+/// env!("CARGO_CRATE_NAME"))`. A quick run (`--quick`) writes `figures/<bench>.quick.txt`, so
+/// that it never stands in for a full run's figures.
+pub fn write_figures(package: &str, bench: &str) {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("figures");
+    let file = dir.join(format!("{bench}{}.txt", if quick { ".quick" } else { "" }));
+    let run = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    let date = run("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let commit = run("git", &["describe", "--always", "--dirty"]);
+    let how = if quick { " -- --quick" } else { "" };
+    let printed = PRINTED.lock().unwrap_or_else(|e| e.into_inner());
+    let text = format!(
+        "# cargo bench -p {package} --bench {bench}{how}\n# {date}, at {commit}\n\n{printed}"
+    );
+    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&file, text)) {
+        Ok(()) => println!("(these figures are in {})", file.display()),
+        Err(e) => eprintln!("cannot write {}: {e}", file.display()),
+    }
+}
 
 /// Nanoseconds per operation over the samples of one benchmark.
 #[derive(Clone, Copy, Debug)]
@@ -131,13 +194,13 @@ pub fn machine() -> String {
 
 /// The header every bench prints first.
 pub fn preamble(plan: &Plan) {
-    println!("machine: {}", machine());
-    println!(
+    crate::say!("machine: {}", machine());
+    crate::say!(
         "each figure: median of {} samples (interquartile range), batches of at least {} ms",
         plan.samples,
         plan.batch_time.as_millis()
     );
-    println!();
+    crate::say!();
 }
 
 /// How a bench reports a target: met, or MISSED in capitals so that it stands out.

@@ -9,6 +9,7 @@
 //! `cargo bench -p wasmtime-global-tests --bench components` (`-- --quick` for a first look)
 
 use wasmtime_global_test_support::bench;
+use wasmtime_global_test_support::say;
 
 use bench::{Plan, verdict};
 use wasmtime::component::{Component, Linker};
@@ -123,10 +124,10 @@ fn main() -> wasmtime::Result<()> {
         r[r.len() / 2]
     });
     let core = core_read(&plan, &globals)?;
-    println!("one read of a global from a component, per read (median of {rounds} rounds)");
-    println!("{:<56} {:>24} {:>8}", "", "median (IQR)", "vs empty");
+    say!("one read of a global from a component, per read (median of {rounds} rounds)");
+    say!("{:<56} {:>24} {:>8}", "", "median (IQR)", "vs empty");
     let row = |label: &str, e: &bench::Estimate| {
-        println!(
+        say!(
             "{label:<56} {:>24} {:>7.2}×",
             e.to_string(),
             e.ratio(&empty_e)
@@ -138,16 +139,16 @@ fn main() -> wasmtime::Result<()> {
     row("wasi:config/store get of the same value", &config_e);
     row("a core module's read of the same global (a load)", &core);
     let vs_empty = index_e.ratio(&empty_e);
-    println!(
+    say!(
         "target: a read (read(index)) ≤ {TARGET_VS_EMPTY}× an empty host call: {vs_empty:.2}×, {}",
         verdict(vs_empty <= TARGET_VS_EMPTY)
     );
     let faster = config_e.ratio(&index_e);
-    println!(
+    say!(
         "target: ≥ {TARGET_CONFIG_OVER_HANDLE}× faster than wasi:config get: {faster:.2}×, {}",
         verdict(faster >= TARGET_CONFIG_OVER_HANDLE)
     );
-    println!();
+    say!();
 
     // A request: a new store, an instance from the InstancePre, one call, the store dropped.
     let mut config = Config::new();
@@ -174,16 +175,20 @@ fn main() -> wasmtime::Result<()> {
     };
     let none = plan.measure(|n| (0..n).for_each(|_| request(false)));
     let sixteen = plan.measure(|n| (0..n).for_each(|_| request(true)));
-    println!(
+    say!(
         "a request of a component (default pooling allocator): new store, instantiate, one call, drop"
     );
-    println!("{:<56} {:>24}", "reads no global", none.to_string());
-    println!(
+    say!("{:<56} {:>24}", "reads no global", none.to_string());
+    say!(
         "{:<56} {:>24} {:>7.2}× ({:.0} ns a global)",
         "declares and reads 16 globals",
         sixteen.to_string(),
         sixteen.ratio(&none),
         (sixteen.median - none.median) / 16.0
+    );
+    wasmtime_global_test_support::bench::write_figures(
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
     );
     Ok(())
 }

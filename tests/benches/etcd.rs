@@ -15,6 +15,7 @@
 //! `cargo bench -p wasmtime-global-tests --bench etcd` (`-- --quick` for a first look)
 
 use wasmtime_global_test_support::bench;
+use wasmtime_global_test_support::say;
 
 use bench::{ms, quantiles, verdict};
 use etcd_client::{Client, WatchOptions};
@@ -36,7 +37,7 @@ fn main() -> wasmtime::Result<()> {
     let etcd = match Etcd::start() {
         Ok(etcd) => etcd,
         Err(why) => {
-            println!("skipped: {why}");
+            say!("skipped: {why}");
             return Ok(());
         }
     };
@@ -104,32 +105,32 @@ fn main() -> wasmtime::Result<()> {
     let (watch_median, watch_p99) = quantiles(to_watch);
     let (registry_median, registry_p99) = quantiles(to_registry);
     let (guest_median, guest_p99) = quantiles(to_guest);
-    println!(
+    say!(
         "put → seen, one mirror, {puts} puts on loopback (etcd {})",
         etcd.endpoint()
     );
-    println!("{:<44} {:>12} {:>12}", "", "median", "p99");
-    println!(
+    say!("{:<44} {:>12} {:>12}", "", "median", "p99");
+    say!(
         "{:<44} {:>12} {:>12}",
         "a plain etcd watch (baseline)",
         ms(watch_median),
         ms(watch_p99)
     );
-    println!(
+    say!(
         "{:<44} {:>12} {:>12}   {:.2}× the baseline's median",
         "the mirror has applied it to the registry",
         ms(registry_median),
         ms(registry_p99),
         registry_median.as_secs_f64() / watch_median.as_secs_f64()
     );
-    println!(
+    say!(
         "{:<44} {:>12} {:>12}   {:.2}× the baseline's median",
         "a spinning shared-memory guest sees it",
         ms(guest_median),
         ms(guest_p99),
         guest_median.as_secs_f64() / watch_median.as_secs_f64()
     );
-    println!(
+    say!(
         "guest: median {} ≤ {}: {}; p99 {} ≤ {}: {}",
         ms(guest_median),
         ms(MEDIAN_TARGET),
@@ -177,11 +178,9 @@ fn main() -> wasmtime::Result<()> {
         std::thread::sleep(Duration::from_millis(5));
     }
     let (all_median, all_p99) = quantiles(to_all);
-    println!();
-    println!(
-        "put → all {fleet} mirrors applied, {fleet_puts} puts (one etcd, one process, 2 cores)"
-    );
-    println!(
+    say!();
+    say!("put → all {fleet} mirrors applied, {fleet_puts} puts (one etcd, one process, 2 cores)");
+    say!(
         "{:<44} {:>12} {:>12}   {:.2}× one mirror's median",
         format!("{fleet} mirrors"),
         ms(all_median),
@@ -189,5 +188,9 @@ fn main() -> wasmtime::Result<()> {
         all_median.as_secs_f64() / registry_median.as_secs_f64()
     );
     drop(mirrors);
+    wasmtime_global_test_support::bench::write_figures(
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
+    );
     Ok(())
 }

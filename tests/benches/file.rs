@@ -11,6 +11,7 @@
 //! `cargo bench -p wasmtime-global-tests --bench file` (`-- --quick` for a first look)
 
 use wasmtime_global_test_support::bench;
+use wasmtime_global_test_support::say;
 
 use bench::{ms, quantiles, verdict};
 use notify::{RecursiveMode, Watcher};
@@ -93,29 +94,29 @@ fn main() -> wasmtime::Result<()> {
     let (watch_median, watch_p99) = quantiles(to_watch);
     let (registry_median, registry_p99) = quantiles(to_registry);
     let (guest_median, guest_p99) = quantiles(to_guest);
-    println!("rename of a new version → seen, {versions} versions (a temporary directory)");
-    println!("{:<44} {:>12} {:>12}", "", "median", "p99");
-    println!(
+    say!("rename of a new version → seen, {versions} versions (a temporary directory)");
+    say!("{:<44} {:>12} {:>12}", "", "median", "p99");
+    say!(
         "{:<44} {:>12} {:>12}",
         "a plain notify watch (baseline)",
         ms(watch_median),
         ms(watch_p99)
     );
-    println!(
+    say!(
         "{:<44} {:>12} {:>12}   {:.2}× the baseline's median",
         "the watched file has applied it",
         ms(registry_median),
         ms(registry_p99),
         registry_median.as_secs_f64() / watch_median.as_secs_f64()
     );
-    println!(
+    say!(
         "{:<44} {:>12} {:>12}   {:.2}× the baseline's median",
         "a spinning shared-memory guest sees it",
         ms(guest_median),
         ms(guest_p99),
         guest_median.as_secs_f64() / watch_median.as_secs_f64()
     );
-    println!(
+    say!(
         "guest: median {} ≤ {}: {}; p99 {} ≤ {}: {}",
         ms(guest_median),
         ms(MEDIAN_TARGET),
@@ -123,6 +124,10 @@ fn main() -> wasmtime::Result<()> {
         ms(guest_p99),
         ms(P99_TARGET),
         verdict(guest_p99 <= P99_TARGET)
+    );
+    wasmtime_global_test_support::bench::write_figures(
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
     );
     Ok(())
 }

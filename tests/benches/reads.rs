@@ -19,6 +19,7 @@
 //! (a call, on wasm), and a host call from Go.
 
 use wasmtime_global_test_support::bench;
+use wasmtime_global_test_support::say;
 
 use bench::{Estimate, Plan, verdict};
 use std::collections::HashMap;
@@ -131,30 +132,32 @@ fn main() -> wasmtime::Result<()> {
         ("4. host call returning the value by index", host_call),
         ("5. wazero-global design (name, map, write back)", wazero),
     ];
-    println!(
+    say!(
         "{:<48} {:>24} {:>9}",
-        "read (inside the guest, per read)", "median (IQR)", "vs 1"
+        "read (inside the guest, per read)",
+        "median (IQR)",
+        "vs 1"
     );
     for (name, e) in &rows {
-        println!("{name:<48} {e:>24} {:>8.2}x", e.ratio(&plain));
+        say!("{name:<48} {e:>24} {:>8.2}x", e.ratio(&plain));
     }
-    println!();
-    println!(
+    say!();
+    say!(
         "target: SDK read <= 1.2x the plain load: {:.2}x, {}",
         sdk.ratio(&plain),
         verdict(sdk.median <= 1.2 * plain.median)
     );
-    println!(
+    say!(
         "target: SDK read of a table made at compile time <= 1.2x the plain load: {:.2}x, {}",
         sdk_table.ratio(&plain),
         verdict(sdk_table.median <= 1.2 * plain.median)
     );
-    println!(
+    say!(
         "target: SDK read >= 5x faster than the host call: {:.1}x, {}",
         host_call.ratio(&sdk),
         verdict(host_call.median >= 5.0 * sdk.median)
     );
-    println!(
+    say!(
         "target: SDK read >= 20x faster than wazero-global's design: {:.1}x, {}",
         wazero.ratio(&sdk),
         verdict(wazero.median >= 20.0 * sdk.median)
@@ -181,12 +184,16 @@ fn main() -> wasmtime::Result<()> {
         );
     }
     std::fs::write(out.join("reads.csv"), csv)?;
-    println!();
+    say!();
     go(&plan)?;
-    println!();
-    println!(
+    say!();
+    say!(
         "wrote {0}/reads.svg (the README's chart: copy it to docs/) and {0}/reads.csv",
         out.display()
+    );
+    wasmtime_global_test_support::bench::write_figures(
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
     );
     Ok(())
 }
@@ -200,7 +207,7 @@ struct GoHost {
 /// The Go rows: the Go SDK's read against a plain load and a host call, both from Go.
 fn go(plan: &Plan) -> wasmtime::Result<()> {
     if guests::GO_BENCH.is_empty() {
-        println!(
+        say!(
             "Go: SKIPPED ({})",
             guests::GO_SKIPPED.unwrap_or("the Go guest was not built")
         );
@@ -232,9 +239,11 @@ fn go(plan: &Plan) -> wasmtime::Result<()> {
         4,
         "the Go SDK's reads made no host call after its four declarations"
     );
-    println!(
+    say!(
         "{:<48} {:>24} {:>9}",
-        "Go guest (Go SDK, wasip1 reactor), per read", "median (IQR)", "vs 1"
+        "Go guest (Go SDK, wasip1 reactor), per read",
+        "median (IQR)",
+        "vs 1"
     );
     let rows = [
         ("1. plain load of a package variable", plain),
@@ -245,9 +254,9 @@ fn go(plan: &Plan) -> wasmtime::Result<()> {
         ("3. host call returning the value by index", host_call),
     ];
     for (name, e) in &rows {
-        println!("{name:<48} {e:>24} {:>8.2}x", e.ratio(&plain));
+        say!("{name:<48} {e:>24} {:>8.2}x", e.ratio(&plain));
     }
-    println!(
+    say!(
         "target: Go SDK read <= 1.2x the plain load in Go: Global.Bits {:.2}x, {}; reader \
          function {:.2}x, {}",
         sdk.ratio(&plain),
@@ -255,7 +264,7 @@ fn go(plan: &Plan) -> wasmtime::Result<()> {
         sdk_func.ratio(&plain),
         verdict(sdk_func.median <= 1.2 * plain.median)
     );
-    println!(
+    say!(
         "target: Go SDK read >= 5x faster than a host call from Go: Global.Bits {:.1}x, {}; \
          reader function {:.1}x, {}",
         host_call.ratio(&sdk),

@@ -24,6 +24,7 @@
 //! against a store with 4,000 (finding the declaring table must not scan the store).
 
 use wasmtime_global_test_support::bench;
+use wasmtime_global_test_support::say;
 
 use bench::{Estimate, Plan, verdict};
 use std::time::{Duration, Instant};
@@ -377,10 +378,14 @@ fn request_table(
     guest: &Guest,
     globals: &Globals,
 ) -> Vec<(Estimate, f64)> {
-    println!("one request ({title}): new store, instantiate (InstancePre), first call, drop");
-    println!(
+    say!("one request ({title}): new store, instantiate (InstancePre), first call, drop");
+    say!(
         "{:<36} {:>24} {:>8} {:>10} {:>16}",
-        "the call", "median (IQR)", "vs 0", "faults", "per declaration"
+        "the call",
+        "median (IQR)",
+        "vs 0",
+        "faults",
+        "per declaration"
     );
     let measured: Vec<(Estimate, f64)> = ROWS
         .iter()
@@ -394,14 +399,14 @@ fn request_table(
             }
             _ => String::new(),
         };
-        println!(
+        say!(
             "{label:<36} {:>24} {:>7.2}× {faults:>10.1} {per:>16}",
             e.to_string(),
             e.ratio(&base),
         );
     }
     let ratio = measured[2].0.ratio(&base);
-    println!(
+    say!(
         "target: 16 globals ≤ {TARGET_16}× no globals: {ratio:.2}×, {}",
         verdict(ratio <= TARGET_16)
     );
@@ -502,28 +507,38 @@ fn seed_global_get(mut caller: Caller<'_, Host>, name: i32, len: i32, value: i32
 const TARGET_SEED_1: f64 = 1.0;
 const TARGET_SEED_4: f64 = 0.5;
 
+/// The SDK those targets are for (issue 21: "Rust SDK; and the same with the C and Go SDKs,
+/// reported"): the other SDKs' rows print where they stand against them, and their floor.
+const TARGET_SDK: &str = "Rust";
+
 /// Each SDK against wazero-global's design in one pool, for a request reading each of 16
 /// globals k times: the rows with their page faults, the targets and the break-even number of
 /// reads.
 fn seed_table(plan: &Plan, title: &str, guests: &[Result<Guest, String>], globals: &Globals) {
-    println!(
+    say!(
         "16 globals read k times each per request ({title}): each SDK against wazero-global's \
          design, in the same guest"
     );
-    println!(
+    say!(
         "{:<4} {:<3} {:>24} {:>7} {:>24} {:>7} {:>10}",
-        "SDK", "k", "SDK: median (IQR)", "faults", "seed design", "faults", "SDK/seed"
+        "SDK",
+        "k",
+        "SDK: median (IQR)",
+        "faults",
+        "seed design",
+        "faults",
+        "SDK/seed"
     );
     for guest in guests {
         let guest = match guest {
             Ok(guest) => guest,
             Err(why) => {
-                println!("(an SDK's guest was not built, so its rows are SKIPPED: {why})");
+                say!("(an SDK's guest was not built, so its rows are SKIPPED: {why})");
                 continue;
             }
         };
         let sdk_name = guest.sdk;
-        println!("{sdk_name}: the SDK's globals declared with {}", guest.api);
+        say!("{sdk_name}: the SDK's globals declared with {}", guest.api);
         // The baseline, and the SDK and the seed design at each k, all in turns.
         let works = [
             Work::Each { n: 0, k: 0 },
@@ -542,13 +557,13 @@ fn seed_table(plan: &Plan, title: &str, guests: &[Result<Guest, String>], global
             assert_eq!(sum, 16 * check, "{work:?}: {e}");
         }
         let (base, base_faults) = measured[0];
-        println!(
+        say!(
             "{sdk_name:<4} {:<3} {:>24} {base_faults:>7.1}   (the baseline: the call reads nothing)",
             0,
             base.to_string()
         );
         let (none, none_faults) = measured[7];
-        println!(
+        say!(
             "{sdk_name:<4} {:<3} {:>24} {none_faults:>7.1}   (reads nothing, in an instance made \
              by ModuleGlobals::instantiate: {:.2}× the baseline)",
             0,
@@ -560,7 +575,7 @@ fn seed_table(plan: &Plan, title: &str, guests: &[Result<Guest, String>], global
             let (sdk, sdk_faults) = measured[1 + 2 * i];
             let (seed, seed_faults) = measured[2 + 2 * i];
             let ratio = sdk.ratio(&seed);
-            println!(
+            say!(
                 "{sdk_name:<4} {k:<3} {:>24} {sdk_faults:>7.1} {:>24} {seed_faults:>7.1} \
                  {ratio:>9.2}×",
                 sdk.to_string(),
@@ -572,10 +587,22 @@ fn seed_table(plan: &Plan, title: &str, guests: &[Result<Guest, String>], global
                 _ => None,
             };
             if let Some(target) = target {
-                println!(
-                    "         target ({sdk_name}): ≤ {target}× the seed design: {ratio:.2}×, {}",
-                    verdict(ratio <= target)
-                );
+                // Beside it: a request that reads nothing in an instance made as above (its
+                // table's page faulted in), against the same seed request.
+                let nothing = none.ratio(&seed);
+                if sdk_name == TARGET_SDK {
+                    say!(
+                        "         target ({sdk_name}): ≤ {target}× the seed design: {ratio:.2}×, {} \
+                         (reading nothing: {nothing:.2}×)",
+                        verdict(ratio <= target)
+                    );
+                } else {
+                    say!(
+                        "         reported ({sdk_name}, against the Rust SDK's target): \
+                         {ratio:.2}×, {} (reading nothing: {nothing:.2}×)",
+                        if ratio <= target { "within" } else { "over" }
+                    );
+                }
             }
             extra.push((
                 f64::from(k),
@@ -600,18 +627,18 @@ fn seed_table(plan: &Plan, title: &str, guests: &[Result<Guest, String>], global
             } else {
                 ""
             };
-            println!(
+            say!(
                 "  break-even ({sdk_name}): {even:.1} reads of each global per request{note} \
                  ({fit})"
             );
         } else {
-            println!(
+            say!(
                 "  break-even ({sdk_name}): none, the seed design's reads cost no more than the \
                  SDK's"
             );
         }
     }
-    println!();
+    say!();
 }
 
 fn main() -> wasmtime::Result<()> {
@@ -631,14 +658,14 @@ fn main() -> wasmtime::Result<()> {
     let (sixteen, faults) = measured[2];
     let paging = like.median - base.median;
     let declaring = sixteen.median - like.median;
-    println!(
+    say!(
         "  16 globals = baseline {:.0} ns + the {faults:.0} pages they touch ({paging:.0} ns: a \
          call touching the same {like_faults:.0} kinds of page and declaring nothing) + \
          declaring {declaring:.0} ns ({:.0} ns a global)",
         base.median,
         declaring / 16.0
     );
-    println!();
+    say!();
     seed_table(&plan, "the default pool", &sdk_guests(&pooled)?, &globals);
 
     // The same guest in a pool that keeps pages resident: no page faults, so what is left of
@@ -653,14 +680,14 @@ fn main() -> wasmtime::Result<()> {
     );
     let (base, _) = measured[0];
     let (sixteen, faults) = measured[2];
-    println!(
+    say!(
         "  16 globals = baseline {:.0} ns + declaring {:.0} ns ({:.0} ns a global, {faults:.1} \
          page faults)",
         base.median,
         sixteen.median - base.median,
         (sixteen.median - base.median) / 16.0
     );
-    println!();
+    say!();
     seed_table(
         &plan,
         "the resident pool",
@@ -696,12 +723,12 @@ fn main() -> wasmtime::Result<()> {
             ratios[ratios.len() - 1]
         )
     };
-    println!("requests per second on 1 thread, and on 2 at once (the registry is shared)");
+    say!("requests per second on 1 thread, and on 2 at once (the registry is shared)");
     for n in [0, 16] {
         let (one, r) = ratios(Box::new(|threads| {
             Ok(throughput(&pre, &globals, n, threads, time))
         }))?;
-        println!(
+        say!(
             "  {n:>2} globals: {one:>9.0} on 1 thread; 2 threads {}",
             show(&r)
         );
@@ -710,22 +737,26 @@ fn main() -> wasmtime::Result<()> {
     let (one, r) = ratios(Box::new(|threads| {
         declarations_per_second(&plain, &globals, threads, time)
     }))?;
-    println!(
+    say!(
         "new declarations alone (a store a thread, declaring and releasing one name's slots):\n  \
          {one:.0} per second on 1 thread; 2 threads {}",
         show(&r)
     );
-    println!();
+    say!();
 
     let alone = redeclare(&plan, &plain, 1)?;
     let crowded = redeclare(&plan, &plain, 4000)?;
-    println!("a declaration from a known instance (the same slot again)");
-    println!("  in a store of 1 instance:     {alone}");
-    println!("  in a store of 4,000 instances: {crowded}");
+    say!("a declaration from a known instance (the same slot again)");
+    say!("  in a store of 1 instance:     {alone}");
+    say!("  in a store of 4,000 instances: {crowded}");
     let ratio = crowded.ratio(&alone);
-    println!(
+    say!(
         "  target: no slower with 4,000 instances (≤ 1.5×): {ratio:.2}×, {}",
         verdict(ratio <= 1.5)
+    );
+    wasmtime_global_test_support::bench::write_figures(
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
     );
     Ok(())
 }

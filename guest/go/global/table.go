@@ -28,8 +28,8 @@ var (
 
 // The table while it has no more than DefaultCapacity slots, and the names while they fit:
 // package variables never move and are never freed, so they need no heap allocation and no pin.
-// A fresh instance that pinned its table and its 16 names paid about 25 µs for it, a tenth of
-// its Go runtime's start (cargo bench -p wasmtime-global-tests --bench request, the Go guest).
+// Pinning a table and its names costs a fresh instance a visible share of its Go runtime's
+// start (cargo bench -p wasmtime-global-tests --bench request, the Go guest's rows).
 var (
 	staticTable [1 + DefaultCapacity]slot
 	staticNames [DefaultCapacity]string

@@ -83,8 +83,8 @@ wasmtime_global_guest::table! {
 /// Reads each of the table's first `n` globals `k` times, by name, as a handler does: each read
 /// is of a constant `static`, so no array of references is read (a page of its own that a fresh
 /// instance would fault in), and no dispatch on an index sits in the loop (a `match` on `i`
-/// there was compiled to a jump table taken at every read: 5.6 ns a read against the C
-/// guest's 0.9, `cargo bench -p wasmtime-global-tests --bench request`, 2026-12-06).
+/// there was compiled to a jump table taken at every read, several times the cost of the C
+/// guest's read in `cargo bench -p wasmtime-global-tests --bench request`).
 macro_rules! read_by_name {
     ($total:ident, $n:ident, $k:ident; $($i:literal => $global:ident),+ $(,)?) => {
         $(
