@@ -433,7 +433,7 @@ impl Known {
             // The module holds one declaration of each name it learns, and so counts as one
             // store among the name's: a map of its own, in which the name is always new.
             None => match (self.globals).declare(slot.name, slot.ty, &mut StoreNames::default()) {
-                Ok((key, _, _)) => key,
+                Ok(declared) => declared.key,
                 Err(_) => {
                     self.globals.unreserve(bytes_held);
                     return;
@@ -444,7 +444,8 @@ impl Known {
         if new_name {
             slots.names.insert(Arc::clone(&name));
         }
-        let (value, version) = self.globals.current_at(slot.name);
+        let current = self.globals.current_at(slot.name);
+        let (value, version) = (current.value, current.version);
         let known = KnownSlot {
             bytes: validated_bytes(bytes),
             name,
@@ -533,10 +534,10 @@ impl KnownView<'_> {
             room: self.room,
         };
         if known.version != self.version {
-            let (value, version) = self.known.globals.current_at(&hit.name);
-            hit.bits = value.map_or(hit.default, Value::to_bits);
-            hit.version = version;
-            self.refresh.push((index, value, version));
+            let current = self.known.globals.current_at(&hit.name);
+            hit.bits = current.bits(hit.default);
+            hit.version = current.version;
+            self.refresh.push((index, current.value, current.version));
         }
         Some(hit)
     }

@@ -13,7 +13,7 @@
 
 use std::fmt;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -46,9 +46,8 @@ pub fn say_line(line: fmt::Arguments<'_>) {
 /// that it never stands in for a full run's figures.
 pub fn write_figures(package: &str, bench: &str) {
     let quick = std::env::args().any(|a| a == "--quick");
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("figures");
+    let support = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = support.parent().unwrap_or(support).join("figures");
     let file = dir.join(format!("{bench}{}.txt", if quick { ".quick" } else { "" }));
     let run = |program: &str, args: &[&str]| {
         std::process::Command::new(program)

@@ -62,7 +62,7 @@ impl GlobalsCtx {
         self.charge(charged).map_err(ComponentRefusal::Limit)?;
         let names = &mut self.names;
         let declared = self.globals.declare(name, ty, names);
-        let (name, _, _) = match declared {
+        let declared = match declared {
             Ok(declared) => declared,
             Err(fixed) => {
                 // Not a store refusal (`refusals`, `explain`): the component gets it as a typed
@@ -74,7 +74,8 @@ impl GlobalsCtx {
         };
         self.components_declared += 1;
         self.declared += 1;
-        let (_, _, seen_change) = self.globals.current_changed(&name);
+        let seen_change = declared.current.changed_at;
+        let name = declared.key;
         self.uncounted += 1;
         self.count_declarations();
         let global = Some(ComponentGlobal {
@@ -147,13 +148,13 @@ impl GlobalsCtx {
         let index = self.component_index(rep)?;
         let global = self.components.get_mut(index)?.as_mut()?;
         if global.read_at != now || global.read_defs != defs {
-            let (value, version, changed) = self.globals.current_changed(&global.name);
-            global.read_bits = value.map_or(global.default, Value::to_bits);
-            global.read_at = version;
+            let current = self.globals.current_at(&global.name);
+            global.read_bits = current.bits(global.default);
+            global.read_at = current.version;
             global.read_defs = defs;
-            if changed != global.seen_change {
+            if current.changed_at != global.seen_change {
                 global.changes += 1;
-                global.seen_change = changed;
+                global.seen_change = current.changed_at;
             }
         }
         Some(global)

@@ -372,10 +372,10 @@ impl GlobalsCtx {
                 }))
             }
             Kind::Validated(_) => Ok(match self.globals.declare(slot.name, slot.ty, names) {
-                Ok((name, value, version)) => Taken::Name(Took {
-                    declared: Some(name),
-                    bits: value.map_or(slot.default, Value::to_bits),
-                    version,
+                Ok(declared) => Taken::Name(Took {
+                    bits: declared.current.bits(slot.default),
+                    version: declared.current.version,
+                    declared: Some(declared.key),
                 }),
                 Err(fixed) => Taken::Refused(fixed),
             }),

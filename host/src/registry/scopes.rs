@@ -205,22 +205,22 @@ pub(super) struct Propagated {
 }
 
 /// Counts a declaration of `name` as `ty` by the store of `names`, unless the name is known with
-/// another type; returns the name's key and its value.
+/// another type; returns the name's key.
 pub(super) fn declare_in(
     state: &mut Locked,
     name: &str,
     ty: ValueType,
     names: &mut StoreNames,
-) -> core::result::Result<(Arc<str>, Option<Value>), ValueType> {
+) -> core::result::Result<Arc<str>, ValueType> {
     if let Some(entry) = state.entries.get(name) {
         entry.declare(ty)?;
         entry.join(names);
-        return Ok((Arc::clone(&entry.key), entry.current()));
+        return Ok(Arc::clone(&entry.key));
     }
     let key: Arc<str> = Arc::from(name);
     let entry = Entry::new(&key);
     entry.declared.add(ty, None)?;
     entry.join(names);
     state.entries.insert(Arc::clone(&key), entry);
-    Ok((key, None))
+    Ok(key)
 }

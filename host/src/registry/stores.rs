@@ -3,15 +3,48 @@
 
 use super::*;
 
+/// What guests that declare a name read, as of a registry version: what a declaration writes
+/// and what a component's read takes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Current {
+    /// The value set or defined; `None`: each guest's own default.
+    pub(crate) value: Option<Value>,
+    /// The registry's version the value is current at (a sync skips the name's changes up to
+    /// it).
+    pub(crate) version: u64,
+    /// The version of the name's last change (0: none).
+    pub(crate) changed_at: u64,
+}
+
+impl Current {
+    fn of(entry: Option<&Entry>, version: u64) -> Current {
+        Current {
+            value: entry.and_then(Entry::current),
+            version,
+            changed_at: entry.map_or(0, |e| e.changed_at),
+        }
+    }
+
+    /// The bits a slot whose own default is `default` holds.
+    pub(crate) fn bits(&self, default: u64) -> u64 {
+        self.value.map_or(default, Value::to_bits)
+    }
+}
+
+/// A declaration the registry recorded: the registry's key for the name (its one `Arc` of it)
+/// and what the name's guests read.
+#[derive(Debug)]
+pub(crate) struct Declared {
+    pub(crate) key: Arc<str>,
+    pub(crate) current: Current,
+}
+
 impl Globals {
-    /// What guests that declare `name` read now, and the version it is as of: both under one
-    /// lock, as a declaration reads them.
-    pub(crate) fn current_at(&self, name: &str) -> (Option<Value>, u64) {
+    /// What guests that declare `name` read now, the version it is as of and the version of the
+    /// name's last change, all under one lock, as a declaration reads them.
+    pub(crate) fn current_at(&self, name: &str) -> Current {
         let state = self.read();
-        (
-            state.entries.get(name).and_then(Entry::current),
-            state.version,
-        )
+        Current::of(state.entries.get(name), state.version)
     }
 
     /// How many times a definition changed here or above (see `Inner::definitions`).
@@ -22,19 +55,6 @@ impl Globals {
     /// Whether `self` and `other` are the same registry.
     pub(crate) fn same(&self, other: &Globals) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
-    }
-
-    /// What guests that declare `name` read now, the registry's version, and the version of the
-    /// name's last change (0: none), all under one lock.
-    #[cfg_attr(not(feature = "component"), allow(dead_code))]
-    pub(crate) fn current_changed(&self, name: &str) -> (Option<Value>, u64, u64) {
-        let state = self.read();
-        let entry = state.entries.get(name);
-        (
-            entry.and_then(Entry::current),
-            state.version,
-            entry.map_or(0, |e| e.changed_at),
-        )
     }
 
     /// What guests that declare each of `names` read, in order, all under one lock: the
@@ -92,9 +112,8 @@ impl Globals {
         }
     }
 
-    /// Records a declaration of `name` as `ty`; returns the registry's key for the name, the
-    /// value guests read (set, or defined), and the registry version that value is current at (a
-    /// sync skips the name's changes up to it), or `Err` with the type the name is fixed to.
+    /// Records a declaration of `name` as `ty`; returns the registry's key for the name and
+    /// what its guests read, or `Err` with the type the name is fixed to.
     ///
     /// The declaration counts in `names`, the declaring store's: at its first slot of the name
     /// the store joins the name's [`stores`](NameState::stores).
@@ -103,7 +122,7 @@ impl Globals {
         name: &str,
         ty: ValueType,
         names: &mut StoreNames,
-    ) -> core::result::Result<(Arc<str>, Option<Value>, u64), ValueType> {
+    ) -> core::result::Result<Declared, ValueType> {
         // A name the registry knows (every declaration after its first, in any store) needs only
         // the read lock: the counts are atomic, and no value or version changes meanwhile.
         {
@@ -123,12 +142,16 @@ impl Globals {
                     );
                 }
                 entry.join(names);
-                return Ok((Arc::clone(&entry.key), entry.current(), state.version));
+                return Ok(Declared {
+                    key: Arc::clone(&entry.key),
+                    current: Current::of(Some(entry), state.version),
+                });
             }
         }
         let mut state = self.write();
-        let (key, value) = declare_in(&mut state, name, ty, names)?;
-        Ok((key, value, state.version))
+        let key = declare_in(&mut state, name, ty, names)?;
+        let current = Current::of(state.entries.get(&key), state.version);
+        Ok(Declared { key, current })
     }
 
     /// Records a declaration of a slot in a shared memory and writes the slot's current value.
@@ -284,5 +307,5 @@ fn shared_name(
             None => Err(slot.ty),
         };
     }
-    declare_in(state, slot.name, slot.ty, names).map(|(name, _)| name)
+    declare_in(state, slot.name, slot.ty, names)
 }
