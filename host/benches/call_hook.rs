@@ -113,9 +113,16 @@ fn main() -> wasmtime::Result<()> {
             hooked_call.median - call.median
         );
     }
-    wasmtime_global_test_support::bench::write_figures(
+    // The two builds' figures side by side, each in its own file.
+    let features = if cfg!(feature = "call-hook") {
+        "call-hook"
+    } else {
+        ""
+    };
+    wasmtime_global_test_support::bench::write_figures_with_features(
         env!("CARGO_PKG_NAME"),
         env!("CARGO_CRATE_NAME"),
+        features,
     );
     Ok(())
 }

@@ -45,10 +45,22 @@ pub fn say_line(line: fmt::Arguments<'_>) {
 /// env!("CARGO_CRATE_NAME"))`. A quick run (`--quick`) writes `figures/<bench>.quick.txt`, so
 /// that it never stands in for a full run's figures.
 pub fn write_figures(package: &str, bench: &str) {
+    write_figures_with_features(package, bench, "");
+}
+
+/// [`write_figures`] for a bench built with cargo features `features` (comma-separated; empty
+/// for none): its file is `figures/<bench>.features-<features>.txt`, beside the default build's.
+pub fn write_figures_with_features(package: &str, bench: &str, features: &str) {
     let quick = std::env::args().any(|a| a == "--quick");
     let support = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = support.parent().unwrap_or(support).join("figures");
-    let file = dir.join(format!("{bench}{}.txt", if quick { ".quick" } else { "" }));
+    let variant = if features.is_empty() {
+        String::new()
+    } else {
+        format!(".features-{}", features.replace(',', "-"))
+    };
+    let quick_file = if quick { ".quick" } else { "" };
+    let file = dir.join(format!("{bench}{variant}{quick_file}.txt"));
     let run = |program: &str, args: &[&str]| {
         std::process::Command::new(program)
             .args(args)
@@ -60,10 +72,15 @@ pub fn write_figures(package: &str, bench: &str) {
     };
     let date = run("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let commit = run("git", &["describe", "--always", "--dirty"]);
+    let features = if features.is_empty() {
+        String::new()
+    } else {
+        format!(" --features {features}")
+    };
     let how = if quick { " -- --quick" } else { "" };
     let printed = PRINTED.lock().unwrap_or_else(|e| e.into_inner());
     let text = format!(
-        "# cargo bench -p {package} --bench {bench}{how}\n# {date}, at {commit}\n\n{printed}"
+        "# cargo bench -p {package} --bench {bench}{features}{how}\n# {date}, at {commit}\n\n{printed}"
     );
     match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&file, text)) {
         Ok(()) => println!("(these figures are in {})", file.display()),
