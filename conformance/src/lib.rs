@@ -25,6 +25,7 @@
 struct ReadmeDoctests;
 
 mod checks;
+mod failure;
 mod inspect;
 pub mod profile;
 mod script;

@@ -3,7 +3,7 @@
 //! every value, `changes` count and `generation` they expect. Parsed once; a check with steps
 //! is run here, step by step, against the host.
 
-use crate::checks::{Failure, expect, fail, read, short};
+use crate::failure::{Failure, expect, fail, read, short, table_addr};
 use crate::profile::{self, GLOBALS};
 use crate::{Guest, Running};
 use serde_json::Value as Json;
@@ -298,7 +298,7 @@ impl Run<'_> {
     fn generation(&mut self) -> Result<u64, Failure> {
         let running = self.running()?;
         running.sync()?;
-        let addr = crate::checks::table_addr(running)?;
+        let addr = table_addr(running)?;
         let header = running.with_bytes(|bytes| {
             validate::read_header(bytes, addr).map_err(wasmtime_global::Error::from)
         });

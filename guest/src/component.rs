@@ -2,7 +2,7 @@
 //! memory with the host: globals declared and read through the project's WIT interface
 //! (`wit/globals.wit`, `spec/COMPONENTS.md`), one host call a read.
 
-use crate::table::refusal;
+use crate::refusal;
 use core::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use wasmtime_global_abi::ValueType;
 

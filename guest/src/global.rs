@@ -31,7 +31,7 @@ pub struct Global<T> {
     /// In a component: its declaration's index plus one once declared; 0 before.
     #[cfg(component)]
     handle: core::sync::atomic::AtomicU64,
-    /// Why the declaration failed, if it did (`table::refusal`); written only then, so that
+    /// Why the declaration failed, if it did (`crate::refusal`); written only then, so that
     /// asking again gives the same answer without using up another slot.
     refused: AtomicI64,
     _type: PhantomData<fn() -> T>,
@@ -74,7 +74,7 @@ impl<T> Global<T> {
             value: SlotPtr::null(),
             #[cfg(component)]
             handle: core::sync::atomic::AtomicU64::new(0),
-            refused: AtomicI64::new(table::refusal::NONE),
+            refused: AtomicI64::new(crate::refusal::NONE),
             _type: PhantomData,
         }
     }
@@ -121,7 +121,7 @@ impl<T> Global<T> {
         let refused = self.refused.load(Ordering::Relaxed);
         // CLAIMED or FILLED: another thread's `declare_all` is declaring it; this one declares
         // its own.
-        use table::refusal::{CLAIMED, FILLED, NONE};
+        use crate::refusal::{CLAIMED, FILLED, NONE};
         if !value.is_null() || !matches!(refused, NONE | CLAIMED | FILLED) {
             return value;
         }
@@ -144,7 +144,7 @@ impl<T> Global<T> {
     #[cfg(component)]
     fn declare_raw(&self) -> u64 {
         let handle = self.handle.load(Ordering::Relaxed);
-        if handle != 0 || self.refused.load(Ordering::Relaxed) != table::refusal::NONE {
+        if handle != 0 || self.refused.load(Ordering::Relaxed) != crate::refusal::NONE {
             return handle;
         }
         let handle = crate::component::declare(self.name, self.ty, self.default, &self.refused);
@@ -377,7 +377,7 @@ pub fn declare_all(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
 fn declare_all_locked(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
     for g in globals {
         if g.handle.load(Ordering::Relaxed) != 0
-            || g.refused.load(Ordering::Relaxed) != table::refusal::NONE
+            || g.refused.load(Ordering::Relaxed) != crate::refusal::NONE
         {
             continue;
         }
@@ -398,8 +398,8 @@ fn declare_all_locked(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
         Some(first) => declare_claimed(globals, first, wanted),
         // Another thread took the free slots meanwhile: one at a time, as far as they go.
         None => {
-            for g in marked(globals, table::refusal::CLAIMED) {
-                g.refused.store(table::refusal::NONE, Ordering::Relaxed);
+            for g in marked(globals, crate::refusal::CLAIMED) {
+                g.refused.store(crate::refusal::NONE, Ordering::Relaxed);
                 let value = table::declare(g.name, g.ty, g.default, g.refused);
                 if !value.is_null() {
                     g.value.store(value);
@@ -415,7 +415,7 @@ fn declare_all_locked(globals: &[Declarable<'_>]) -> Result<(), DeclareError> {
 /// far as the table's free slots go (the rest: TABLE_FULL); returns how many it marked.
 #[cfg(not(component))]
 fn claim_marks(globals: &[Declarable<'_>]) -> u32 {
-    use table::refusal::{CLAIMED, NONE, TABLE_FULL};
+    use crate::refusal::{CLAIMED, NONE, TABLE_FULL};
     let free = table::free();
     let mut wanted = 0;
     for g in globals {
@@ -448,7 +448,7 @@ fn marked<'g, 'a>(
 /// the mark it looks for, so one listed twice is taken once.
 #[cfg(not(component))]
 fn declare_claimed(globals: &[Declarable<'_>], first: u32, wanted: u32) {
-    use table::refusal::{CLAIMED, FILLED, NONE};
+    use crate::refusal::{CLAIMED, FILLED, NONE};
     for (index, g) in (first..first + wanted).zip(marked(globals, CLAIMED)) {
         table::fill(index, g.name, g.ty, g.default);
         g.refused.store(FILLED, Ordering::Relaxed);

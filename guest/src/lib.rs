@@ -59,6 +59,7 @@ mod component;
 #[doc(hidden)]
 pub mod fixed;
 mod global;
+mod refusal;
 mod sys;
 mod table;
 

@@ -76,6 +76,7 @@ mod linker;
 mod literal;
 mod log_budget;
 mod module;
+mod ptr_hasher;
 mod registry;
 #[expect(
     unsafe_code,

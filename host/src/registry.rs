@@ -33,7 +33,7 @@ mod stores;
 use entries::*;
 use scopes::*;
 use shared_table::*;
-pub(crate) use shared_table::{PtrHasher, SharedDeclaration, SharedTable};
+pub(crate) use shared_table::{SharedDeclaration, SharedTable};
 
 /// The registry of values the host sets: wazero-global's `New()`.
 ///

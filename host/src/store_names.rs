@@ -2,7 +2,7 @@
 //! of the name and leaves them at its last (the registry counts each name's stores). Keyed by
 //! the address of the registry's key for the name, which is one `Arc<str>` per name.
 
-use crate::registry::PtrHasher;
+use crate::ptr_hasher::PtrHasher;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
