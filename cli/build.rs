@@ -1,7 +1,8 @@
 //! For the CLI's tests alone: whether an etcd server runs here (`cfg(etcd_skipped)` if not, so
 //! that the etcd tests in `tests/etcd.rs` show as ignored, with the reason), and whether the
 //! wasm32-wasip2 target is installed, for the test that builds the README's command as a
-//! component (`cfg(component_skipped)` if not). The workspace's tests ask the test-support
+//! component (`cfg(component_skipped)` if not), and whether the workspace's README is there
+//! (`cfg(no_readme)`, in a packaged crate). The workspace's tests ask the test-support
 //! crate's probe; a published crate's build script cannot depend on that unpublished crate, so
 //! this asks the same question itself: does `WASMTIME_GLOBAL_ETCD` (else `etcd`) run?
 
@@ -10,6 +11,16 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     etcd();
+
+    // The README, which two tests check the CLI against: a packaged crate has none, and there
+    // they show as ignored (`cfg(no_readme)`).
+    println!("cargo::rustc-check-cfg=cfg(no_readme)");
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let readme = std::path::Path::new(&manifest).join("../README.md");
+    println!("cargo:rerun-if-changed={}", readme.display());
+    if !readme.is_file() {
+        println!("cargo:rustc-cfg=no_readme");
+    }
 
     // The target's library directory: cargo reruns this script while it is missing, so that
     // `rustup target add wasm32-wasip2` after a build without it is noticed.

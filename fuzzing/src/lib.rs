@@ -325,38 +325,14 @@ pub fn ops(input: &OpsInput) -> Reached {
         reached.ops += 1;
         let before = subject.memory();
         match op {
-            Op::Declare(i) => {
-                let declare = subject
-                    .instance
-                    .get_typed_func::<i32, i32>(&mut subject.store, "declare")
-                    .expect("export");
-                match declare.call(&mut subject.store, i32::from(*i)) {
-                    Ok(status) => {
-                        assert!(status == 0 || status == 1, "status {status}");
-                        let slot = u64::from(table_addr) + abi::slot_offset(u32::from(*i));
-                        let after = subject.memory();
-                        let allowed = if status == 0 {
-                            vec![(slot + VALUE, slot + VALUE + 8)]
-                        } else {
-                            Vec::new()
-                        };
-                        only_changed_within(&before, &after, &allowed, "declare");
-                        if status == 0 {
-                            reached.declared += 1;
-                            subject.dirty.remove(&(slot + VALUE));
-                            check_values(&mut subject, &globals, &after, Some(slot + VALUE));
-                        }
-                    }
-                    Err(e) => {
-                        reached.traps += 1;
-                        let error = e.downcast_ref::<Error>();
-                        assert!(error.is_some(), "an untyped trap: {e:?}");
-                        typed(error.expect("checked"));
-                        let after = subject.memory();
-                        assert!(before == after, "a trap left guest memory changed");
-                    }
-                }
-            }
+            Op::Declare(i) => declare_op(
+                &mut subject,
+                &globals,
+                table_addr,
+                *i,
+                &before,
+                &mut reached,
+            ),
             Op::Set(n, bits) => set(&globals, pick(&names, *n), Value::Bits(*bits), &mut changed),
             Op::SetTyped(n, ty, bits) => {
                 let value = match ValueType::from_tag(u32::from(ty % 5 + 1)) {
@@ -365,69 +341,9 @@ pub fn ops(input: &OpsInput) -> Reached {
                 };
                 set(&globals, pick(&names, *n), value, &mut changed);
             }
-            Op::Del(n) => {
-                let name = pick(&names, *n);
-                let old = globals.get(name);
-                match globals.del(name) {
-                    Ok(gone) => {
-                        assert_eq!(gone.map(Value::to_bits), old.map(Value::to_bits));
-                        if old.is_some() {
-                            changed.insert(name.to_owned());
-                        }
-                    }
-                    Err(e) => typed(&e),
-                }
-            }
-            Op::Batch(ops) => {
-                let mut batch = globals.batch();
-                let olds: Vec<_> = ops
-                    .iter()
-                    .map(|(n, _)| (pick(&names, *n), globals.get(pick(&names, *n))))
-                    .collect();
-                for (n, value) in ops {
-                    match value {
-                        Some(bits) => batch.set(pick(&names, *n), *bits),
-                        None => batch.del(pick(&names, *n)),
-                    };
-                }
-                match batch.commit() {
-                    Ok(()) => {
-                        for (name, old) in olds {
-                            if globals.get(name).map(Value::to_bits) != old.map(Value::to_bits)
-                                || globals.get(name).map(Value::ty) != old.map(Value::ty)
-                            {
-                                changed.insert(name.to_owned());
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        typed(&e);
-                        for (name, old) in olds {
-                            assert_eq!(
-                                globals.get(name).map(Value::to_bits),
-                                old.map(Value::to_bits),
-                                "a refused batch changed {name:?}"
-                            );
-                        }
-                    }
-                }
-            }
-            Op::Sync => {
-                match wasmtime_global::sync(&mut subject.store, |ctx| ctx) {
-                    Ok(written) => reached.values_written += written,
-                    Err(e) => typed(&e),
-                }
-                let after = subject.memory();
-                only_changed_within(&before, &after, &subject.writable(), "sync");
-                for d in subject.store.data().declarations() {
-                    if changed.contains(&d.name) {
-                        let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + VALUE;
-                        subject.dirty.remove(&value);
-                    }
-                }
-                check_values(&mut subject, &globals, &after, None);
-                changed.clear();
-            }
+            Op::Del(n) => del_op(&globals, pick(&names, *n), &mut changed),
+            Op::Batch(ops) => batch_op(&globals, &names, ops, &mut changed),
+            Op::Sync => sync_op(&mut subject, &globals, &before, &mut changed, &mut reached),
             Op::Grow(pages) => {
                 let memory = subject
                     .instance
@@ -435,24 +351,7 @@ pub fn ops(input: &OpsInput) -> Reached {
                     .expect("memory");
                 let _ = memory.grow(&mut subject.store, u64::from(pages % 4));
             }
-            Op::GuestWrite(at, bytes) => {
-                let memory = subject
-                    .instance
-                    .get_memory(&mut subject.store, "memory")
-                    .expect("memory");
-                let at = usize::from(*at);
-                let bytes = &bytes[..bytes.len().min(PAGE - at)];
-                memory
-                    .write(&mut subject.store, at, bytes)
-                    .expect("inside the first page");
-                for d in subject.store.data().declarations() {
-                    let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + VALUE;
-                    let (start, end) = (at as u64, (at + bytes.len()) as u64);
-                    if start < value + 8 && value < end {
-                        subject.dirty.insert(value);
-                    }
-                }
-            }
+            Op::GuestWrite(at, bytes) => guest_write_op(&mut subject, *at, bytes),
             Op::Drop => {
                 subject = Subject::new(&globals, &image, table_addr);
                 changed.clear();
@@ -467,6 +366,148 @@ pub fn ops(input: &OpsInput) -> Reached {
         }
     }
     reached
+}
+
+/// [`Op::Declare`]: the guest declares slot `i`; only its value may change, and only if it was
+/// accepted; a trap is typed and changes nothing.
+fn declare_op(
+    subject: &mut Subject,
+    globals: &Globals,
+    table_addr: u32,
+    i: u8,
+    before: &[u8],
+    reached: &mut Reached,
+) {
+    let declare = subject
+        .instance
+        .get_typed_func::<i32, i32>(&mut subject.store, "declare")
+        .expect("export");
+    match declare.call(&mut subject.store, i32::from(i)) {
+        Ok(status) => {
+            assert!(status == 0 || status == 1, "status {status}");
+            let slot = u64::from(table_addr) + abi::slot_offset(u32::from(i));
+            let after = subject.memory();
+            let allowed = if status == 0 {
+                vec![(slot + VALUE, slot + VALUE + 8)]
+            } else {
+                Vec::new()
+            };
+            only_changed_within(before, &after, &allowed, "declare");
+            if status == 0 {
+                reached.declared += 1;
+                subject.dirty.remove(&(slot + VALUE));
+                check_values(subject, globals, &after, Some(slot + VALUE));
+            }
+        }
+        Err(e) => {
+            reached.traps += 1;
+            let error = e.downcast_ref::<Error>();
+            assert!(error.is_some(), "an untyped trap: {e:?}");
+            typed(error.expect("checked"));
+            let after = subject.memory();
+            assert!(before == after, "a trap left guest memory changed");
+        }
+    }
+}
+
+/// [`Op::Del`]: returns the value the name had; a name that had one changed.
+fn del_op(globals: &Globals, name: &str, changed: &mut HashSet<String>) {
+    let old = globals.get(name);
+    match globals.del(name) {
+        Ok(gone) => {
+            assert_eq!(gone.map(Value::to_bits), old.map(Value::to_bits));
+            if old.is_some() {
+                changed.insert(name.to_owned());
+            }
+        }
+        Err(e) => typed(&e),
+    }
+}
+
+/// [`Op::Batch`]: all of it or, refused, none of it.
+fn batch_op(
+    globals: &Globals,
+    names: &[String],
+    ops: &[(u8, Option<u64>)],
+    changed: &mut HashSet<String>,
+) {
+    let mut batch = globals.batch();
+    let olds: Vec<_> = ops
+        .iter()
+        .map(|(n, _)| (pick(names, *n), globals.get(pick(names, *n))))
+        .collect();
+    for (n, value) in ops {
+        match value {
+            Some(bits) => batch.set(pick(names, *n), *bits),
+            None => batch.del(pick(names, *n)),
+        };
+    }
+    match batch.commit() {
+        Ok(()) => {
+            for (name, old) in olds {
+                if globals.get(name).map(Value::to_bits) != old.map(Value::to_bits)
+                    || globals.get(name).map(Value::ty) != old.map(Value::ty)
+                {
+                    changed.insert(name.to_owned());
+                }
+            }
+        }
+        Err(e) => {
+            typed(&e);
+            for (name, old) in olds {
+                assert_eq!(
+                    globals.get(name).map(Value::to_bits),
+                    old.map(Value::to_bits),
+                    "a refused batch changed {name:?}"
+                );
+            }
+        }
+    }
+}
+
+/// [`Op::Sync`]: writes only the slots' writable fields, and the changed names' values.
+fn sync_op(
+    subject: &mut Subject,
+    globals: &Globals,
+    before: &[u8],
+    changed: &mut HashSet<String>,
+    reached: &mut Reached,
+) {
+    match wasmtime_global::sync(&mut subject.store, |ctx| ctx) {
+        Ok(written) => reached.values_written += written,
+        Err(e) => typed(&e),
+    }
+    let after = subject.memory();
+    only_changed_within(before, &after, &subject.writable(), "sync");
+    for d in subject.store.data().declarations() {
+        if changed.contains(&d.name) {
+            let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + VALUE;
+            subject.dirty.remove(&value);
+        }
+    }
+    check_values(subject, globals, &after, None);
+    changed.clear();
+}
+
+/// [`Op::GuestWrite`]: the guest writes its first page; a declared value it overwrites is dirty
+/// until the host writes it again.
+fn guest_write_op(subject: &mut Subject, at: u16, bytes: &[u8]) {
+    let memory = subject
+        .instance
+        .get_memory(&mut subject.store, "memory")
+        .expect("memory");
+    let at = usize::from(at);
+    let bytes = &bytes[..bytes.len().min(PAGE - at)];
+    memory
+        .write(&mut subject.store, at, bytes)
+        .expect("inside the first page");
+    for d in subject.store.data().declarations() {
+        let value = u64::from(d.table_addr) + abi::slot_offset(d.index) + VALUE;
+        let (start, end) = (at as u64, (at + bytes.len()) as u64);
+        if start < value + 8 && value < end {
+            subject.dirty.insert(value);
+        }
+    }
 }
 
 fn set(globals: &Globals, name: &str, value: Value, changed: &mut HashSet<String>) {

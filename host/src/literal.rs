@@ -1,14 +1,14 @@
-//! Values written as text (`spec/VALUES.md`, the syntax every source shares): what a literal is,
-//! and which value it is for a name of each type. The registry keeps a literal set before its
-//! name has a type as written ([`Value::Literal`]) and resolves it here, so that it means the
-//! same whichever came first, the value or the type.
+//! Values written as text (`spec/VALUES.md`, the syntax every source shares): what a literal is.
+//! The registry keeps a literal set before its name has a type as written
+//! ([`Value::Literal`](crate::Value::Literal)) and resolves it when the name gets one
+//! ([`Literal::typed`], beside [`Value`](crate::Value)), so that it means the same whichever came
+//! first, the value or the type.
 
-use crate::Value;
 use wasmtime_global_abi::ValueType;
 
 /// A value as written in text (a file, an etcd key), before the type of its name is known: see
-/// [`Literal::value`]. Set as [`Value::Literal`], it takes the type the name has when guests
-/// read it.
+/// [`Literal::value`]. Set as [`Value::Literal`](crate::Value::Literal), it takes the type the
+/// name has when guests read it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Literal {
     /// `true` or `false`.
@@ -22,7 +22,7 @@ pub enum Literal {
 }
 
 /// An integer literal, from `i64::MIN` to `u64::MAX` (`i128::from` gives it whole). Held in
-/// nine bytes' worth, not an `i128`, so that a [`Value`] stays 16 bytes.
+/// nine bytes' worth, not an `i128`, so that a [`Value`](crate::Value) stays 16 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Int {
     /// Negative: the bits of an `i64` below zero; else a `u64`.
@@ -144,7 +144,7 @@ pub struct TypeError {
     pub literal: String,
     /// The name's type.
     pub ty: ValueType,
-    hint: &'static str,
+    pub(crate) hint: &'static str,
 }
 
 impl std::fmt::Display for Literal {
@@ -212,70 +212,6 @@ impl Literal {
                 text: text.to_owned(),
             }),
             None => Err(unrecognised()),
-        }
-    }
-
-    /// The value to set for a name of type `ty`, or of no known type yet (`None`), following
-    /// the table of the value spec (`spec/VALUES.md`) §3. With no type, the literal itself:
-    /// the registry resolves it when the name gets one.
-    ///
-    /// ```
-    /// use wasmtime_global::{Literal, Value, ValueType};
-    ///
-    /// assert_eq!(Literal::Int(5.into()).value(None), Ok(Value::Literal(Literal::Int(5.into()))));
-    /// assert_eq!(Literal::Int(5.into()).value(Some(ValueType::I64)), Ok(Value::I64(5)));
-    /// assert_eq!(Literal::Int(1.into()).value(Some(ValueType::F64)), Ok(Value::F64(1.0)));
-    /// assert!(Literal::Int((-5).into()).value(Some(ValueType::U64)).is_err());
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// A [`TypeError`] if the literal is not a value of that type.
-    pub fn value(self, ty: Option<ValueType>) -> Result<Value, TypeError> {
-        match ty {
-            None => Ok(Value::Literal(self)),
-            Some(ty) => self.typed(ty),
-        }
-    }
-
-    /// The value of type `ty` this literal is (the value spec §3), or why it is none.
-    ///
-    /// # Errors
-    ///
-    /// A [`TypeError`] if the literal is not a value of that type.
-    pub fn typed(self, ty: ValueType) -> Result<Value, TypeError> {
-        let fail = |hint: &'static str| TypeError {
-            literal: self.to_string(),
-            ty,
-            hint,
-        };
-        let int = match self {
-            Literal::Int(i) => i.get(),
-            _ => 0,
-        };
-        match (ty, self) {
-            (ValueType::Bool, Literal::Bool(b)) => Ok(Value::Bool(b)),
-            (ValueType::U64, Literal::Int(_)) => u64::try_from(int)
-                .map(Value::U64)
-                .map_err(|_| fail(" (out of range)")),
-            (ValueType::I64, Literal::Int(_)) => i64::try_from(int)
-                .map(Value::I64)
-                .map_err(|_| fail(" (out of range)")),
-            (ValueType::F64, Literal::Float(x)) => Ok(Value::F64(x)),
-            (ValueType::F64, Literal::Int(_)) => {
-                const EXACT: i128 = 1 << 53;
-                if (-EXACT..=EXACT).contains(&int) {
-                    Ok(Value::F64(int as f64))
-                } else {
-                    Err(fail(" (not exact as a float: write it with a `.`)"))
-                }
-            }
-            (ValueType::Duration, Literal::Duration(ns)) => Ok(Value::Duration(ns)),
-            (ValueType::Duration, Literal::Int(_)) if int == 0 => Ok(Value::Duration(0)),
-            (ValueType::Duration, Literal::Int(_)) => {
-                Err(fail(" (a duration needs a unit, as in `30s`)"))
-            }
-            _ => Err(fail("")),
         }
     }
 

@@ -1,6 +1,6 @@
-//! Values the host sets.
+//! Values the host sets ([`Value`], [`Definition`]), and how a [`Literal`] becomes one.
 
-use crate::{Error, Literal, Result};
+use crate::{Error, Literal, Result, TypeError};
 use wasmtime_global_abi::ValueType;
 
 /// A value set for a name.
@@ -164,4 +164,72 @@ pub struct Definition {
     /// What every guest reads while no value is set, instead of its own default; `None`: each
     /// guest's own default.
     pub default: Option<Value>,
+}
+
+/// How a literal becomes a value: here, beside [`Value`], so that `literal` needs nothing of
+/// this module.
+impl Literal {
+    /// The value to set for a name of type `ty`, or of no known type yet (`None`), following
+    /// the table of the value spec (`spec/VALUES.md`) §3. With no type, the literal itself:
+    /// the registry resolves it when the name gets one.
+    ///
+    /// ```
+    /// use wasmtime_global::{Literal, Value, ValueType};
+    ///
+    /// assert_eq!(Literal::Int(5.into()).value(None), Ok(Value::Literal(Literal::Int(5.into()))));
+    /// assert_eq!(Literal::Int(5.into()).value(Some(ValueType::I64)), Ok(Value::I64(5)));
+    /// assert_eq!(Literal::Int(1.into()).value(Some(ValueType::F64)), Ok(Value::F64(1.0)));
+    /// assert!(Literal::Int((-5).into()).value(Some(ValueType::U64)).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`TypeError`] if the literal is not a value of that type.
+    pub fn value(self, ty: Option<ValueType>) -> Result<Value, TypeError> {
+        match ty {
+            None => Ok(Value::Literal(self)),
+            Some(ty) => self.typed(ty),
+        }
+    }
+
+    /// The value of type `ty` this literal is (the value spec §3), or why it is none.
+    ///
+    /// # Errors
+    ///
+    /// A [`TypeError`] if the literal is not a value of that type.
+    pub fn typed(self, ty: ValueType) -> Result<Value, TypeError> {
+        let fail = |hint: &'static str| TypeError {
+            literal: self.to_string(),
+            ty,
+            hint,
+        };
+        let int = match self {
+            Literal::Int(i) => i.get(),
+            _ => 0,
+        };
+        match (ty, self) {
+            (ValueType::Bool, Literal::Bool(b)) => Ok(Value::Bool(b)),
+            (ValueType::U64, Literal::Int(_)) => u64::try_from(int)
+                .map(Value::U64)
+                .map_err(|_| fail(" (out of range)")),
+            (ValueType::I64, Literal::Int(_)) => i64::try_from(int)
+                .map(Value::I64)
+                .map_err(|_| fail(" (out of range)")),
+            (ValueType::F64, Literal::Float(x)) => Ok(Value::F64(x)),
+            (ValueType::F64, Literal::Int(_)) => {
+                const EXACT: i128 = 1 << 53;
+                if (-EXACT..=EXACT).contains(&int) {
+                    Ok(Value::F64(int as f64))
+                } else {
+                    Err(fail(" (not exact as a float: write it with a `.`)"))
+                }
+            }
+            (ValueType::Duration, Literal::Duration(ns)) => Ok(Value::Duration(ns)),
+            (ValueType::Duration, Literal::Int(_)) if int == 0 => Ok(Value::Duration(0)),
+            (ValueType::Duration, Literal::Int(_)) => {
+                Err(fail(" (a duration needs a unit, as in `30s`)"))
+            }
+            _ => Err(fail("")),
+        }
+    }
 }

@@ -14,15 +14,14 @@ use wasmtime_global::{Globals, GlobalsCtx};
 use wasmtime_global_test_artifacts::guests;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-/// Whether Go is missing: never, in a test that runs (where the build found no Go, the tests are
-/// ignored: `cfg(go_skipped)`), so this fails if it is.
-fn go_missing() -> bool {
+/// Fails if the Go guests are missing: a test that runs was not ignored (`cfg(go_skipped)`, where
+/// the build found no Go), so they were built.
+fn require_go() {
     assert!(
         !guests::GO_BIN.is_empty(),
         "the Go guests were not built: {}",
         guests::GO_SKIPPED.unwrap_or("Go was not found")
     );
-    false
 }
 
 struct Host {
@@ -73,9 +72,7 @@ fn call<R: wasmtime::WasmResults>(
     ignore = "Go was not found when the tests were built; the README test command installs it in .venv-tools"
 )]
 fn the_go_sdk_and_guests_pass_go_vet_and_go_test() {
-    if go_missing() {
-        return;
-    }
+    require_go();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let runs: [(&str, &[&str], Option<&str>); 4] = [
         ("guest/go", &["vet", "./..."], None),
@@ -117,9 +114,7 @@ fn the_go_sdk_and_guests_pass_go_vet_and_go_test() {
     ignore = "Go was not found when the tests were built; the README test command installs it in .venv-tools"
 )]
 fn the_seed_test_module_reads_defaults_overrides_and_defaults_again() -> wasmtime::Result<()> {
-    if go_missing() {
-        return Ok(());
-    }
+    require_go();
     // The README gives its size: 2.0 MB, of which a Go reactor alone is 1.9 MB. `fmt` in the
     // SDK would add some 500 KB.
     let size = std::fs::metadata(guests::GO_SEED)?.len();
@@ -163,9 +158,7 @@ fn the_seed_test_module_reads_defaults_overrides_and_defaults_again() -> wasmtim
     ignore = "Go was not found when the tests were built; the README test command installs it in .venv-tools"
 )]
 fn a_go_loop_sees_a_change_synced_while_it_runs() -> wasmtime::Result<()> {
-    if go_missing() {
-        return Ok(());
-    }
+    require_go();
     let mut config = Config::new();
     config.epoch_interruption(true);
     let engine = Engine::new(&config)?;
@@ -215,9 +208,7 @@ fn a_go_loop_sees_a_change_synced_while_it_runs() -> wasmtime::Result<()> {
     ignore = "Go was not found when the tests were built; the README test command installs it in .venv-tools"
 )]
 fn the_readme_go_example_builds_and_declares_its_three_globals() -> wasmtime::Result<()> {
-    if go_missing() {
-        return Ok(());
-    }
+    require_go();
     let readme = include_str!("../../README.md");
     let example = readme
         .split("## Quick start: guest authors (Go)")

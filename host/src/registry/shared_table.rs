@@ -221,7 +221,8 @@ impl SharedTable {
             known.written = (*at, *value);
             for target in known.slots.iter_mut().filter(|t| t.written < *at) {
                 let addr = u64::from(target.value_addr);
-                let fields = (self.generation.at(addr), self.generation.at(addr + 8));
+                let changes = addr + CHANGES_AFTER_VALUE;
+                let fields = (self.generation.at(addr), self.generation.at(changes));
                 let (Some(_), Some(_)) = fields else {
                     continue; // Checked at declaration: a shared memory never shrinks.
                 };
