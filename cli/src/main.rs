@@ -25,7 +25,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} (globals ABI {})",
         env!("CARGO_PKG_VERSION"),
-        wasmtime_global::abi::VERSION
+        wasmtime_global_abi::VERSION
     )
 });
 

@@ -180,7 +180,7 @@ fn version_prints_the_command_and_abi_versions() {
             format!(
                 "wasmtime-global {} (globals ABI {})\n",
                 env!("CARGO_PKG_VERSION"),
-                wasmtime_global::abi::VERSION
+                wasmtime_global_abi::VERSION
             )
         );
         assert_eq!(stderr(&out), "", "{flag}");

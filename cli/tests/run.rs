@@ -440,7 +440,7 @@ fn help_version_double_dash_and_repeated_options() {
         format!(
             "wasmtime-global {} (globals ABI {})\n",
             env!("CARGO_PKG_VERSION"),
-            wasmtime_global::abi::VERSION
+            wasmtime_global_abi::VERSION
         )
     );
 

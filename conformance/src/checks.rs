@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::LazyLock;
 use wasmtime::{ExternType, FuncType};
-use wasmtime_global::abi;
-use wasmtime_global::abi::validate::{self as table, Malformed};
 use wasmtime_global::{Globals, Value, ValueType};
+use wasmtime_global_abi as abi;
+use wasmtime_global_abi::validate::{self as table, Malformed};
 
 /// One check, as [`CHECKS`] lists it: as `spec/conformance/checks.json` gives it.
 #[derive(Debug)]

@@ -55,8 +55,8 @@ pub fn inspect(guest: &Guest, globals: &Globals, calls: &[&str]) -> Result<Inspe
     let mut out = Vec::new();
     for d in declarations {
         let value_addr = u64::from(d.table_addr)
-            + wasmtime_global::abi::slot_offset(d.index)
-            + core::mem::offset_of!(wasmtime_global::abi::Slot, value) as u64;
+            + wasmtime_global_abi::slot_offset(d.index)
+            + core::mem::offset_of!(wasmtime_global_abi::Slot, value) as u64;
         let mut bits = [0; 8];
         running.with_bytes(|bytes| bytes.read(value_addr, &mut bits));
         let value = Value::from_bits(d.ty, u64::from_le_bytes(bits));

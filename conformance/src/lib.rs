@@ -50,8 +50,8 @@ use wasmtime::{
     Store,
 };
 use wasmtime_global::SharedBytes;
-use wasmtime_global::abi::validate::GuestBytes;
 use wasmtime_global::{Globals, GlobalsCtx, Limits};
+use wasmtime_global_abi::validate::GuestBytes;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 /// Why a guest could not be loaded or run at all (a failed check is not an error: see
@@ -332,7 +332,7 @@ impl Running {
     fn memory(&mut self) -> Option<GuestMemory> {
         match self
             .instance
-            .get_export(&mut self.store, wasmtime_global::abi::MEMORY_EXPORT)?
+            .get_export(&mut self.store, wasmtime_global_abi::MEMORY_EXPORT)?
         {
             Extern::Memory(m) => Some(GuestMemory::Plain(m)),
             Extern::SharedMemory(m) => Some(GuestMemory::Shared(m)),

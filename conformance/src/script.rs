@@ -8,8 +8,8 @@ use crate::profile::{self, GLOBALS};
 use crate::{Guest, Running};
 use serde_json::Value as Json;
 use std::sync::LazyLock;
-use wasmtime_global::abi::{self, validate};
 use wasmtime_global::{Globals, Value, ValueType};
+use wasmtime_global_abi::{self as abi, validate};
 
 /// The spec's file of checks.
 const CHECKS_JSON: &str = include_str!("../checks.json");

@@ -16,9 +16,11 @@ use arbitrary::Arbitrary;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 use wasmtime::{Engine, Instance, Linker, Module, Store, Val};
-use wasmtime_global::abi::validate::{self, GuestBytes};
-use wasmtime_global::abi::{self, HEADER_SIZE, Header, MAGIC, SLOT_SIZE, Slot, VERSION, VERSION_2};
 use wasmtime_global::{Error, Globals, GlobalsCtx, Value, ValueType};
+use wasmtime_global_abi::validate::{self, GuestBytes};
+use wasmtime_global_abi::{
+    self as abi, HEADER_SIZE, Header, MAGIC, SLOT_SIZE, Slot, VERSION, VERSION_2,
+};
 
 /// Guest memory starts at one wasm page; images are written into its first `IMAGE_LIMIT` bytes.
 const PAGE: usize = 65536;

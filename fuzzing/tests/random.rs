@@ -111,9 +111,9 @@ fn table_target_accepts_a_version_2_header() {
             image.patches.push((1024 + 4, 2));
         } else {
             image.wrong_header = Some((
-                wasmtime_global::abi::MAGIC,
-                wasmtime_global::abi::VERSION_2,
-                wasmtime_global::abi::SLOT_SIZE,
+                wasmtime_global_abi::MAGIC,
+                wasmtime_global_abi::VERSION_2,
+                wasmtime_global_abi::SLOT_SIZE,
             ));
         }
         table(&TableInput {

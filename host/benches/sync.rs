@@ -11,8 +11,8 @@ use bench::{Plan, verdict};
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
 use wasmtime::{Engine, Linker, Module, Store};
-use wasmtime_global::abi::{self, fnv1a64};
 use wasmtime_global::{Globals, GlobalsCtx};
+use wasmtime_global_abi::{self as abi, fnv1a64};
 
 #[path = "../tests/counting/mod.rs"]
 mod counting;

@@ -58,6 +58,21 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The embedder's API is this crate's own items: a table's validation is the spec's, in the abi
+/// crate, and is not reached through this one.
+///
+/// ```compile_fail,E0432
+/// use wasmtime_global::abi::validate::read_header;
+/// ```
+///
+/// The abi's types that this crate's items use are here, as the abi crate's:
+///
+/// ```
+/// let _: Option<wasmtime_global::ValueType> = wasmtime_global_abi::ValueType::from_tag(1);
+/// ```
+#[cfg(doctest)]
+struct EmbedderApi;
+
 mod call;
 mod claims;
 #[cfg(feature = "component")]
@@ -111,5 +126,4 @@ pub use shared::SharedBytes;
 pub use snapshot::{Counters, NameState, Snapshot};
 pub use ticker::EpochTicker;
 pub use value::{Definition, Value};
-pub use wasmtime_global_abi as abi;
-pub use wasmtime_global_abi::{ErrorId, ValueType};
+pub use wasmtime_global_abi::{ErrorId, NameError, ValueType};

@@ -5,8 +5,8 @@
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use wasmtime_global::abi::NameError;
 use wasmtime_global::{Error, Globals, Value};
+use wasmtime_global_abi::NameError;
 
 mod counting;
 

@@ -121,7 +121,7 @@ fn a_snapshot_counts_stores_of_shared_memory_slots() -> wasmtime::Result<()> {
     let mut linker = Linker::new(&engine);
     wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
     let globals = Globals::new();
-    let hash = wasmtime_global::abi::fnv1a64(b"H") as i64;
+    let hash = wasmtime_global_abi::fnv1a64(b"H") as i64;
     // `run(name, len, hash, n)` declares slots 0 to n - 1 as "H" (at 256) in its own memory.
     let mut stores = Vec::new();
     for n in [3, 2] {

@@ -2,8 +2,8 @@
 //! what every guest reads while nothing is set, and a guest refused a name leaves a
 //! [`Refusal`](wasmtime_global::Refusal) its embedder can read.
 
-use wasmtime_global::abi::Status;
 use wasmtime_global::{Definition, Error, Globals, Value, ValueType};
+use wasmtime_global_abi::Status;
 
 mod shell;
 

@@ -12,7 +12,7 @@ mod shell;
 
 use counting::{HELD, alone};
 use shell::{Kind, Poker, Shell};
-use wasmtime_global::abi;
+use wasmtime_global_abi as abi;
 
 fn names(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i:04}")).collect()

@@ -548,7 +548,7 @@ impl Mirror {
         let name = key
             .strip_prefix(self.config.prefix.as_bytes())
             .ok_or_else(|| (lossy(), "not under the prefix".to_owned()))?;
-        wasmtime_global::abi::check_name(name)
+        wasmtime_global_abi::check_name(name)
             .map_err(|e| (lossy(), cut(&format_args!("not a global name: {e}"))))?;
         let name = String::from_utf8_lossy(name).into_owned();
         let Some(value) = value else {

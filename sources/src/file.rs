@@ -109,8 +109,8 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime_global::abi::NameError;
 use wasmtime_global::{Globals, ValueType};
+use wasmtime_global_abi::NameError;
 
 /// Why a version of the file was not applied.
 #[derive(Debug, thiserror::Error)]
@@ -325,7 +325,7 @@ fn join(prefix: &str, key: &str) -> Result<String, FileError> {
     } else {
         prefix.len() + 1 + key.len()
     };
-    if len > wasmtime_global::abi::MAX_NAME_LEN as usize {
+    if len > wasmtime_global_abi::MAX_NAME_LEN as usize {
         return Err(FileError::Name {
             name: crate::excerpt(&[prefix, if prefix.is_empty() { "" } else { "." }, key]),
             source: NameError::TooLong { len },
@@ -365,7 +365,7 @@ fn flatten_types(
                 });
             }
         };
-        if let Err(source) = wasmtime_global::abi::check_name(name.as_bytes()) {
+        if let Err(source) = wasmtime_global_abi::check_name(name.as_bytes()) {
             return Err(FileError::Name { name, source });
         }
         if out.insert(name.clone(), ty).is_some() {
@@ -409,7 +409,7 @@ fn flatten(
                 });
             }
         };
-        if let Err(source) = wasmtime_global::abi::check_name(name.as_bytes()) {
+        if let Err(source) = wasmtime_global_abi::check_name(name.as_bytes()) {
             return Err(FileError::Name { name, source });
         }
         if out.insert(name.clone(), literal).is_some() {

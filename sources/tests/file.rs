@@ -271,7 +271,7 @@ fn a_name_too_long_is_refused_at_its_first_key_too_many() {
     match file::parse(&text) {
         Err(FileError::Name {
             name,
-            source: wasmtime_global::abi::NameError::TooLong { len },
+            source: wasmtime_global_abi::NameError::TooLong { len },
         }) => {
             assert_eq!(len, 10_000, "the first key alone");
             assert!(

@@ -3,8 +3,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::{Instance, Module, Store};
-use wasmtime_global::abi::{HEADER_SIZE, SLOT_SIZE};
 use wasmtime_global::{Globals, GlobalsCtx, Limits, Value};
+use wasmtime_global_abi::{HEADER_SIZE, SLOT_SIZE};
 use wasmtime_global_test_support::{Host, engine, linker, shared_by_stores, store};
 
 const TABLE: u64 = 1024;

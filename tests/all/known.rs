@@ -4,8 +4,8 @@
 //! module holds its names' declarations while it lives, and gives them back when it goes.
 
 use wasmtime::{Instance, Module, Store};
-use wasmtime_global::abi::{self, Header, Slot, ValueType};
 use wasmtime_global::{Error, Globals, GlobalsCtx, KNOWN_REGISTRIES, ModuleGlobals};
+use wasmtime_global_abi::{self as abi, Header, Slot, ValueType};
 use wasmtime_global_test_support::{Host, engine, linker};
 
 /// A guest whose table is what the test writes: `run(first, count)` declares a range.

@@ -6,8 +6,8 @@
 //! address the shell passes, and calls `declare` through it.
 
 use wasmtime::{Instance, Module, Store, Val};
-use wasmtime_global::abi::{self, Header, NameError, Slot, ValueType};
 use wasmtime_global::{Error, Globals};
+use wasmtime_global_abi::{self as abi, Header, NameError, Slot, ValueType};
 use wasmtime_global_test_support::{Host, engine, linker, store};
 
 const SHELL: &str = r#"

@@ -1,8 +1,8 @@
 //! The embedder's API of `Globals`, without guests.
 
 use std::time::Duration;
-use wasmtime_global::abi::NameError;
 use wasmtime_global::{Error, Globals, Value};
+use wasmtime_global_abi::NameError;
 
 #[test]
 fn set_get_del_list() -> Result<(), Error> {

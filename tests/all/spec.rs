@@ -1,6 +1,6 @@
 //! `spec/ABI.md` checked against the abi crate: every table marked `<!-- check:NAME -->`.
 
-use wasmtime_global::abi::{self, Field, Header, Slot, Status, ValueType};
+use wasmtime_global_abi::{self as abi, Field, Header, Slot, Status, ValueType};
 
 const SPEC: &str = include_str!("../../spec/ABI.md");
 const CONFORMANCE: &str = include_str!("../../spec/CONFORMANCE.md");

@@ -92,7 +92,7 @@ fn hostile(
     let mut linker = Linker::new(engine);
     wasmtime_global::add_to_linker(&mut linker, |ctx: &mut GlobalsCtx| ctx)?;
     let name = "conf.u64";
-    let hash = wasmtime_global::abi::fnv1a64(name.as_bytes()) as i64;
+    let hash = wasmtime_global_abi::fnv1a64(name.as_bytes()) as i64;
     let mut last = None;
     let mut k = 0u64;
     while !stop.load(Ordering::Relaxed) {

@@ -14,8 +14,8 @@ use wasmtime_global_test_support::say;
 use bench::{Plan, verdict};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
-use wasmtime_global::abi::{self, Header, Slot, ValueType};
 use wasmtime_global::{Globals, GlobalsCtx};
+use wasmtime_global_abi::{self as abi, Header, Slot, ValueType};
 
 /// Targets: a handle's read costs at most this many empty host calls, and `wasi:config`'s `get`
 /// of the same value at least this many handle reads.

@@ -4,8 +4,8 @@
 #![allow(dead_code)] // each test binary uses a part
 
 use wasmtime::{Engine, Instance, Linker, Module, Store, TypedFunc};
-use wasmtime_global::abi::{self, Header, Slot, ValueType};
 use wasmtime_global::{Globals, GlobalsCtx, Limits};
+use wasmtime_global_abi::{self as abi, Header, Slot, ValueType};
 
 pub const TABLE: u32 = 1024;
 pub const CAPACITY: u32 = 1024;
