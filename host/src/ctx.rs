@@ -11,7 +11,9 @@ use crate::generation::GENERATION_OFFSET;
 use crate::limits::{DECLARATION_BYTES, SHARED_DECLARATION_BYTES, TABLE_BYTES};
 use crate::log_budget::{LogBudget, Verdict};
 use crate::module::{Hit, Known, KnownTable, ModuleGlobals, Run};
-use crate::registry::{RESERVE_CHUNK, Release, SharedDeclaration, SharedSlotRef};
+use crate::registry::{
+    Held, NameStep, RESERVE_CHUNK, Release, SharedDeclaration, SharedSlotRef, SharedStepFailed,
+};
 use crate::snapshot::Tally;
 use crate::store_names::StoreNames;
 use crate::validate::CheckedSlot;
@@ -68,10 +70,10 @@ pub struct GlobalsCtx {
     /// Index into `memories` by the memory's base address when last looked at, once there are
     /// more than [`SCAN`] memories (until then, `bases` is scanned).
     by_base: HashMap<usize, usize>,
-    tables: Vec<Table>,
+    tables: Vec<StoreTable>,
     /// Index into `tables` by memory (index into `memories`) and table address, once there are
     /// more than [`SCAN`] tables (until then, `tables` is scanned).
-    by_table: BTreeMap<(usize, u32), usize>,
+    by_table: BTreeMap<(usize, u32), TableIndex>,
     /// The table of the last declaration.
     last_table: Option<LastTable>,
     /// Every declared slot in an ordinary memory, by name, for [`sync`].

@@ -104,7 +104,7 @@ fn declare_call<T: 'static>(
 ) -> wasmtime::Result<Run> {
     get(caller.data_mut()).count_declare_call();
     let (table, first, count) = (table as u32, first as u32, count as u32);
-    let run = declare(caller, &get, table, first, count);
+    let run = declare_slots(caller, &get, table, first, count);
     let ctx = get(caller.data_mut());
     // One shared add for the call's slots, so that the registry's counters hold every
     // declaration once the call returns, in a store that never syncs too.
@@ -120,7 +120,7 @@ fn declare_call<T: 'static>(
 /// each slot and writes its current value. The memory and the header are looked at once. A
 /// malformed slot is an [`Error`], with its index, which traps the guest; the slots before it
 /// stay declared. Never calls into the guest, so it works the same in a store with async support.
-fn declare<T: 'static>(
+fn declare_slots<T: 'static>(
     caller: &mut Caller<'_, T>,
     get: &impl Fn(&mut T) -> &mut GlobalsCtx,
     table_addr: u32,
@@ -135,8 +135,8 @@ fn declare<T: 'static>(
         count,
     };
     match memory.or_else(|| caller.get_export(MEMORY_EXPORT)) {
-        Some(Extern::Memory(memory)) => declare_plain(caller, get, memory, call),
-        Some(Extern::SharedMemory(memory)) => declare_shared(caller, get, memory, call),
+        Some(Extern::Memory(memory)) => declare_in_plain(caller, get, memory, call),
+        Some(Extern::SharedMemory(memory)) => declare_in_shared(caller, get, memory, call),
         _ => Err((first, Error::NoMemory)),
     }
 }
@@ -162,10 +162,10 @@ impl Call {
     }
 }
 
-/// [`declare`] in an ordinary memory: a run of slots the module's instances all declared
+/// [`declare_slots`] in an ordinary memory: a run of slots the module's instances all declared
 /// before, into a table the store has none of yet, as one record (`ModuleGlobals`); else each
 /// slot, a known one without validating it again.
-fn declare_plain<T: 'static>(
+fn declare_in_plain<T: 'static>(
     caller: &mut Caller<'_, T>,
     get: &impl Fn(&mut T) -> &mut GlobalsCtx,
     memory: Memory,
@@ -280,8 +280,8 @@ impl Validated<'_> {
     }
 }
 
-/// [`declare`] in a shared memory: each slot copied out of the memory, then checked.
-fn declare_shared<T: 'static>(
+/// [`declare_slots`] in a shared memory: each slot copied out of the memory, then checked.
+fn declare_in_shared<T: 'static>(
     caller: &mut Caller<'_, T>,
     get: &impl Fn(&mut T) -> &mut GlobalsCtx,
     memory: SharedMemory,

@@ -432,7 +432,10 @@ impl Known {
             Some(name) => Arc::clone(name),
             // The module holds one declaration of each name it learns, and so counts as one
             // store among the name's: a map of its own, in which the name is always new.
-            None => match (self.globals).declare(slot.name, slot.ty, &mut StoreNames::default()) {
+            None => match self
+                .globals
+                .declare_name(slot.name, slot.ty, &mut StoreNames::default())
+            {
                 Ok(declared) => declared.key,
                 Err(_) => {
                     self.globals.unreserve(bytes_held);

@@ -34,6 +34,7 @@ use entries::*;
 use scopes::*;
 use shared_table::*;
 pub(crate) use shared_table::{SharedDeclaration, SharedTable};
+pub(crate) use stores::{NameStep, SharedStepFailed};
 
 /// The registry of values the host sets: wazero-global's `New()`.
 ///
@@ -189,6 +190,34 @@ impl<'a> Release<'a> {
         Release {
             name,
             shared_slot: None,
+            leaves,
+        }
+    }
+}
+
+/// A declaration a failed step holds, which the declaring store's undo releases
+/// ([`Globals::undeclare`]).
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub(crate) name: Arc<str>,
+    /// Its slot, if in a shared table.
+    pub(crate) shared_slot: Option<SharedSlotRef>,
+}
+
+impl Held {
+    /// A declaration of `name` with no shared slot.
+    pub(crate) fn ordinary(name: Arc<str>) -> Held {
+        Held {
+            name,
+            shared_slot: None,
+        }
+    }
+
+    /// Its release; `leaves` as [`Release::leaves`] says.
+    pub(crate) fn release(&self, leaves: bool) -> Release<'_> {
+        Release {
+            name: &self.name,
+            shared_slot: self.shared_slot,
             leaves,
         }
     }

@@ -88,6 +88,65 @@ fn one_shared_slot_declared_by_two_stores_is_written_once_per_set() -> wasmtime:
     Ok(())
 }
 
+/// 3a, a refusal: a store declaring a slot of a shared table that another store declared with
+/// other fields gets `SlotRedeclared`, and keeps nothing of the declaration: not its charge,
+/// not a count of the name (the step counted one before the table refused the slot; the store's
+/// undo releases it), so the name goes with the store that declared it.
+#[test]
+fn a_refused_redeclaration_of_a_shared_slot_holds_nothing() -> wasmtime::Result<()> {
+    let globals = Globals::new();
+    let (mut guests, memory) = shared_by_stores(1, &globals)?;
+    guests[0].call::<i32, ()>("declare_one", UINT64)?;
+    let engine = guests[0].store.engine().clone();
+    let default = slot_field(TABLE, UINT64, 24);
+    let wat = format!(
+        r#"(module
+          (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))
+          (import "env" "memory" (memory 1 1 shared))
+          (export "memory" (memory 0))
+          (func (export "redeclare") (result i32)
+            (i64.store (i32.const {default}) (i64.const 43))
+            (call $declare (i32.const {TABLE}) (i32.const {UINT64}))))"#
+    );
+    let mut other = store(&engine, &globals);
+    let mut linker = linker(&engine)?;
+    linker.define(&other, "env", "memory", memory)?;
+    let instance = linker.instantiate(&mut other, &Module::new(&engine, wat)?)?;
+    let redeclare = instance.get_typed_func::<(), i32>(&mut other, "redeclare")?;
+    let err = redeclare
+        .call(&mut other, ())
+        .expect_err("other fields must trap");
+    assert_eq!(
+        err.downcast_ref::<wasmtime_global::Error>(),
+        Some(&wasmtime_global::Error::SlotRedeclared {
+            index: 1,
+            name: "TEST_UINT64".into()
+        })
+    );
+    // The table's record (1,280 bytes), which the store keeps as it keeps any table it found;
+    // not the slot's 811 (800 a shared slot, and its name).
+    assert_eq!(
+        other.data().globals.host_bytes(),
+        1280,
+        "the slot's charge refunded"
+    );
+    let state = |globals: &Globals| {
+        let snapshot = globals.snapshot();
+        let name = snapshot.names.iter().find(|n| n.name == "TEST_UINT64");
+        name.map(|n| (n.declarations, n.stores))
+    };
+    assert_eq!(state(&globals), Some((1, 1)), "the first store's only");
+    drop(guests);
+    assert_eq!(
+        globals.declared_type("TEST_UINT64"),
+        None,
+        "released with it"
+    );
+    assert_eq!(state(&globals), None, "no live declaration");
+    drop(other);
+    Ok(())
+}
+
 /// 3a, as a reader sees it: store A's instance reads two globals with the generation protocol
 /// while batches set both to one value; one global was declared by store A, the other by store B.
 /// No snapshot may see a half batch.

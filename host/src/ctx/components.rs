@@ -39,8 +39,12 @@ pub(crate) enum ComponentRefusal {
 
 impl GlobalsCtx {
     /// Declares `name` as `ty` with the default `default` for a component (its bits); returns
-    /// the index of its handle. Checked as a slot's declaration is: the name's rules, the
-    /// store's limits, the name's type in the registry.
+    /// the rep of its handle. The steps of a slot's declaration ([`GlobalsCtx::declare`]) but the
+    /// write: the name's rules, the store's limits and charge ([`admit_component`]), the
+    /// registry's step, the store's record; a refused type is undone by the same
+    /// [`undo`](GlobalsCtx::undo).
+    ///
+    /// [`admit_component`]: GlobalsCtx::admit_component
     #[cfg_attr(not(feature = "component"), allow(dead_code))]
     pub(crate) fn declare_component(
         &mut self,
@@ -51,35 +55,21 @@ impl GlobalsCtx {
         if abi::check_name(name.as_bytes()).is_err() {
             return Err(ComponentRefusal::InvalidName);
         }
-        let reps_left = u32::MAX - self.components_base;
-        if self.declared >= self.limits.declarations
-            || self.components_declared >= self.limits.declarations
-            || self.components.len() >= reps_left as usize
-        {
-            return Err(ComponentRefusal::Limit(self.over(Limit::Declarations)));
-        }
-        let charged = DECLARATION_BYTES + name.len() as u64;
-        self.charge(charged).map_err(ComponentRefusal::Limit)?;
-        let names = &mut self.names;
-        let declared = self.globals.declare(name, ty, names);
-        let declared = match declared {
+        let charged = self
+            .admit_component(name)
+            .map_err(ComponentRefusal::Limit)?;
+        let declared = match self.globals.declare_name(name, ty, &mut self.names) {
             Ok(declared) => declared,
             Err(fixed) => {
                 // Not a store refusal (`refusals`, `explain`): the component gets it as a typed
                 // error, and its code decides. The registry counts it.
-                self.refund(charged);
+                self.undo(charged, None);
                 Tally::add(&self.globals.tally().refusals, 1);
                 return Err(ComponentRefusal::TypeMismatch(fixed));
             }
         };
-        self.components_declared += 1;
-        self.declared += 1;
-        let seen_change = declared.current.changed_at;
-        let name = declared.key;
-        self.uncounted += 1;
-        self.count_declarations();
-        let global = Some(ComponentGlobal {
-            name,
+        let global = ComponentGlobal {
+            name: declared.key,
             ty,
             default,
             charged,
@@ -87,20 +77,45 @@ impl GlobalsCtx {
             read_at: u64::MAX,
             read_defs: u64::MAX,
             changes: 0,
-            seen_change,
-        });
+            seen_change: declared.current.changed_at,
+        };
+        Ok(self.record_component(global))
+    }
+
+    /// Checks that one more component global stays within the limits, and charges it, as
+    /// [`admit`](GlobalsCtx::admit) does a slot; returns the bytes charged.
+    fn admit_component(&mut self, name: &str) -> Result<u64> {
+        let reps_left = u32::MAX - self.components_base;
+        if self.declared >= self.limits.declarations
+            || self.components_declared >= self.limits.declarations
+            || self.components.len() >= reps_left as usize
+        {
+            return Err(self.over(Limit::Declarations));
+        }
+        let charged = DECLARATION_BYTES + name.len() as u64;
+        self.charge(charged)?;
+        Ok(charged)
+    }
+
+    /// Counts `global`, a new declaration, and gives it a handle; returns the handle's rep.
+    fn record_component(&mut self, global: ComponentGlobal) -> u32 {
+        self.components_declared += 1;
+        self.declared += 1;
+        self.uncounted += 1;
+        self.count_declarations();
         let index = match self.components_free.pop() {
             Some(i) => {
-                self.components[i as usize] = global;
+                self.components[i as usize] = Some(global);
                 i
             }
             None => {
-                self.components.push(global);
-                // Fewer than `reps_left` entries (checked above): it fits, and so does the rep.
+                self.components.push(Some(global));
+                // Fewer than `reps_left` entries ([`admit_component`]): it fits, and so does
+                // the rep.
                 (self.components.len() - 1) as u32
             }
         };
-        Ok(self.components_base + index)
+        self.components_base + index
     }
 
     /// The index in `components` of the handle of rep `rep`, if it is one of this ctx's since

@@ -91,6 +91,11 @@ enum Taken {
     Name(Took),
     /// Refused: the name is fixed to this other type.
     Refused(ValueType),
+    /// Failed, holding the declaration `held` if it counted one before: the undo releases it.
+    Failed {
+        error: Error,
+        held: Option<Held>,
+    },
 }
 
 /// A declaration the registry's step accepted.
@@ -136,7 +141,7 @@ impl GlobalsCtx {
 
     /// Notes that the declaration of `slot` in `table` was refused because its name is fixed to
     /// the type `fixed`.
-    pub(super) fn refuse(&mut self, table: usize, slot: &CheckedSlot<'_>, fixed: ValueType) {
+    pub(super) fn refuse(&mut self, table: TableIndex, slot: &CheckedSlot<'_>, fixed: ValueType) {
         self.stats.refusals += 1;
         Tally::add(&self.globals.tally().refusals, 1);
         if self.refusals.len() == REFUSALS_KEPT {
@@ -170,7 +175,7 @@ impl GlobalsCtx {
     }
 
     /// A debug event for an accepted declaration.
-    pub(super) fn declared_event(&self, table: usize, slot: &CheckedSlot<'_>) {
+    pub(super) fn declared_event(&self, table: TableIndex, slot: &CheckedSlot<'_>) {
         tracing::debug!(
             target: "wasmtime_global::declare",
             label = self.label_field(),
@@ -190,7 +195,7 @@ impl GlobalsCtx {
     /// Checks that one more slot like `slot` in `table` stays within the limits, and charges it;
     /// [`record`](GlobalsCtx::record) then counts it. Returns the bytes charged, for
     /// [`refund`](GlobalsCtx::refund) if the declaration fails.
-    pub(super) fn admit(&mut self, table: usize, slot: &CheckedSlot<'_>) -> Result<u64> {
+    pub(super) fn admit(&mut self, table: TableIndex, slot: &CheckedSlot<'_>) -> Result<u64> {
         if self.declared >= self.limits.declarations {
             return Err(self.over(Limit::Declarations));
         }
@@ -219,7 +224,7 @@ impl GlobalsCtx {
 
     /// Whether slot `slot.index` of `table` is already declared: the same again is `true`,
     /// anything else an error.
-    pub(super) fn redeclared(&self, table: usize, slot: &CheckedSlot<'_>) -> Result<bool> {
+    pub(super) fn redeclared(&self, table: TableIndex, slot: &CheckedSlot<'_>) -> Result<bool> {
         let Some(old) = self.tables[table].slots.get(slot.index) else {
             return Ok(false);
         };
@@ -235,7 +240,13 @@ impl GlobalsCtx {
 
     /// Counts `declared`, a new declaration of slot `index` (whose hash is `hash`) of `table`,
     /// and, in an ordinary memory, leaves it for [`sync`]'s index.
-    pub(super) fn record(&mut self, table: usize, index: u32, hash: u64, declared: SlotRecord) {
+    pub(super) fn record(
+        &mut self,
+        table: TableIndex,
+        index: u32,
+        hash: u64,
+        declared: SlotRecord,
+    ) {
         self.declared += 1;
         self.uncounted += 1;
         if declared.known {
@@ -286,7 +297,7 @@ impl GlobalsCtx {
             }
             Kind::Validated(slot) | Kind::Shared(slot) => (*slot, 0),
         };
-        let table = self.table(memory, place.addr, place.capacity, room)?;
+        let table = self.find_table(memory, place.addr, place.capacity, room)?;
         let again = self.redeclared(table, slot)?;
         let charged = if again { 0 } else { self.admit(table, slot)? };
         let Some(taken) = self.take_or_undo(table, slot, again, &kind, charged)? else {
@@ -296,7 +307,7 @@ impl GlobalsCtx {
         if let Some(data) = &mut data
             && let Err(e) = write_value(data, slot, taken.bits)
         {
-            self.undo(charged, taken.declared.as_ref());
+            self.undo(charged, taken.declared.map(Held::ordinary));
             return Err(e);
         }
         if again {
@@ -321,26 +332,27 @@ impl GlobalsCtx {
         Ok(Status::Ok)
     }
 
-    /// [`take`](GlobalsCtx::take), the store's admission (`charged`) undone if it fails;
-    /// `None` if the registry refused the slot's type, which the store then records.
+    /// [`take`](GlobalsCtx::take), the store's admission (`charged`) and what the step held
+    /// undone if it fails; `None` if the registry refused the slot's type, which the store then
+    /// records.
     fn take_or_undo(
         &mut self,
-        table: usize,
+        table: TableIndex,
         slot: &CheckedSlot<'_>,
         again: bool,
         kind: &Kind<'_>,
         charged: u64,
     ) -> Result<Option<Took>> {
         match self.take(table, slot, again, kind) {
-            Ok(Taken::Name(taken)) => Ok(Some(taken)),
-            Ok(Taken::Refused(fixed)) => {
+            Taken::Name(taken) => Ok(Some(taken)),
+            Taken::Refused(fixed) => {
                 self.undo(charged, None);
                 self.refuse(table, slot, fixed);
                 Ok(None)
             }
-            Err(e) => {
-                self.undo(charged, None);
-                Err(e)
+            Taken::Failed { error, held } => {
+                self.undo(charged, held);
+                Err(error)
             }
         }
     }
@@ -351,41 +363,41 @@ impl GlobalsCtx {
     /// module holds. The store joins the name's stores at its first slot of it.
     fn take(
         &mut self,
-        table: usize,
+        table: TableIndex,
         slot: &CheckedSlot<'_>,
         again: bool,
         kind: &Kind<'_>,
-    ) -> Result<Taken> {
+    ) -> Taken {
         let names = &mut self.names;
         match kind {
-            Kind::Known(_, hit) => Ok(Taken::Name(Took {
+            Kind::Known(_, hit) => Taken::Name(Took {
                 declared: None,
                 bits: hit.bits,
                 version: hit.version,
-            })),
+            }),
             Kind::Validated(_) if again => {
                 let value = self.globals.current(slot.name);
-                Ok(Taken::Name(Took {
+                Taken::Name(Took {
                     declared: None,
                     bits: value.map_or(slot.default, Value::to_bits),
                     version: 0,
-                }))
+                })
             }
-            Kind::Validated(_) => Ok(match self.globals.declare(slot.name, slot.ty, names) {
+            Kind::Validated(_) => match self.globals.declare_name(slot.name, slot.ty, names) {
                 Ok(declared) => Taken::Name(Took {
                     bits: declared.current.bits(slot.default),
                     version: declared.current.version,
                     declared: Some(declared.key),
                 }),
                 Err(fixed) => Taken::Refused(fixed),
-            }),
+            },
             Kind::Shared(_) => self.take_shared(table, slot, again),
         }
     }
 
     /// [`take`](GlobalsCtx::take) for a slot of a shared memory: the registry records the slot
     /// in its table and writes its value.
-    fn take_shared(&mut self, table: usize, slot: &CheckedSlot<'_>, again: bool) -> Result<Taken> {
+    fn take_shared(&mut self, table: TableIndex, slot: &CheckedSlot<'_>, again: bool) -> Taken {
         let names = &mut self.names;
         let t = &self.tables[table];
         let GuestMemory::Shared(memory) = &self.memories[t.memory] else {
@@ -402,24 +414,27 @@ impl GlobalsCtx {
             slot,
             again,
         };
-        Ok(match self.globals.declare_shared(declaration, names)? {
-            Ok(name) => Taken::Name(Took {
+        match self.globals.declare_shared_slot(declaration, names) {
+            Ok(NameStep::Declared(name)) => Taken::Name(Took {
                 declared: (!again).then_some(name),
                 bits: 0,
                 version: 0,
             }),
-            Err(fixed) => Taken::Refused(fixed),
-        })
+            Ok(NameStep::Refused(fixed)) => Taken::Refused(fixed),
+            Err(SharedStepFailed { error, held }) => Taken::Failed { error, held },
+        }
     }
 
     /// Undoes a declaration that failed after [`admit`](GlobalsCtx::admit) charged `charged`
-    /// and, for a slot of an ordinary memory, the registry declared its name as `declared`.
-    fn undo(&mut self, charged: u64, declared: Option<&Arc<str>>) {
+    /// and the registry's step counted `held`: the one place a failed declaration is undone,
+    /// whichever step failed.
+    pub(super) fn undo(&mut self, charged: u64, held: Option<Held>) {
         self.refund(charged);
-        if let Some(name) = declared {
-            let leaves = self.names.leave(name);
-            let release = Release::ordinary(name, leaves);
-            self.globals.undeclare(self.id, false, [release]);
+        if let Some(held) = held {
+            let leaves = self.names.leave(&held.name);
+            let shared = held.shared_slot.is_some();
+            self.globals
+                .undeclare(self.id, shared, [held.release(leaves)]);
         }
     }
 
@@ -448,7 +463,7 @@ impl GlobalsCtx {
         run: Run,
         data: &mut [u8],
     ) -> Result<bool> {
-        let table = self.table(memory, place.addr, place.capacity, 0)?;
+        let table = self.find_table(memory, place.addr, place.capacity, 0)?;
         let count = run.indexes.end - run.indexes.start;
         // A table with no slot yet: none of the run is declared, and no name of it can have
         // more slots than the run's count.
@@ -489,7 +504,7 @@ impl GlobalsCtx {
     }
 
     /// A debug event for each slot of `table`'s run, as one by one each has.
-    fn run_events(&self, table: usize) {
+    fn run_events(&self, table: TableIndex) {
         if !tracing::enabled!(target: "wasmtime_global::declare", tracing::Level::DEBUG) {
             return;
         }

@@ -6,13 +6,13 @@ use crate::generation::{GenerationWrite, Plain};
 /// Slots of a table not yet in [`GlobalsCtx::by_name`].
 #[derive(Clone, Debug)]
 pub(super) struct Unindexed {
-    pub(super) table: usize,
+    pub(super) table: TableIndex,
     pub(super) indexes: std::ops::Range<u32>,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct SlotRef {
-    pub(super) table: usize,
+    pub(super) table: TableIndex,
     pub(super) index: u32,
 }
 
@@ -20,7 +20,7 @@ pub(super) struct SlotRef {
 pub(super) struct Write {
     pub(super) memory: Memory,
     /// The table's index in [`GlobalsCtx::tables`], and its address.
-    pub(super) table: usize,
+    pub(super) table: TableIndex,
     pub(super) table_addr: u32,
     /// The slot's value field.
     pub(super) addr: u64,

@@ -10,8 +10,7 @@ pub(super) struct LastTable {
     /// Index into [`GlobalsCtx::memories`].
     pub(super) memory: usize,
     pub(super) addr: u32,
-    /// Index into [`GlobalsCtx::tables`].
-    pub(super) table: usize,
+    pub(super) table: TableIndex,
 }
 
 /// Where a validated table is: its address, and the capacity its header gave.
@@ -30,8 +29,27 @@ pub(crate) enum GuestMemory {
     Shared(SharedMemory),
 }
 
+/// A table's index in [`GlobalsCtx::tables`]: the store's tables, in the order it found them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct TableIndex(usize);
+
+impl std::ops::Index<TableIndex> for Vec<StoreTable> {
+    type Output = StoreTable;
+
+    fn index(&self, table: TableIndex) -> &StoreTable {
+        &self[table.0]
+    }
+}
+
+impl std::ops::IndexMut<TableIndex> for Vec<StoreTable> {
+    fn index_mut(&mut self, table: TableIndex) -> &mut StoreTable {
+        &mut self[table.0]
+    }
+}
+
+/// A table as the store records it: where it is, and the slots the store declared in it.
 #[derive(Debug)]
-pub(super) struct Table {
+pub(super) struct StoreTable {
     /// Index into `GlobalsCtx::memories`.
     pub(super) memory: usize,
     pub(super) addr: u32,
@@ -49,7 +67,7 @@ pub(super) struct Table {
     /// Boxed: most tables never need it, and every table carries the field (48 bytes unboxed).
     #[allow(
         clippy::box_collection,
-        reason = "a smaller Table; the map is built rarely"
+        reason = "a smaller StoreTable; the map is built rarely"
     )]
     pub(super) per_name: Option<Box<HashMap<u64, u32>>>,
 }
@@ -95,7 +113,7 @@ pub(super) enum ByIndex {
     /// table does not carry the map's 48 bytes.
     #[allow(
         clippy::box_collection,
-        reason = "a smaller Table; the map is built rarely"
+        reason = "a smaller StoreTable; the map is built rarely"
     )]
     Sparse(Box<HashMap<u32, SlotRecord>>),
 }
@@ -275,13 +293,13 @@ impl GlobalsCtx {
     ///
     /// A new table makes room for `room` slots at once (the slots of it that the module's
     /// instances declared before: at most 256 a table, and 4,096 all tables together).
-    pub(super) fn table(
+    pub(super) fn find_table(
         &mut self,
         memory: MemoryRef<GuestMemory>,
         addr: u32,
         capacity: u32,
         room: usize,
-    ) -> Result<usize> {
+    ) -> Result<TableIndex> {
         let known = match &memory {
             MemoryRef::Recorded(memory) => self.known_table(*memory, addr),
             MemoryRef::New { .. } => None,
@@ -316,7 +334,7 @@ impl GlobalsCtx {
             }),
             GuestMemory::Plain(_) => None,
         };
-        self.tables.push(Table {
+        self.tables.push(StoreTable {
             memory,
             addr,
             capacity,
@@ -329,7 +347,7 @@ impl GlobalsCtx {
             count: 0,
             per_name: None,
         });
-        let t = self.tables.len() - 1;
+        let t = TableIndex(self.tables.len() - 1);
         self.index_table(memory, addr, t);
         Ok(t)
     }
@@ -354,12 +372,12 @@ impl GlobalsCtx {
 
     /// Indexes table `t`, just recorded at `addr` of memory `memory`, once the store has more
     /// tables than it scans; and remembers it as the last.
-    fn index_table(&mut self, memory: usize, addr: u32, t: usize) {
+    fn index_table(&mut self, memory: usize, addr: u32, t: TableIndex) {
         if self.tables.len() > SCAN {
             if self.by_table.is_empty() {
                 let tables = self.tables.iter().enumerate();
                 self.by_table
-                    .extend(tables.map(|(i, table)| ((table.memory, table.addr), i)));
+                    .extend(tables.map(|(i, table)| ((table.memory, table.addr), TableIndex(i))));
             } else {
                 self.by_table.insert((memory, addr), t);
             }
@@ -372,7 +390,7 @@ impl GlobalsCtx {
     }
 
     /// The recorded table at `addr` of recorded memory `memory`, if there is one.
-    pub(super) fn known_table(&mut self, memory: usize, addr: u32) -> Option<usize> {
+    pub(super) fn known_table(&mut self, memory: usize, addr: u32) -> Option<TableIndex> {
         if let Some(last) = self.last_table
             && (last.memory, last.addr) == (memory, addr)
         {
@@ -382,6 +400,7 @@ impl GlobalsCtx {
             self.tables
                 .iter()
                 .position(|t| (t.memory, t.addr) == (memory, addr))
+                .map(TableIndex)
         } else {
             self.by_table.get(&(memory, addr)).copied()
         };
@@ -400,7 +419,7 @@ impl GlobalsCtx {
     /// the nearest below and the nearest above are the only ones to look at.
     pub(super) fn overlapping(&self, memory: usize, addr: u32, capacity: u32) -> Option<u32> {
         let end = u64::from(addr) + abi::table_size(capacity);
-        let overlaps = |t: &Table| {
+        let overlaps = |t: &StoreTable| {
             t.memory == memory
                 && u64::from(t.addr) < end
                 && u64::from(addr) < u64::from(t.addr) + abi::table_size(t.capacity)

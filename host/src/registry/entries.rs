@@ -413,7 +413,7 @@ impl Entry {
 
     /// Counts one more declaration as `ty`, unless the name is bound to, declared with, or
     /// (with no declaration) set to another type; returns that type.
-    pub(super) fn declare(&self, ty: ValueType) -> core::result::Result<(), ValueType> {
+    pub(super) fn count_declaration(&self, ty: ValueType) -> core::result::Result<(), ValueType> {
         if let Some(bound) = self.binding().filter(|&b| b != ty) {
             return Err(bound);
         }

@@ -206,14 +206,14 @@ pub(super) struct Propagated {
 
 /// Counts a declaration of `name` as `ty` by the store of `names`, unless the name is known with
 /// another type; returns the name's key.
-pub(super) fn declare_in(
+pub(super) fn declare_name_in(
     state: &mut Locked,
     name: &str,
     ty: ValueType,
     names: &mut StoreNames,
 ) -> core::result::Result<Arc<str>, ValueType> {
     if let Some(entry) = state.entries.get(name) {
-        entry.declare(ty)?;
+        entry.count_declaration(ty)?;
         entry.join(names);
         return Ok(Arc::clone(&entry.key));
     }

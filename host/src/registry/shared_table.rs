@@ -339,7 +339,7 @@ impl SharedTable {
     }
 }
 
-/// A slot of a shared memory that passed validation, as [`Globals::declare_shared`] takes it.
+/// A slot of a shared memory that passed validation, as [`Globals::declare_shared_slot`] takes it.
 #[derive(Debug)]
 pub(crate) struct SharedDeclaration<'a> {
     /// The [`GlobalsCtx`](crate::GlobalsCtx) that declares it.

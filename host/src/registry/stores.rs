@@ -39,6 +39,29 @@ pub(crate) struct Declared {
     pub(crate) current: Current,
 }
 
+/// What the registry's step of a shared slot's declaration answers.
+#[derive(Debug)]
+pub(crate) enum NameStep {
+    /// Declared: the name's key.
+    Declared(Arc<str>),
+    /// Refused: the name is fixed to this other type.
+    Refused(ValueType),
+}
+
+/// The registry's step of a shared slot's declaration failed.
+#[derive(Debug)]
+pub(crate) struct SharedStepFailed {
+    pub(crate) error: Error,
+    /// The declaration the step counted before it failed, if any: the caller releases it.
+    pub(crate) held: Option<Held>,
+}
+
+impl From<Error> for SharedStepFailed {
+    fn from(error: Error) -> SharedStepFailed {
+        SharedStepFailed { error, held: None }
+    }
+}
+
 impl Globals {
     /// What guests that declare `name` read now, the version it is as of and the version of the
     /// name's last change, all under one lock, as a declaration reads them.
@@ -117,7 +140,7 @@ impl Globals {
     ///
     /// The declaration counts in `names`, the declaring store's: at its first slot of the name
     /// the store joins the name's [`stores`](NameState::stores).
-    pub(crate) fn declare(
+    pub(crate) fn declare_name(
         &self,
         name: &str,
         ty: ValueType,
@@ -128,7 +151,7 @@ impl Globals {
         {
             let state = self.read();
             if let Some(entry) = state.entries.get(name) {
-                entry.declare(ty)?;
+                entry.count_declaration(ty)?;
                 if entry.declared.count() == 1
                     && let Some(value) = entry.withheld()
                 {
@@ -149,7 +172,7 @@ impl Globals {
             }
         }
         let mut state = self.write();
-        let key = declare_in(&mut state, name, ty, names)?;
+        let key = declare_name_in(&mut state, name, ty, names)?;
         let current = Current::of(state.entries.get(&key), state.version);
         Ok(Declared { key, current })
     }
@@ -157,7 +180,7 @@ impl Globals {
     /// Records a declaration of a slot in a shared memory and writes the slot's current value.
     /// The slot is one slot however many stores declare it, and its table one table, so a set
     /// writes it once, inside one odd generation of its table ([the ABI](wasmtime_global_abi::spec)
-    /// §10.3). Returns the name's key, or `Err` with the type the name is fixed to.
+    /// §10.3). Answers with the name's key, or the type the name is fixed to.
     ///
     /// The registry's lock is held only to count the declaration; the slot is recorded and
     /// written under its table's lock, as sets write it.
@@ -165,15 +188,16 @@ impl Globals {
     /// # Errors
     ///
     /// [`Error::SlotRedeclared`] if another declaration of the slot (by any store) had other
-    /// fields; [`Error::WriteOutOfBounds`] if a field is not an aligned word of the memory.
+    /// fields; [`Error::WriteOutOfBounds`] if a field is not an aligned word of the memory. A
+    /// declaration counted before the slot could not be recorded comes back in the error
+    /// ([`SharedStepFailed::held`]): the caller's undo releases it, with the rest of its steps.
     ///
-    /// `names` is as for [`declare`](Globals::declare); if the slot cannot be recorded, the
-    /// declaration is counted out of it again.
-    pub(crate) fn declare_shared(
+    /// `names` is as for [`declare_name`](Globals::declare_name).
+    pub(crate) fn declare_shared_slot(
         &self,
         declaration: SharedDeclaration<'_>,
         names: &mut StoreNames,
-    ) -> Result<core::result::Result<Arc<str>, ValueType>> {
+    ) -> core::result::Result<NameStep, SharedStepFailed> {
         let (slot, again, key) = (declaration.slot, declaration.again, declaration.table);
         let (owner, memory) = (declaration.owner, declaration.memory);
         let word = |addr: u64| {
@@ -197,10 +221,10 @@ impl Globals {
                 state.shared_table(key, declaration.capacity, self.inner.id.0, generation)?;
             let name = match shared_name(state, slot, again, names) {
                 Ok(name) => name,
-                Err(fixed) => return Ok(Err(fixed)),
+                Err(fixed) => return Ok(NameStep::Refused(fixed)),
             };
             let Some(entry) = state.entries.get_mut(&name) else {
-                return Ok(Err(slot.ty));
+                return Ok(NameStep::Refused(slot.ty));
             };
             if !again {
                 entry.shared.add(&table);
@@ -212,18 +236,19 @@ impl Globals {
         };
         let recorded = table.record(owner, slot, &name, newest, value_addr);
         table.pending.fetch_sub(1, Ordering::AcqRel);
-        if recorded.is_err() && !again {
-            let release = Release {
-                name: &name,
-                shared_slot: Some(SharedSlotRef {
-                    table: key,
-                    index: slot.index,
+        match recorded {
+            Ok(()) => Ok(NameStep::Declared(name)),
+            Err(error) => Err(SharedStepFailed {
+                error,
+                held: (!again).then_some(Held {
+                    name,
+                    shared_slot: Some(SharedSlotRef {
+                        table: key,
+                        index: slot.index,
+                    }),
                 }),
-                leaves: names.leave(&name),
-            };
-            self.undeclare(owner, true, [release]);
+            }),
         }
-        recorded.map(|()| Ok(name))
     }
 
     /// Releases one declaration of each name in `names` by the store `owner`; a name with a
@@ -308,5 +333,5 @@ fn shared_name(
             None => Err(slot.ty),
         };
     }
-    declare_in(state, slot.name, slot.ty, names)
+    declare_name_in(state, slot.name, slot.ty, names)
 }

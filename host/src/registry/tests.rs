@@ -29,14 +29,14 @@ fn a_name_released_again_and_again_idles_once() {
     let globals = Globals::new();
     let key = |g: &Globals| Arc::as_ptr(&g.read().entries.get("N").expect("kept").key);
     for request in 0..5_000 {
-        let declared = globals.declare("N", ValueType::U64, &mut StoreNames::default());
+        let declared = globals.declare_name("N", ValueType::U64, &mut StoreNames::default());
         assert!(declared.is_ok(), "request {request}");
         globals.undeclare(0, false, [Release::ordinary("N", true)]);
     }
     let before = key(&globals);
     assert_eq!(globals.read().idle.lock().len(), 1);
     globals
-        .declare("N", ValueType::U64, &mut StoreNames::default())
+        .declare_name("N", ValueType::U64, &mut StoreNames::default())
         .expect("declares");
     globals.undeclare(0, false, [Release::ordinary("N", true)]);
     assert_eq!(key(&globals), before, "the same entry, never swept");
