@@ -37,7 +37,7 @@ pub(crate) use declare::{How, MemoryRef};
 pub use sync::sync;
 use sync::*;
 use tables::*;
-pub(crate) use tables::{GuestMemory, TablePlace};
+pub(crate) use tables::{GuestMemory, MemoryIndex, TablePlace};
 
 /// The per-store state of wasmtime-global: put one in each store's data and hand
 /// [`add_to_linker`](crate::add_to_linker) a closure that finds it.
@@ -69,11 +69,11 @@ pub struct GlobalsCtx {
     bases: Vec<usize>,
     /// Index into `memories` by the memory's base address when last looked at, once there are
     /// more than [`SCAN`] memories (until then, `bases` is scanned).
-    by_base: HashMap<usize, usize>,
+    by_base: HashMap<usize, MemoryIndex>,
     tables: Vec<StoreTable>,
     /// Index into `tables` by memory (index into `memories`) and table address, once there are
     /// more than [`SCAN`] tables (until then, `tables` is scanned).
-    by_table: BTreeMap<(usize, u32), TableIndex>,
+    by_table: BTreeMap<(MemoryIndex, u32), TableIndex>,
     /// The table of the last declaration.
     last_table: Option<LastTable>,
     /// Every declared slot in an ordinary memory, by name, for [`sync`].

@@ -1,6 +1,6 @@
 //! The imports: `declare` (versions 2 and 3) and `declare_range` (version 3).
 
-use crate::ctx::{GuestMemory, How, MemoryRef, TablePlace};
+use crate::ctx::{GuestMemory, How, MemoryIndex, MemoryRef, TablePlace};
 use crate::module::{Known, KnownView};
 use crate::shared::SharedBytes;
 use crate::{Error, GlobalsCtx, validate};
@@ -74,6 +74,19 @@ pub fn add_to_linker<T: 'static>(
     Ok(())
 }
 
+/// A malformed slot, which traps the guest: its index, and why.
+struct SlotTrap {
+    index: u32,
+    error: Error,
+}
+
+impl SlotTrap {
+    /// The trap of slot `index`, for `map_err`.
+    fn at(index: u32) -> impl Fn(Error) -> SlotTrap + Copy {
+        move |error| SlotTrap { index, error }
+    }
+}
+
 /// What a call of `declare` or `declare_range` came to.
 #[derive(Default)]
 struct Run {
@@ -109,9 +122,9 @@ fn declare_call<T: 'static>(
     // One shared add for the call's slots, so that the registry's counters hold every
     // declaration once the call returns, in a store that never syncs too.
     ctx.count_declarations();
-    run.map_err(|(index, e)| {
-        ctx.trapped(table, index, &e);
-        e.into()
+    run.map_err(|SlotTrap { index, error }| {
+        ctx.trapped(table, index, &error);
+        error.into()
     })
 }
 
@@ -126,7 +139,7 @@ fn declare_slots<T: 'static>(
     table_addr: u32,
     first: u32,
     count: u32,
-) -> Result<Run, (u32, Error)> {
+) -> Result<Run, SlotTrap> {
     let by_index = get(caller.data_mut()).memory_export();
     let memory = by_index.and_then(|export| caller.get_module_export(&export));
     let call = Call {
@@ -137,7 +150,10 @@ fn declare_slots<T: 'static>(
     match memory.or_else(|| caller.get_export(MEMORY_EXPORT)) {
         Some(Extern::Memory(memory)) => declare_in_plain(caller, get, memory, call),
         Some(Extern::SharedMemory(memory)) => declare_in_shared(caller, get, memory, call),
-        _ => Err((first, Error::NoMemory)),
+        _ => Err(SlotTrap {
+            index: first,
+            error: Error::NoMemory,
+        }),
     }
 }
 
@@ -154,8 +170,8 @@ impl Call {
     fn read(
         self,
         bytes: &(impl GuestBytes + ?Sized),
-    ) -> Result<(Header, std::ops::Range<u32>), (u32, Error)> {
-        let at = |e: Error| (self.first, e);
+    ) -> Result<(Header, std::ops::Range<u32>), SlotTrap> {
+        let at = SlotTrap::at(self.first);
         let header = validate::read_header(bytes, self.table_addr).map_err(at)?;
         let indexes = range(&header, self.first, self.count).map_err(at)?;
         Ok((header, indexes))
@@ -170,7 +186,7 @@ fn declare_in_plain<T: 'static>(
     get: &impl Fn(&mut T) -> &mut GlobalsCtx,
     memory: Memory,
     call: Call,
-) -> Result<Run, (u32, Error)> {
+) -> Result<Run, SlotTrap> {
     let table_addr = call.table_addr;
     let base = memory.data_ptr(&*caller) as usize;
     let mut recorded = memory_ref(find(caller, get, base), memory, base);
@@ -182,7 +198,7 @@ fn declare_in_plain<T: 'static>(
     let mut view = module.as_ref().map(|m| m.view(table_addr));
     if let Some(v) = &view
         && declare_as_run(ctx, v, &recorded, place, indexes.clone(), data)
-            .map_err(|e| (call.first, e))?
+            .map_err(SlotTrap::at(call.first))?
     {
         return Ok(Run::whole(call.count));
     }
@@ -190,7 +206,7 @@ fn declare_in_plain<T: 'static>(
     let mut run = Run::default();
     let mut name = [0; MAX_NAME_LEN as usize];
     for index in indexes {
-        let at = |e: Error| (index, e);
+        let at = SlotTrap::at(index);
         let guest = recorded.clone().map(GuestMemory::Plain);
         // A slot the module's instances declared before, byte for byte: declared without
         // validating it again (`ModuleGlobals`).
@@ -286,7 +302,7 @@ fn declare_in_shared<T: 'static>(
     get: &impl Fn(&mut T) -> &mut GlobalsCtx,
     memory: SharedMemory,
     call: Call,
-) -> Result<Run, (u32, Error)> {
+) -> Result<Run, SlotTrap> {
     let table_addr = call.table_addr;
     let view = SharedBytes::new(&memory);
     let (header, indexes) = call.read(&view)?;
@@ -296,7 +312,7 @@ fn declare_in_shared<T: 'static>(
     let mut run = Run::default();
     let mut name = [0; MAX_NAME_LEN as usize];
     for index in indexes {
-        let at = |e: Error| (index, e);
+        let at = SlotTrap::at(index);
         // Copied out of the shared memory again for each slot, then checked.
         let slot =
             validate::check_slot(&view, table_addr, &header, index, &mut name).map_err(at)?;
@@ -316,7 +332,7 @@ fn declare_in_shared<T: 'static>(
 }
 
 /// `memory`, at `base`, as the store's record of it (`found`), or as new.
-fn memory_ref<M>(found: Option<usize>, memory: M, base: usize) -> MemoryRef<M> {
+fn memory_ref<M>(found: Option<MemoryIndex>, memory: M, base: usize) -> MemoryRef<M> {
     match found {
         Some(i) => MemoryRef::Recorded(i),
         None => MemoryRef::New { memory, base },
@@ -384,7 +400,7 @@ fn find<T: 'static>(
     caller: &mut Caller<'_, T>,
     get: &impl Fn(&mut T) -> &mut GlobalsCtx,
     base: usize,
-) -> Option<usize> {
+) -> Option<MemoryIndex> {
     let base_now = |caller: &Caller<'_, T>, memory: GuestMemory| match memory {
         GuestMemory::Plain(m) => m.data_ptr(caller) as usize,
         GuestMemory::Shared(m) => m.data().as_ptr() as usize,
@@ -396,13 +412,17 @@ fn find<T: 'static>(
     {
         return Some(i);
     }
-    let count = get(caller.data_mut()).memory_count();
-    let mut bases = Vec::with_capacity(count);
-    for i in 0..count {
+    let indexes = get(caller.data_mut()).memory_indexes();
+    let mut bases = Vec::with_capacity(indexes.size_hint().0);
+    let mut found = None;
+    for i in indexes {
         let memory = get(caller.data_mut()).memory(i)?;
-        bases.push(base_now(caller, memory));
+        let now = base_now(caller, memory);
+        if now == base && found.is_none() {
+            found = Some(i);
+        }
+        bases.push(now);
     }
-    let found = bases.iter().position(|&b| b == base);
     get(caller.data_mut()).rebase(bases);
     found
 }

@@ -40,8 +40,8 @@ pub(super) fn write_value(data: &mut [u8], slot: &CheckedSlot<'_>, bits: u64) ->
 /// Where the memory of a declaration is.
 #[derive(Clone, Debug)]
 pub(crate) enum MemoryRef<M> {
-    /// Recorded already: its index in [`GlobalsCtx::memories`].
-    Recorded(usize),
+    /// Recorded already.
+    Recorded(MemoryIndex),
     /// Not seen before: the memory and its base address, recorded with the declaration's table.
     New { memory: M, base: usize },
 }

@@ -7,8 +7,7 @@ use super::*;
 /// declared last, so remembering it saves the lookup.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct LastTable {
-    /// Index into [`GlobalsCtx::memories`].
-    pub(super) memory: usize,
+    pub(super) memory: MemoryIndex,
     pub(super) addr: u32,
     pub(super) table: TableIndex,
 }
@@ -27,6 +26,19 @@ pub(crate) enum GuestMemory {
     Plain(Memory),
     /// Shared memory: written by the registry, at once, with atomics.
     Shared(SharedMemory),
+}
+
+/// A memory's index in [`GlobalsCtx::memories`]: the store's memories that hold a table, in
+/// the order it found them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct MemoryIndex(usize);
+
+impl std::ops::Index<MemoryIndex> for Vec<GuestMemory> {
+    type Output = GuestMemory;
+
+    fn index(&self, memory: MemoryIndex) -> &GuestMemory {
+        &self[memory.0]
+    }
 }
 
 /// A table's index in [`GlobalsCtx::tables`]: the store's tables, in the order it found them.
@@ -50,8 +62,7 @@ impl std::ops::IndexMut<TableIndex> for Vec<StoreTable> {
 /// A table as the store records it: where it is, and the slots the store declared in it.
 #[derive(Debug)]
 pub(super) struct StoreTable {
-    /// Index into `GlobalsCtx::memories`.
-    pub(super) memory: usize,
+    pub(super) memory: MemoryIndex,
     pub(super) addr: u32,
     /// Its capacity at its first declaration, which it keeps (the ABI §4.4).
     pub(super) capacity: u32,
@@ -243,21 +254,23 @@ impl GlobalsCtx {
         self.stats.declare_calls += 1;
     }
 
-    /// The number of memories recorded.
-    pub(crate) fn memory_count(&self) -> usize {
-        self.memories.len()
+    /// The indexes of the memories recorded, in order (not borrowing the store).
+    pub(crate) fn memory_indexes(&self) -> impl Iterator<Item = MemoryIndex> + use<> {
+        (0..self.memories.len()).map(MemoryIndex)
     }
 
     /// Recorded memory `i`.
-    pub(crate) fn memory(&self, i: usize) -> Option<GuestMemory> {
-        self.memories.get(i).cloned()
+    pub(crate) fn memory(&self, i: MemoryIndex) -> Option<GuestMemory> {
+        self.memories.get(i.0).cloned()
     }
 
     /// The recorded memory whose base address was `base` when last looked at.
-    pub(crate) fn memory_at(&self, base: usize) -> Option<usize> {
+    pub(crate) fn memory_at(&self, base: usize) -> Option<MemoryIndex> {
         match self.last_table {
-            Some(LastTable { memory, .. }) if self.bases[memory] == base => Some(memory),
-            _ if self.bases.len() <= SCAN => self.bases.iter().position(|&b| b == base),
+            Some(LastTable { memory, .. }) if self.bases[memory.0] == base => Some(memory),
+            _ if self.bases.len() <= SCAN => {
+                self.bases.iter().position(|&b| b == base).map(MemoryIndex)
+            }
             _ => self.by_base.get(&base).copied(),
         }
     }
@@ -275,8 +288,12 @@ impl GlobalsCtx {
     pub(super) fn index_bases(&mut self) {
         self.by_base.clear();
         if self.bases.len() > SCAN {
-            self.by_base
-                .extend(self.bases.iter().enumerate().map(|(i, &base)| (base, i)));
+            self.by_base.extend(
+                self.bases
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &base)| (base, MemoryIndex(i))),
+            );
         }
     }
 
@@ -353,13 +370,13 @@ impl GlobalsCtx {
     }
 
     /// The index of `memory` in [`GlobalsCtx::memories`], recorded now if it is new.
-    fn record_memory(&mut self, memory: MemoryRef<GuestMemory>) -> usize {
+    fn record_memory(&mut self, memory: MemoryRef<GuestMemory>) -> MemoryIndex {
         match memory {
             MemoryRef::Recorded(i) => i,
             MemoryRef::New { memory, base } => {
                 self.memories.push(memory);
                 self.bases.push(base);
-                let i = self.memories.len() - 1;
+                let i = MemoryIndex(self.memories.len() - 1);
                 if self.by_base.is_empty() {
                     self.index_bases();
                 } else {
@@ -372,7 +389,7 @@ impl GlobalsCtx {
 
     /// Indexes table `t`, just recorded at `addr` of memory `memory`, once the store has more
     /// tables than it scans; and remembers it as the last.
-    fn index_table(&mut self, memory: usize, addr: u32, t: TableIndex) {
+    fn index_table(&mut self, memory: MemoryIndex, addr: u32, t: TableIndex) {
         if self.tables.len() > SCAN {
             if self.by_table.is_empty() {
                 let tables = self.tables.iter().enumerate();
@@ -390,7 +407,7 @@ impl GlobalsCtx {
     }
 
     /// The recorded table at `addr` of recorded memory `memory`, if there is one.
-    pub(super) fn known_table(&mut self, memory: usize, addr: u32) -> Option<TableIndex> {
+    pub(super) fn known_table(&mut self, memory: MemoryIndex, addr: u32) -> Option<TableIndex> {
         if let Some(last) = self.last_table
             && (last.memory, last.addr) == (memory, addr)
         {
@@ -417,7 +434,7 @@ impl GlobalsCtx {
     /// The address of a recorded table of memory `memory` that a new table at `addr` of
     /// `capacity` slots would overlap, if any. Recorded tables do not overlap one another, so
     /// the nearest below and the nearest above are the only ones to look at.
-    pub(super) fn overlapping(&self, memory: usize, addr: u32, capacity: u32) -> Option<u32> {
+    pub(super) fn overlapping(&self, memory: MemoryIndex, addr: u32, capacity: u32) -> Option<u32> {
         let end = u64::from(addr) + abi::table_size(capacity);
         let overlaps = |t: &StoreTable| {
             t.memory == memory
