@@ -110,7 +110,7 @@ fn wasi_guests(guests: &Path, out: &Path) {
     }
 }
 
-/// The Go guests in `guests/go/`, each a main package.
+/// The Go guests in `test-programs/go/`, each a main package.
 const GO_GUESTS: &[&str] = &["conformance", "seed", "bench", "request"];
 
 /// The `go` command: `WASMTIME_GLOBAL_GO`, else the one the README's test command installs in

@@ -9,6 +9,7 @@ use wasmtime_global_test_support::say;
 
 use bench::{Plan, verdict};
 use std::hint::black_box;
+use std::mem::offset_of;
 use std::sync::atomic::Ordering;
 use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx};
@@ -43,28 +44,30 @@ fn guest() -> String {
     // `init` first writes the table's page even when it declares nothing, so that the page fault
     // of a guest's first write to its table (the kernel copying or zeroing a page, several
     // microseconds) is in every row and not counted as the cost of attaching.
+    let count_at = table + offset_of!(abi::Header, count) as u32;
+    let u64_tag = abi::ValueType::U64.tag();
     let mut init = format!(
-        "  (func (export \"init\") (param $count i32)\n    (i32.store (i32.const {}) (i32.const 0))\n",
-        table + 16
+        "  (func (export \"init\") (param $count i32)\n    (i32.store (i32.const {count_at}) (i32.const 0))\n",
     );
     for i in 0..N {
         let (n, addr) = (name(i), 64 + i * 16);
         wat += &format!("  (data (i32.const {addr}) \"{n}\")\n");
-        let slot = table + 64 + i * 64;
+        let slot = table + abi::slot_offset(i) as u32;
+        let field = |offset: usize| slot + offset as u32;
         init += &format!(
             "    (if (i32.gt_u (local.get $count) (i32.const {i})) (then
     (i64.store (i32.const {slot}) (i64.const {}))
     (i32.store (i32.const {}) (i32.const {addr}))
     (i32.store (i32.const {}) (i32.const {}))
-    (i32.store (i32.const {}) (i32.const 2))
+    (i32.store (i32.const {}) (i32.const {u64_tag}))
     (i32.store (i32.const {}) (i32.const {}))
     (drop (call $d (i32.const 4096) (i32.const {i})))))\n",
             fnv1a64(n.as_bytes()) as i64,
-            slot + 8,
-            slot + 12,
+            field(offset_of!(abi::Slot, name_addr)),
+            field(offset_of!(abi::Slot, name_len)),
             n.len(),
-            slot + 16,
-            table + 16,
+            field(offset_of!(abi::Slot, ty)),
+            count_at,
             i + 1,
         );
     }

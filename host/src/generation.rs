@@ -123,26 +123,25 @@ mod tests {
     #[test]
     fn a_write_raises_generation_by_two_and_each_slots_changes_by_one() {
         let mut bytes = vec![0xAA_u8; 256];
-        bytes[64 + 24..64 + 32].copy_from_slice(&6u64.to_le_bytes());
+        let generation = 64 + GENERATION_OFFSET as usize;
+        bytes[generation..generation + 8].copy_from_slice(&6u64.to_le_bytes());
         let before = bytes.clone();
         let mut write = GenerationWrite::begin(Plain(&mut bytes), 64).expect("in bounds");
-        let (a, b) = (64 + 64 + 32, 64 + 128 + 32);
+        let value = |slot: u64| {
+            64 + wasmtime_global_abi::slot_offset(slot as u32) + u64::from(Slot::VALUE_OFFSET)
+        };
+        let (a, b) = (value(0), value(1));
         write.slot(a, 7).expect("in bounds");
         write.slot(b, 9).expect("in bounds");
         write.end().expect("in bounds");
         let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
-        assert_eq!(word(64 + GENERATION_OFFSET as usize), 8);
+        assert_eq!(word(generation), 8);
         assert_eq!((word(a as usize), word(b as usize)), (7, 9));
         let old = u64::from_le_bytes([0xAA; 8]);
-        assert_eq!(word(a as usize + 8), old.wrapping_add(1));
-        assert_eq!(word(b as usize + 8), old.wrapping_add(1));
-        let touched = [
-            64 + 24,
-            a as usize,
-            a as usize + 8,
-            b as usize,
-            b as usize + 8,
-        ];
+        let changes = |value: u64| (value + CHANGES_AFTER_VALUE) as usize;
+        assert_eq!(word(changes(a)), old.wrapping_add(1));
+        assert_eq!(word(changes(b)), old.wrapping_add(1));
+        let touched = [generation, a as usize, changes(a), b as usize, changes(b)];
         for (i, (x, y)) in bytes.iter().zip(&before).enumerate() {
             if !touched.iter().any(|&t| (t..t + 8).contains(&i)) {
                 assert_eq!(x, y, "byte {i}");

@@ -34,6 +34,7 @@ use entries::*;
 use scopes::*;
 use shared_table::*;
 pub(crate) use shared_table::{SharedDeclaration, SharedTable};
+use state::Changed;
 pub(crate) use stores::{NameStep, SharedStepFailed};
 
 /// The registry of values the host sets: wazero-global's `New()`.
@@ -146,7 +147,7 @@ struct Locked {
     /// Live entries of `children` at its last sweep of dead ones.
     children_swept: usize,
     /// Entries of `children` looked at by sweeps, all told: what making children costs beyond
-    /// O(1) each (a sweep at every new child made 50,000 children take 9.5 s).
+    /// O(1) each (a sweep at every new child made making n children cost O(n²)).
     children_looked_at: u64,
 }
 
@@ -404,9 +405,9 @@ impl Globals {
         let mut olds = Vec::with_capacity(ops.len());
         let mut changed: Vec<Arc<str>> = Vec::new();
         for (name, value) in ops {
-            let (old, key) = state.change(name.as_ref(), *value);
+            let Changed { old, told } = state.change(name.as_ref(), *value);
             olds.push(old);
-            changed.extend(key);
+            changed.extend(told);
         }
         changed.sort();
         changed.dedup();

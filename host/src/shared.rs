@@ -13,11 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::SharedMemory;
 use wasmtime_global_abi::validate::GuestBytes;
 
-/// A shared memory as [`GuestBytes`], read with atomic loads of the aligned 8-byte words that
-/// hold the bytes asked for: validating a table in a shared memory with
-/// [`read_header`](wasmtime_global_abi::validate::read_header) and
-/// [`read_slot`](wasmtime_global_abi::validate::read_slot) is safe while the guest runs on
-/// other threads and sets store words of it.
+/// A shared memory read safely while its guest runs: [`GuestBytes`] read with atomic loads of
+/// the aligned 8-byte words that hold the bytes asked for. wasmtime gives a shared memory's
+/// bytes only as `UnsafeCell`s; with this an embedder's tool reads a guest's table from outside
+/// (the abi crate's [`read_header`](wasmtime_global_abi::validate::read_header) and
+/// [`read_slot`](wasmtime_global_abi::validate::read_slot), as the conformance runner and
+/// `wasmtime-global inspect` do) while the guest runs on other threads and sets store words of
+/// it, without `unsafe` of its own.
 ///
 /// It sees the memory as its whole words: a wasm memory's bytes start page-aligned and are a
 /// whole number of pages, so that is all of it (a memory of a custom page size that is not a

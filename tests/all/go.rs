@@ -30,7 +30,7 @@ struct Host {
 }
 
 /// A Go reactor with WASI preview 1 (nothing inherited) and the wasmtime-global import, after
-/// its `_initialize` (which runs `main`).
+/// its `_initialize` (which runs the packages' initializers; a reactor never runs `main`).
 fn reactor(
     engine: &Engine,
     path: &str,
@@ -115,8 +115,8 @@ fn the_go_sdk_and_guests_pass_go_vet_and_go_test() {
 )]
 fn the_seed_test_module_reads_defaults_overrides_and_defaults_again() -> wasmtime::Result<()> {
     require_go();
-    // The README gives its size: 2.0 MB, of which a Go reactor alone is 1.9 MB. `fmt` in the
-    // SDK would add some 500 KB.
+    // The README gives its size, and what of it a Go reactor alone is: the bound catches the SDK
+    // pulling in a large package (`fmt`, say).
     let size = std::fs::metadata(guests::GO_SEED)?.len();
     println!("the seed guest: {size} bytes");
     assert!(size < 2_300_000, "the seed guest grew to {size} bytes");

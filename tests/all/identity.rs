@@ -4,13 +4,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::{Instance, Module, Store};
 use wasmtime_global::{Globals, GlobalsCtx, Limits, Value};
-use wasmtime_global_abi::{HEADER_SIZE, SLOT_SIZE};
+use wasmtime_global_abi::{HEADER_SIZE, Header, SLOT_SIZE, Slot};
 use wasmtime_global_test_support::{Host, engine, linker, shared_by_stores, store};
 
 const TABLE: u64 = 1024;
-const GENERATION: u64 = 24;
-const VALUE: u64 = 32;
-const CHANGES: u64 = 40;
+const GENERATION: u64 = Header::GENERATION_OFFSET as u64;
+const VALUE: u64 = Slot::VALUE_OFFSET as u64;
+const CHANGES: u64 = Slot::CHANGES_OFFSET as u64;
 /// Slot numbers of the test profile's globals (`wasmtime_global_test_support::PROFILE`).
 const BOOL: i32 = 0;
 const UINT64: i32 = 1;
@@ -98,7 +98,7 @@ fn a_refused_redeclaration_of_a_shared_slot_holds_nothing() -> wasmtime::Result<
     let (mut guests, memory) = shared_by_stores(1, &globals)?;
     guests[0].call::<i32, ()>("declare_one", UINT64)?;
     let engine = guests[0].store.engine().clone();
-    let default = slot_field(TABLE, UINT64, 24);
+    let default = slot_field(TABLE, UINT64, std::mem::offset_of!(Slot, default) as u64);
     let wat = format!(
         r#"(module
           (import "wasmtime_global_v2" "declare" (func $declare (param i32 i32) (result i32)))

@@ -758,7 +758,8 @@ impl KitHost for Mini {
             let data = memory.data_mut(&mut *store);
             data[slot + Slot::VALUE_OFFSET as usize..][..8].copy_from_slice(&value.to_le_bytes());
             if broken == Some(Broken::WritesTheDefaultField) {
-                data[slot + 24..][..8].copy_from_slice(&value.to_le_bytes());
+                data[slot + std::mem::offset_of!(Slot, default)..][..8]
+                    .copy_from_slice(&value.to_le_bytes());
             }
             if broken != Some(Broken::NeverRaisesChanges) {
                 let at = slot + Slot::CHANGES_OFFSET as usize;

@@ -18,6 +18,13 @@ const GUEST: &str = r#"
   (func (export "read") (param i32) (result i64) (i64.load (local.get 0))))
 "#;
 
+/// The test guest's module, and a `ModuleGlobals` told of it.
+fn guest_module() -> wasmtime::Result<(Module, ModuleGlobals)> {
+    let module = Module::new(&engine(), GUEST)?;
+    let told = ModuleGlobals::new(&module);
+    Ok((module, told))
+}
+
 const TABLE: u32 = 1024;
 const NAMES: u32 = 512;
 
@@ -101,9 +108,7 @@ impl Request {
 #[test]
 fn the_next_instance_declares_what_the_first_did_without_validating_again() -> wasmtime::Result<()>
 {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let globals = Globals::new();
     globals.set_u64("A", 5)?;
     let mut first = Request::new(&module, &told, &globals)?;
@@ -133,9 +138,7 @@ fn the_next_instance_declares_what_the_first_did_without_validating_again() -> w
 /// sync writes nothing again.
 #[test]
 fn a_change_between_instances_is_read_by_the_next() -> wasmtime::Result<()> {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let globals = Globals::new();
     Request::new(&module, &told, &globals)?.run(0, 2)?;
     for (a, expected) in [(Some(9), 9), (Some(10), 10), (None, 1)] {
@@ -161,9 +164,7 @@ fn a_change_between_instances_is_read_by_the_next() -> wasmtime::Result<()> {
 /// full: a bad one traps with its error, a good one is declared as what it now says.
 #[test]
 fn a_changed_slot_or_name_is_validated_in_full() -> wasmtime::Result<()> {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let globals = Globals::new();
     globals.set_u64("C", 30)?;
     Request::new(&module, &told, &globals)?.run(0, 2)?;
@@ -210,9 +211,7 @@ fn a_changed_slot_or_name_is_validated_in_full() -> wasmtime::Result<()> {
 /// store lists, syncs and counts is the same as for slots declared one at a time.
 #[test]
 fn a_run_and_slots_declared_one_by_one_mix() -> wasmtime::Result<()> {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let globals = Globals::new();
     Request::new(&module, &told, &globals)?.run(0, 2)?;
 
@@ -245,9 +244,7 @@ fn a_run_and_slots_declared_one_by_one_mix() -> wasmtime::Result<()> {
 /// store declares what its limits hold and traps at the first slot past them.
 #[test]
 fn a_run_past_the_stores_limits_stops_where_one_by_one_would() -> wasmtime::Result<()> {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let globals = Globals::new();
     Request::new(&module, &told, &globals)?.run(0, 2)?;
     for (limits, limit, max) in [
@@ -292,9 +289,7 @@ fn a_run_past_the_stores_limits_stops_where_one_by_one_would() -> wasmtime::Resu
 /// fixed while it lives, and gives them back when the last clone goes.
 #[test]
 fn the_module_holds_its_names_while_it_lives() -> wasmtime::Result<()> {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let globals = Globals::new();
     Request::new(&module, &told, &globals)?.run(0, 2)?;
     assert_eq!(globals.declared_type("A"), Some(ValueType::U64));
@@ -325,9 +320,7 @@ fn the_module_holds_its_names_while_it_lives() -> wasmtime::Result<()> {
 /// of another type is refused, as it would be without the module's knowledge.
 #[test]
 fn a_definition_between_instances_binds_the_next() -> wasmtime::Result<()> {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let fleet = Globals::new();
     let tenant = fleet.child();
     Request::new(&module, &told, &tenant)?.run(0, 2)?;
@@ -348,9 +341,7 @@ fn a_definition_between_instances_binds_the_next() -> wasmtime::Result<()> {
 /// others declare in full, and work.
 #[test]
 fn past_the_registries_it_remembers_instances_declare_in_full() -> wasmtime::Result<()> {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let registries: Vec<Globals> = (0..=KNOWN_REGISTRIES).map(|_| Globals::new()).collect();
     for (i, globals) in registries.iter().enumerate() {
         globals.set_u64("A", i as u64)?;
@@ -438,9 +429,7 @@ fn a_compile_time_table_is_declared_at_its_first_read_in_one_call() -> wasmtime:
 /// other thread learning) deadlocked both.
 #[test]
 fn known_and_learning_requests_on_two_threads_finish() -> wasmtime::Result<()> {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let globals = Globals::new();
     Request::new(&module, &told, &globals)?.run(0, 2)?;
     let (done, finished) = std::sync::mpsc::channel();
@@ -456,7 +445,9 @@ fn known_and_learning_requests_on_two_threads_finish() -> wasmtime::Result<()> {
             for i in 0..2_000u64 {
                 let mut next = Request::new(&module, &told, &globals)?;
                 // Slot B with another default each time: never known, learned each time.
-                let at = u64::from(TABLE) + abi::slot_offset(1) + 24;
+                let at = u64::from(TABLE)
+                    + abi::slot_offset(1)
+                    + std::mem::offset_of!(Slot, default) as u64;
                 next.write(at as u32, &(100 + i).to_le_bytes())?;
                 assert_eq!(next.run(1, 1)?, 1);
             }
@@ -534,9 +525,7 @@ fn what_a_module_remembers_is_bounded_by_its_entries() -> wasmtime::Result<()> {
 /// what the module reserves in the registry does not grow with the changes.
 #[test]
 fn relearning_after_definition_changes_reserves_nothing_more() -> wasmtime::Result<()> {
-    let engine = engine();
-    let module = Module::new(&engine, GUEST)?;
-    let told = ModuleGlobals::new(&module);
+    let (module, told) = guest_module()?;
     let globals = Globals::new();
     Request::new(&module, &told, &globals)?.run(0, 2)?;
     Request::new(&module, &told, &globals)?.run(0, 2)?;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::{Config, Engine, Module};
 use wasmtime_global::{EpochTicker, Globals, Value};
+use wasmtime_global_abi::{self as abi, Header, Slot};
 use wasmtime_global_test_support::{Guest, engine};
 
 pub(crate) const UINT64: i32 = 1;
@@ -289,7 +290,8 @@ fn an_ordinary_memory_gets_a_batch_at_one_sync_with_counters() -> wasmtime::Resu
             .read(&guest.store, addr, &mut bytes)
             .map(|()| u64::from_le_bytes(bytes))
     };
-    let (generation, changes) = (1024 + 24, 1024 + 64 + 64 + 40);
+    let generation = 1024 + Header::GENERATION_OFFSET as usize;
+    let changes = 1024 + abi::slot_offset(1) as usize + Slot::CHANGES_OFFSET as usize;
     let mut batch = globals.batch();
     batch
         .set("TEST_UINT64", 5)

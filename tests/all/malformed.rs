@@ -181,7 +181,7 @@ fn a_valid_table_is_declared_and_only_its_value_written() -> wasmtime::Result<()
     expected[at..at + 8].copy_from_slice(&0x0102_0304_0506_0708u64.to_le_bytes());
     // A sync also counts the write in the slot's `changes` and the table's `generation`.
     expected[at + 8..at + 16].copy_from_slice(&1u64.to_le_bytes());
-    let generation = image.table as usize + 24;
+    let generation = image.table as usize + Header::GENERATION_OFFSET as usize;
     expected[generation..generation + 8].copy_from_slice(&2u64.to_le_bytes());
     assert!(
         shell.memory() == expected,
@@ -498,7 +498,8 @@ fn redeclaring_a_slot() -> wasmtime::Result<()> {
     assert_eq!(shell.declare(0)?, 0, "the same slot again is accepted");
     assert_eq!(globals.declared_type("NAME"), Some(ValueType::U64));
     let changed = bytemuck::bytes_of(&8u64).to_vec();
-    let default_at = image.table as u64 + abi::slot_offset(0) + 24;
+    let default_at =
+        image.table as u64 + abi::slot_offset(0) + std::mem::offset_of!(Slot, default) as u64;
     shell.write(default_at as u32, &changed)?;
     let before = shell.memory();
     let err = shell.declare(0).expect_err("a changed slot must trap");

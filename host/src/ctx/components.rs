@@ -100,8 +100,7 @@ impl GlobalsCtx {
     /// Counts `global`, a new declaration, and gives it a handle; returns the handle's rep.
     fn record_component(&mut self, global: ComponentGlobal) -> u32 {
         self.components_declared += 1;
-        self.declared += 1;
-        self.uncounted += 1;
+        self.count_new(1, false);
         self.count_declarations();
         let index = match self.components_free.pop() {
             Some(i) => {

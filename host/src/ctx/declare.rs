@@ -102,7 +102,7 @@ enum Taken {
 struct Took {
     /// The registry's key for the name, if the step declared it (the store then holds that
     /// declaration until it releases the slot).
-    declared: Option<Arc<str>>,
+    key: Option<Arc<str>>,
     /// What to write into an ordinary memory's slot, as of registry version `version` (0: a
     /// slot declared before, or a shared one, which no sync writes).
     bits: u64,
@@ -238,21 +238,10 @@ impl GlobalsCtx {
         }
     }
 
-    /// Counts `declared`, a new declaration of slot `index` (whose hash is `hash`) of `table`,
+    /// Counts `record`, a new declaration of slot `index` (whose hash is `hash`) of `table`,
     /// and, in an ordinary memory, leaves it for [`sync`]'s index.
-    pub(super) fn record(
-        &mut self,
-        table: TableIndex,
-        index: u32,
-        hash: u64,
-        declared: SlotRecord,
-    ) {
-        self.declared += 1;
-        self.uncounted += 1;
-        if declared.known {
-            self.stats.known += 1;
-            self.declared_known += 1;
-        }
+    pub(super) fn record(&mut self, table: TableIndex, index: u32, hash: u64, record: SlotRecord) {
+        self.count_new(1, record.known);
         if self.tables[table].shared.is_none() {
             if self.unindexed.capacity() == 0 {
                 // As for `names`: a guest's usual handful at once.
@@ -268,7 +257,7 @@ impl GlobalsCtx {
         if let Some(per_name) = &mut t.per_name {
             *per_name.entry(hash).or_default() += 1;
         }
-        t.slots.insert(index, declared, t.count);
+        t.slots.insert(index, record, t.count);
     }
 
     /// Declares a slot of the table at `place` of `memory`, in one path for every kind of slot:
@@ -307,7 +296,7 @@ impl GlobalsCtx {
         if let Some(data) = &mut data
             && let Err(e) = write_value(data, slot, taken.bits)
         {
-            self.undo(charged, taken.declared.map(Held::ordinary));
+            self.undo(charged, taken.key.map(Held::ordinary));
             return Err(e);
         }
         if again {
@@ -316,19 +305,19 @@ impl GlobalsCtx {
         self.declared_event(table, slot);
         let (index, hash) = (slot.index, slot.hash);
         let (ty, default) = (slot.ty, slot.default);
-        let (name, known) = match (kind, taken.declared) {
+        let (name, known) = match (kind, taken.key) {
             (Kind::Known(_, hit), _) => (hit.name, true),
             (_, Some(name)) => (name, false),
             (_, None) => unreachable!("the registry declares every slot not declared before"),
         };
-        let declared = SlotRecord {
+        let record = SlotRecord {
             name,
             ty,
             default,
             written_at: taken.version,
             known,
         };
-        self.record(table, index, hash, declared);
+        self.record(table, index, hash, record);
         Ok(Status::Ok)
     }
 
@@ -371,14 +360,14 @@ impl GlobalsCtx {
         let names = &mut self.names;
         match kind {
             Kind::Known(_, hit) => Taken::Name(Took {
-                declared: None,
+                key: None,
                 bits: hit.bits,
                 version: hit.version,
             }),
             Kind::Validated(_) if again => {
                 let value = self.globals.current(slot.name);
                 Taken::Name(Took {
-                    declared: None,
+                    key: None,
                     bits: value.map_or(slot.default, Value::to_bits),
                     version: 0,
                 })
@@ -387,7 +376,7 @@ impl GlobalsCtx {
                 Ok(declared) => Taken::Name(Took {
                     bits: declared.current.bits(slot.default),
                     version: declared.current.version,
-                    declared: Some(declared.key),
+                    key: Some(declared.key),
                 }),
                 Err(fixed) => Taken::Refused(fixed),
             },
@@ -416,12 +405,23 @@ impl GlobalsCtx {
         };
         match self.globals.declare_shared_slot(declaration, names) {
             Ok(NameStep::Declared(name)) => Taken::Name(Took {
-                declared: (!again).then_some(name),
+                key: (!again).then_some(name),
                 bits: 0,
                 version: 0,
             }),
             Ok(NameStep::Refused(fixed)) => Taken::Refused(fixed),
             Err(SharedStepFailed { error, held }) => Taken::Failed { error, held },
+        }
+    }
+
+    /// Counts `count` new declarations of the store (`known`: slots the module's instances
+    /// declared before): every kind of declaration's record counts through here.
+    pub(super) fn count_new(&mut self, count: u32, known: bool) {
+        self.declared += count;
+        self.uncounted += u64::from(count);
+        if known {
+            self.stats.known += u64::from(count);
+            self.declared_known += count;
         }
     }
 
@@ -480,13 +480,10 @@ impl GlobalsCtx {
         }
         if !write_run(&run, place.addr, data) {
             // Not for a run `KnownView::run` found in `data`: one by one says what is wrong.
-            self.refund(charged);
+            self.undo(charged, None);
             return Ok(false);
         }
-        self.declared += count;
-        self.uncounted += u64::from(count);
-        self.declared_known += count;
-        self.stats.known += u64::from(count);
+        self.count_new(count, true);
         self.stats.known_runs += 1;
         self.unindexed.push(Unindexed {
             table,

@@ -11,7 +11,7 @@ pub(super) enum SharedWrites {
     /// One name's change, into each of its tables.
     Name(Arc<[Arc<SharedTable>]>, NameChange),
     /// Several names' changes, by table.
-    Grouped(Vec<(Arc<SharedTable>, Vec<NameChange>)>),
+    Grouped(Vec<TableGroup<NameChange>>),
 }
 
 impl SharedWrites {
@@ -31,8 +31,8 @@ impl SharedWrites {
                 }
             }
             SharedWrites::Grouped(groups) => {
-                for (table, changes) in groups {
-                    table.write(changes);
+                for TableGroup { table, items } in groups {
+                    table.write(items);
                 }
             }
         }
@@ -42,7 +42,7 @@ impl SharedWrites {
 /// Items grouped by shared table, in the order the tables first came, with an index so that
 /// grouping n items costs O(n), however many tables there are.
 pub(super) struct ByTable<T> {
-    pub(super) groups: Vec<(Arc<SharedTable>, Vec<T>)>,
+    pub(super) groups: Vec<TableGroup<T>>,
     pub(super) index: HashMap<usize, usize>,
 }
 
@@ -64,10 +64,19 @@ impl<T> ByTable<T> {
             .entry(Arc::as_ptr(table) as usize)
             .or_insert(next);
         if i == next {
-            self.groups.push((Arc::clone(table), Vec::new()));
+            self.groups.push(TableGroup {
+                table: Arc::clone(table),
+                items: Vec::new(),
+            });
         }
-        self.groups[i].1.push(item);
+        self.groups[i].items.push(item);
     }
+}
+
+/// A shared table, and the items ([`ByTable`]) that go to it.
+pub(super) struct TableGroup<T> {
+    pub(super) table: Arc<SharedTable>,
+    pub(super) items: Vec<T>,
 }
 
 /// A table in a shared memory, however many stores declared slots of it.
@@ -143,12 +152,21 @@ impl std::borrow::Borrow<usize> for NameKey {
     }
 }
 
-/// The slots of one name in a shared table, and the newest change of the name written into them:
-/// the version it was made at (0 for none) and the value.
+/// The slots of one name in a shared table, and the newest change of the name written into
+/// them (version 0 for none).
 #[derive(Debug, Default)]
 pub(super) struct NameSlots {
     pub(super) slots: Vec<SlotTarget>,
-    pub(super) written: (u64, Option<Value>),
+    pub(super) written: ValueAt,
+}
+
+/// A name's value as of the version of the change that made it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ValueAt {
+    /// The registry version of the change (0: none).
+    pub(super) at: u64,
+    /// What guests read (`None`: their defaults).
+    pub(super) value: Option<Value>,
 }
 
 /// What a set needs of a slot, kept with its name so that a set looks nothing up per slot.
@@ -215,10 +233,13 @@ impl SharedTable {
                 Some(known) => known,
                 None => table.names.entry(NameKey::new(name)).or_default(),
             };
-            if known.written.0 >= *at {
+            if known.written.at >= *at {
                 continue;
             }
-            known.written = (*at, *value);
+            known.written = ValueAt {
+                at: *at,
+                value: *value,
+            };
             for target in known.slots.iter_mut().filter(|t| t.written < *at) {
                 let addr = u64::from(target.value_addr);
                 let changes = addr + CHANGES_AFTER_VALUE;
@@ -255,7 +276,7 @@ impl SharedTable {
         owner: u64,
         slot: &CheckedSlot<'_>,
         name: &Arc<str>,
-        newest: (u64, Option<Value>),
+        newest: ValueAt,
         value_addr: u32,
     ) -> Result<()> {
         let mut table = self.lock();
@@ -269,7 +290,7 @@ impl SharedTable {
             });
         }
         let known = names.entry(NameKey::new(name)).or_default();
-        let (at, current) = if known.written.0 > newest.0 {
+        let ValueAt { at, value: current } = if known.written.at > newest.at {
             known.written
         } else {
             newest

@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// What [`Locked::change`] did: the name's value before, and its key if instances must be told
+/// (guests declared it, and the value changed).
+pub(super) struct Changed {
+    pub(super) old: Option<Value>,
+    pub(super) told: Option<Arc<str>>,
+}
+
 impl Locked {
     /// Records a change of `key` as the newest version.
     pub(super) fn bump(&mut self, key: &Arc<str>) {
@@ -115,15 +122,11 @@ impl Locked {
 
     /// Sets or deletes `name`; returns the old value, and the name's key if instances must be
     /// told.
-    pub(super) fn change(
-        &mut self,
-        name: &str,
-        value: Option<Value>,
-    ) -> (Option<Value>, Option<Arc<str>>) {
+    pub(super) fn change(&mut self, name: &str, value: Option<Value>) -> Changed {
         let entry = self.entries.get(name);
         let old = entry.and_then(|e| e.value);
         if same(old, value) {
-            return (old, None);
+            return Changed { old, told: None };
         }
         let declared = entry.is_some_and(|e| e.declared.any());
         let key = self.key(name);
@@ -132,10 +135,13 @@ impl Locked {
         }
         if declared {
             self.bump(&key);
-            (old, Some(key))
+            Changed {
+                old,
+                told: Some(key),
+            }
         } else {
             self.collect(name);
-            (old, None)
+            Changed { old, told: None }
         }
     }
 

@@ -232,7 +232,11 @@ impl Globals {
             // Counted under the lock, so that a release the table sees after a set that this
             // declaration missed keeps what the set wrote.
             table.pending.fetch_add(1, Ordering::AcqRel);
-            (name, table, (entry.changed_at, entry.current()))
+            let newest = ValueAt {
+                at: entry.changed_at,
+                value: entry.current(),
+            };
+            (name, table, newest)
         };
         let recorded = table.record(owner, slot, &name, newest, value_addr);
         table.pending.fetch_sub(1, Ordering::AcqRel);
@@ -298,8 +302,8 @@ impl Globals {
             self.sweep();
         }
         // Outside the registry's lock, as sets write them.
-        for (table, indexes) in tables.groups {
-            table.release(owner, &indexes);
+        for TableGroup { table, items } in tables.groups {
+            table.release(owner, &items);
         }
     }
 

@@ -140,7 +140,7 @@ fn a_declaration_on_its_way_gets_a_change_written_while_the_name_had_no_slot() {
             .load(Ordering::Acquire)
     };
     table
-        .record(1, &checked(&a), &name, (0, None), addr(&a))
+        .record(1, &checked(&a), &name, ValueAt::default(), addr(&a))
         .expect("slot A");
     // Store 2 has counted its declaration of slot B, with the name unchanged (version 0).
     table.pending.fetch_add(1, Ordering::AcqRel);
@@ -152,7 +152,7 @@ fn a_declaration_on_its_way_gets_a_change_written_while_the_name_had_no_slot() {
     assert_eq!(value(&a), 7);
     table.release(1, &[0]);
     table
-        .record(2, &checked(&b), &name, (0, None), addr(&b))
+        .record(2, &checked(&b), &name, ValueAt::default(), addr(&b))
         .expect("slot B");
     table.pending.fetch_sub(1, Ordering::AcqRel);
     assert_eq!(
