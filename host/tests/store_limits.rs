@@ -294,8 +294,8 @@ fn held_and_charged(kind: Kind, capacity: u32, indexes: &[u32]) -> wasmtime::Res
 
 /// Issue 20, finding 2: a store recorded a table's slots in a vector as long as the highest
 /// index declared, so a guest that declared only slot 65,535 made the host hold a vector of
-/// 65,536 entries against the charge of one slot. Whatever the indexes, in whatever order, the charge bounds what is
-/// held.
+/// 65,536 entries against the charge of one slot. Whatever the indexes, in whatever order, the
+/// charge bounds what is held.
 #[test]
 fn the_bytes_charged_bound_the_bytes_allocated_whatever_the_indexes() -> wasmtime::Result<()> {
     let _alone = alone();

@@ -39,10 +39,10 @@ pub(crate) enum ComponentRefusal {
 
 impl GlobalsCtx {
     /// Declares `name` as `ty` with the default `default` for a component (its bits); returns
-    /// the rep of its handle. The steps of a slot's declaration ([`GlobalsCtx::declare`]) but the
-    /// write: the name's rules, the store's limits and charge ([`admit_component`]), the
-    /// registry's step, the store's record; a refused type is undone by the same
-    /// [`undo`](GlobalsCtx::undo).
+    /// the rep of its handle. The steps of a slot's declaration ([`GlobalsCtx::declare`]) but
+    /// the table and the write: the name's rules, the store's limits and charge
+    /// ([`admit_component`]), the registry's step, the store's record; a refused type is undone
+    /// by the same [`undo`](GlobalsCtx::undo).
     ///
     /// [`admit_component`]: GlobalsCtx::admit_component
     #[cfg_attr(not(feature = "component"), allow(dead_code))]
@@ -109,8 +109,8 @@ impl GlobalsCtx {
             }
             None => {
                 self.components.push(Some(global));
-                // Fewer than `reps_left` entries ([`admit_component`]): it fits, and so does
-                // the rep.
+                // Fewer than `reps_left` entries (`admit_component`): it fits, and so does the
+                // rep.
                 (self.components.len() - 1) as u32
             }
         };

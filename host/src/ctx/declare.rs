@@ -194,7 +194,7 @@ impl GlobalsCtx {
 
     /// Checks that one more slot like `slot` in `table` stays within the limits, and charges it;
     /// [`record`](GlobalsCtx::record) then counts it. Returns the bytes charged, for
-    /// [`refund`](GlobalsCtx::refund) if the declaration fails.
+    /// [`undo`](GlobalsCtx::undo) if the declaration fails.
     pub(super) fn admit(&mut self, table: TableIndex, slot: &CheckedSlot<'_>) -> Result<u64> {
         if self.declared >= self.limits.declarations {
             return Err(self.over(Limit::Declarations));

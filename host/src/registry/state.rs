@@ -1,5 +1,5 @@
-//! What a change does under the registry's lock ([`Locked`]): entries kept, swept and changed, values checked
-//! against types, and the shared writes a change calls for.
+//! What a change does under the registry's lock ([`Locked`]): entries kept, swept and changed,
+//! values checked against types, and the shared writes a change calls for.
 
 use super::*;
 
